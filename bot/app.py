@@ -1,0 +1,86 @@
+"""Builds the Bolt app from settings and collaborators."""
+
+from __future__ import annotations
+
+import logging
+
+from slack_bolt import App
+from slack_bolt.oauth import OAuthFlow
+from slack_bolt.oauth.oauth_settings import OAuthSettings
+from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
+from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
+
+import handlers
+from bot.services import Services
+from bot.slack import web_client
+from storage.models import BOTS_TABLE, INSTALLATIONS_TABLE, OAUTH_STATES_TABLE
+
+logger = logging.getLogger(__name__)
+
+BOT_SCOPES = [
+    "app_mentions:read",
+    "channels:history",
+    "channels:read",
+    "chat:write",
+    "commands",
+    "files:write",
+    "groups:history",
+    "groups:read",
+    "im:history",
+    "im:read",
+    "links:read",
+    "mpim:history",
+    "mpim:read",
+    "reactions:read",
+    "team:read",
+    "users:read",
+]
+INSTALL_PATH = "/slack/install"
+REDIRECT_PATH = "/slack/oauth_redirect"
+EVENTS_PATH = "/slack/events"
+
+
+def _oauth_flow(services: Services) -> OAuthFlow:
+    settings = services.settings
+    assert settings.slack_client_id and settings.slack_client_secret
+    oauth_settings = OAuthSettings(
+        client_id=settings.slack_client_id,
+        client_secret=settings.slack_client_secret,
+        scopes=BOT_SCOPES,
+        install_path=INSTALL_PATH,
+        redirect_uri_path=REDIRECT_PATH,
+        installation_store=SQLAlchemyInstallationStore(
+            client_id=settings.slack_client_id,
+            engine=services.engine,
+            bots_table_name=BOTS_TABLE,
+            installations_table_name=INSTALLATIONS_TABLE,
+        ),
+        state_store=SQLAlchemyOAuthStateStore(
+            expiration_seconds=600, engine=services.engine, table_name=OAUTH_STATES_TABLE
+        ),
+    )
+    # The token exchange (oauth.v2.access) goes to SLACK_API_URL like every other call.
+    return OAuthFlow(client=web_client(services.settings, token=None), settings=oauth_settings)
+
+
+def create_app(services: Services) -> App:
+    """The Bolt app: single-workspace with SLACK_BOT_TOKEN, else OAuth multi-workspace."""
+    settings = services.settings
+    common = {
+        "signing_secret": settings.slack_signing_secret or "",  # Socket Mode needs none
+        # Listeners finish their (fast, durable) work before Slack gets its answer, so an event
+        # is never acknowledged and then lost; slow work goes to lazy listeners and queues.
+        "process_before_response": True,
+        "logger": logging.getLogger("peershelf.bolt"),
+    }
+    if settings.oauth_enabled and settings.slack_bot_token is None:
+        app = App(
+            client=web_client(settings, token=None),
+            oauth_flow=_oauth_flow(services),
+            **common,  # type: ignore[arg-type]
+        )
+        app.enable_token_revocation_listeners()
+    else:
+        app = App(client=web_client(settings), **common)  # type: ignore[arg-type]
+    handlers.register(app, services)
+    return app

@@ -1,0 +1,144 @@
+"""The `peershelf` command line."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+from slack_sdk.errors import SlackApiError, SlackClientError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+
+from bot import __version__
+from bot.settings import MissingCredentials, Settings, SettingsError
+from storage import migrate
+
+logger = logging.getLogger("peershelf")
+
+
+class Stop(Exception):
+    """Ends the command with one line for the person at the terminal and an exit status."""
+
+    def __init__(self, message: str, status: int = 1) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def _settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except SettingsError as error:
+        raise Stop(f"bad setting {error}", status=2) from None
+
+
+def _safe_url(url: str) -> str:
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _upgrade(settings: Settings) -> None:
+    from storage.db import make_engine
+
+    engine = make_engine(settings.database_url)
+    try:
+        migrate.upgrade(engine)
+    except OperationalError as error:
+        reason = str(error.orig).strip().splitlines()[0] if error.orig else "no answer"
+        raise Stop(f"cannot reach the database at DATABASE_URL={_safe_url(settings.database_url)}: {reason}") from None
+    finally:
+        engine.dispose()
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    settings = _settings()
+    _upgrade(settings)
+    print(f"database {_safe_url(settings.database_url)} is at revision {migrate.head_revision()} (newest)")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    settings = _settings()
+    http = args.http or not settings.socket_mode
+    try:
+        settings.require_credentials(http=http)
+    except MissingCredentials as error:
+        raise Stop(str(error), status=2) from None
+    _upgrade(settings)
+
+    from bot.app import create_app
+    from bot.services import Services
+    from bot.slack import web_client
+    from storage.workspaces import upsert_workspace
+
+    services = Services.from_settings(settings)
+    if settings.slack_bot_token is not None:
+        try:
+            identity = web_client(settings).auth_test()
+        except SlackApiError as error:
+            raise Stop(f"Slack refused SLACK_BOT_TOKEN ({error.response.get('error')}); check it in .env") from None
+        except (SlackClientError, OSError) as error:
+            raise Stop(f"cannot reach Slack at SLACK_API_URL={settings.slack_api_url}: {error}") from None
+        with services.new_session() as session:
+            upsert_workspace(
+                session=session,
+                team_id=identity["team_id"],
+                name=identity.get("team"),
+                bot_user_id=identity.get("user_id"),
+                now=services.clock(),
+            )
+        logger.info("serving workspace %s (%s)", identity.get("team"), identity["team_id"])
+    app = create_app(services)
+
+    if not http:
+        from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+        logger.info("connecting to Slack in Socket Mode")
+        SocketModeHandler(app, settings.slack_app_token).start()
+        return 0
+
+    import uvicorn
+
+    from bot.server import build_asgi
+
+    port = args.port if args.port is not None else int(os.environ.get("PORT", "3000"))
+    logger.info("serving HTTP on %s:%s", args.host, port)
+    uvicorn.run(build_asgi(app, services), host=args.host, port=port, proxy_headers=True, log_level="info")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="peershelf", description="Peershelf, peer-to-peer learning in Slack.")
+    parser.add_argument("--version", action="version", version=f"peershelf {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = commands.add_parser("run", help="start the bot (Socket Mode with SLACK_APP_TOKEN, else HTTP)")
+    run.add_argument("--http", action="store_true", help="serve HTTP even when SLACK_APP_TOKEN is set")
+    run.add_argument("--port", type=int, default=None, help="HTTP port (default: $PORT, else 3000)")
+    run.add_argument("--host", default="0.0.0.0", help="HTTP address to listen on (default: 0.0.0.0)")
+    run.set_defaults(func=cmd_run)
+
+    db = commands.add_parser("db", help="database maintenance")
+    db_commands = db.add_subparsers(dest="db_command", required=True, metavar="COMMAND")
+    db_commands.add_parser("upgrade", help="apply migrations").set_defaults(func=cmd_db_upgrade)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(
+        level=os.environ.get("LOG_LEVEL", "INFO").upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except Stop as stop:
+        print(f"peershelf: {stop}", file=sys.stderr)
+        return stop.status
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,30 @@
+"""The collaborators every listener and worker gets: settings, database, clock."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy.engine import Engine
+
+from bot.settings import Settings
+from storage.db import SessionFactory, make_engine, session_factory
+from storage.types import utcnow
+
+Clock = Callable[[], datetime]
+
+
+@dataclass
+class Services:
+    """Passed into `handlers.register` and the workers; tests hand in their own clock or engine."""
+
+    settings: Settings
+    engine: Engine
+    new_session: SessionFactory
+    clock: Clock = field(default=utcnow)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, clock: Clock = utcnow) -> Services:
+        engine = make_engine(settings.database_url)
+        return cls(settings=settings, engine=engine, new_session=session_factory(engine), clock=clock)

@@ -1,0 +1,17 @@
+"""Thin Slack listeners, one module per surface; `register` wires them onto a Bolt app."""
+
+from __future__ import annotations
+
+from slack_bolt import App
+
+from bot.services import Services
+from bot.shelf_command import Shelf
+from handlers import commands, errors, events, middleware
+
+
+def register(app: App, services: Services) -> None:
+    shelf = Shelf()
+    middleware.register(app, services)
+    errors.register(app)
+    commands.register(app, shelf)
+    events.register(app, shelf)

@@ -1,0 +1,37 @@
+"""One error handler: an unexpected failure becomes a polite reply and a logged trace."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from slack_bolt import App, BoltResponse
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+logger = logging.getLogger(__name__)
+
+SORRY = "Sorry — something went wrong on my side and nothing was changed. It has been logged; please try again."
+
+
+def register(app: App) -> None:
+    @app.error
+    def on_error(error: Exception, body: dict[str, Any], client: WebClient) -> BoltResponse | None:
+        team = body.get("team_id") or (body.get("team") or {}).get("id")
+        user = body.get("user_id") or (body.get("user") or {}).get("id")
+        logger.error("unhandled error (team=%s user=%s): %s", team, user, error, exc_info=error)
+        if body.get("command"):
+            return BoltResponse(
+                status=200,
+                body=json.dumps({"response_type": "ephemeral", "text": SORRY}),
+                headers={"content-type": "application/json;charset=utf-8"},
+            )
+        if body.get("type") in ("block_actions", "view_submission", "shortcut", "message_action") and user:
+            try:
+                client.chat_postMessage(channel=user, text=SORRY)
+            except SlackApiError:
+                logger.warning("could not tell user %s of team %s about the error", user, team)
+            return BoltResponse(status=200, body="")
+        # Events keep Bolt's 500, so Slack retries them and the retry is processed afresh.
+        return None

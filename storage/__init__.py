@@ -1,0 +1,1 @@
+"""Peershelf storage: SQLModel tables, engine set-up, queries and Alembic migrations."""

@@ -1,0 +1,334 @@
+"""The Peershelf data model.
+
+Every row carries the `team_id` of its workspace so every query can be scoped to one workspace.
+Unique constraints enforce what the product promises happens "once".
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
+from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
+from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from storage.types import UTCDateTime, utcnow
+
+# Named constraints, so later migrations can alter them on SQLite (batch mode) and PostgreSQL alike.
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+TEAM = 32  # Slack IDs (T…, U…, C…) are short; 32 leaves room for enterprise IDs.
+URL = 2048
+
+
+def _when(*, nullable: bool = False, index: bool = False) -> Any:
+    return Field(
+        default_factory=utcnow if not nullable else None,
+        sa_type=UTCDateTime,
+        nullable=nullable,
+        index=index,
+    )
+
+
+def _text() -> Any:
+    return Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class Workspace(SQLModel, table=True):
+    """A Slack workspace Peershelf serves (from auth.test or an OAuth install)."""
+
+    team_id: str = Field(primary_key=True, max_length=TEAM)
+    name: str | None = Field(default=None, max_length=255)
+    bot_user_id: str | None = Field(default=None, max_length=TEAM)
+    installed_at: datetime = _when()
+    uninstalled_at: datetime | None = _when(nullable=True)
+
+
+class Person(SQLModel, table=True):
+    """A member of a workspace, with the profile bits and preferences Peershelf uses."""
+
+    __table_args__ = (UniqueConstraint("team_id", "user_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=TEAM, index=True)
+    user_id: str = Field(max_length=TEAM)
+    name: str | None = Field(default=None, max_length=255)
+    is_bot: bool = False
+    tz: str | None = Field(default=None, max_length=64)  # IANA name from users.info
+    profile_refreshed_at: datetime | None = _when(nullable=True)
+    digest_enabled: bool = True
+    digest_day: int | None = None  # 0 = Monday; None = SHELF_DIGEST_DAY
+    digest_time: str | None = Field(default=None, max_length=5)  # "HH:MM"; None = SHELF_DIGEST_TIME
+    created_at: datetime = _when()
+
+
+class Interest(SQLModel, table=True):
+    """A topic a person asked to hear about."""
+
+    __table_args__ = (UniqueConstraint("team_id", "user_id", "topic"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=TEAM)
+    user_id: str = Field(max_length=TEAM)
+    topic: str = Field(max_length=64, index=True)
+    created_at: datetime = _when()
+
+
+class Item(SQLModel, table=True):
+    """One link, video or book per workspace, deduplicated on its canonical URL (or `urn:isbn:`)."""
+
+    __table_args__ = (
+        UniqueConstraint("team_id", "canonical_url"),
+        Index("ix_item_fetch_queue", "fetch_state", "next_fetch_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=TEAM)
+    canonical_url: str = Field(max_length=URL)
+    url: str = Field(max_length=URL)  # as first shared
+    kind: str = Field(default="other", max_length=16)
+    title: str | None = Field(default=None, max_length=1024)
+    description: str | None = _text()
+    author: str | None = Field(default=None, max_length=512)
+    site_name: str | None = Field(default=None, max_length=255)
+    published_at: datetime | None = _when(nullable=True)
+    image: str | None = Field(default=None, max_length=URL)
+    language: str | None = Field(default=None, max_length=16)
+    duration_seconds: int | None = None
+    isbn: str | None = Field(default=None, max_length=13)
+    content_type: str | None = Field(default=None, max_length=128)
+    # Visible to everyone in the workspace once shared in a public channel; until then only to the
+    # people who shared, saved, recommended or were sent it.
+    is_public: bool = False
+    fetch_state: str = Field(default="pending", max_length=16)  # pending, done, failed, refused, none
+    fetch_attempts: int = 0
+    next_fetch_at: datetime | None = _when(nullable=True)
+    claimed_until: datetime | None = _when(nullable=True)
+    fetch_error: str | None = Field(default=None, max_length=512)
+    fetched_at: datetime | None = _when(nullable=True)
+    created_at: datetime = _when(index=True)
+    updated_at: datetime = _when()
+
+
+class ItemTag(SQLModel, table=True):
+    """A topic or free tag on an item, with where it came from; a person's untag is kept as `removed`."""
+
+    __tablename__ = "item_tag"
+    __table_args__ = (UniqueConstraint("item_id", "tag"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=TEAM)
+    item_id: int = Field(foreign_key="item.id", ondelete="CASCADE")
+    tag: str = Field(max_length=64, index=True)
+    source: str = Field(max_length=16)  # auto, hashtag, channel, person
+    removed: bool = False
+    evidence: str | None = Field(default=None, max_length=512)  # words that triggered an auto tag
+    created_by: str | None = Field(default=None, max_length=TEAM)
+    created_at: datetime = _when()
+
+
+class Share(SQLModel, table=True):
+    """One link in one message: who shared it, where, when, and the words around it."""
+
+    __table_args__ = (
+        UniqueConstraint("team_id", "channel_id", "message_ts", "item_id"),
+        Index("ix_share_team_shared_at", "team_id", "shared_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=TEAM)
+    item_id: int = Field(foreign_key="item.id", ondelete="CASCADE", index=True)
+    user_id: str = Field(max_length=TEAM)
+    channel_id: str = Field(max_length=TEAM)
+    channel_type: str = Field(max_length=16)  # channel, group, im, mpim
+    message_ts: str = Field(max_length=32)
+    thread_ts: str | None = Field(default=None, max_length=32)
+    permalink: str | None = Field(default=None, max_length=URL)
+    context: str | None = _text()
+    is_private: bool = False
+    shared_at: datetime = _when()
+
+
+class Save(SQLModel, table=True):
+    """An item on a person's shelf."""
+
+    __table_args__ = (UniqueConstraint("team_id", "user_id", "item_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=TEAM)
+    user_id: str = Field(max_length=TEAM)
+    item_id: int = Field(foreign_key="item.id", ondelete="CASCADE", index=True)
+    status: str = Field(default="unread", max_length=16)  # unread, done
+    note: str | None = _text()
+    source: str = Field(default="command", max_length=16)  # command, reaction, recommendation, button
+    saved_at: datetime = _when()
+    done_at: datetime | None = _when(nullable=True)
+
+
+class Recommendation(SQLModel, table=True):
+    """One person recommending one item to another; sent once."""
+
+    __table_args__ = (UniqueConstraint("team_id", "item_id", "from_user_id", "to_user_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=TEAM)
+    item_id: int = Field(foreign_key="item.id", ondelete="CASCADE", index=True)
+    from_user_id: str = Field(max_length=TEAM)
+    to_user_id: str = Field(max_length=TEAM, index=True)
+    note: str | None = _text()
+    dm_channel: str | None = Field(default=None, max_length=TEAM)
+    dm_ts: str | None = Field(default=None, max_length=32)
+    saved_at: datetime | None = _when(nullable=True)
+    done_at: datetime | None = _when(nullable=True)
+    thanked_at: datetime | None = _when(nullable=True)
+    created_at: datetime = _when()
+
+
+class Follow(SQLModel, table=True):
+    """A person following what a colleague shares and saves."""
+
+    __table_args__ = (UniqueConstraint("team_id", "follower_id", "followee_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=TEAM)
+    follower_id: str = Field(max_length=TEAM)
+    followee_id: str = Field(max_length=TEAM, index=True)
+    created_at: datetime = _when()
+
+
+class CuratedList(SQLModel, table=True):
+    """A named, ordered collection of items owned by one person; `name_key` is the lower-cased name."""
+
+    __tablename__ = "curated_list"
+    __table_args__ = (UniqueConstraint("team_id", "owner_id", "name_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=TEAM)
+    owner_id: str = Field(max_length=TEAM)
+    name: str = Field(max_length=255)
+    name_key: str = Field(max_length=255)
+    description: str | None = _text()
+    feed_token: str = Field(max_length=64, unique=True)  # unguessable, for /feeds/<token>.atom
+    created_at: datetime = _when()
+
+
+class ListItem(SQLModel, table=True):
+    """An item in a curated list, with the curator's note; `added_at` feeds the digest."""
+
+    __tablename__ = "list_item"
+    __table_args__ = (UniqueConstraint("list_id", "item_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    list_id: int = Field(foreign_key="curated_list.id", ondelete="CASCADE")
+    item_id: int = Field(foreign_key="item.id", ondelete="CASCADE", index=True)
+    position: int = 0
+    note: str | None = _text()
+    added_by: str | None = Field(default=None, max_length=TEAM)
+    added_at: datetime = _when(index=True)
+
+
+class Subscription(SQLModel, table=True):
+    """A person following a curated list."""
+
+    __table_args__ = (UniqueConstraint("list_id", "user_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=TEAM)
+    list_id: int = Field(foreign_key="curated_list.id", ondelete="CASCADE")
+    user_id: str = Field(max_length=TEAM, index=True)
+    created_at: datetime = _when()
+
+
+class Feed(SQLModel, table=True):
+    """An RSS/Atom feed a list follows, with what polite polling needs."""
+
+    __table_args__ = (UniqueConstraint("list_id", "url"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=TEAM)
+    list_id: int = Field(foreign_key="curated_list.id", ondelete="CASCADE")
+    url: str = Field(max_length=URL)
+    title: str | None = Field(default=None, max_length=1024)
+    etag: str | None = Field(default=None, max_length=255)
+    last_modified: str | None = Field(default=None, max_length=64)
+    last_polled_at: datetime | None = _when(nullable=True)
+    next_poll_at: datetime | None = _when(nullable=True, index=True)
+    claimed_until: datetime | None = _when(nullable=True)
+    error: str | None = Field(default=None, max_length=512)
+    error_count: int = 0
+    created_by: str | None = Field(default=None, max_length=TEAM)
+    created_at: datetime = _when()
+
+
+class FeedEntry(SQLModel, table=True):
+    """A feed entry already turned into an item, so each entry is added once."""
+
+    __tablename__ = "feed_entry"
+    __table_args__ = (UniqueConstraint("feed_id", "entry_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    feed_id: int = Field(foreign_key="feed.id", ondelete="CASCADE")
+    entry_key: str = Field(max_length=URL)  # entry id, else canonical link
+    item_id: int | None = Field(default=None, foreign_key="item.id", ondelete="SET NULL")
+    seen_at: datetime = _when()
+
+
+class Channel(SQLModel, table=True):
+    """What Peershelf knows of a conversation (conversations.info, cached), for privacy and topics."""
+
+    __table_args__ = (UniqueConstraint("team_id", "channel_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=TEAM)
+    channel_id: str = Field(max_length=TEAM)
+    name: str | None = Field(default=None, max_length=255)
+    purpose: str | None = _text()
+    is_private: bool = True  # until Slack says otherwise
+    default_topics: str | None = Field(default=None, max_length=255)  # comma-separated slugs
+    refreshed_at: datetime = _when()
+
+
+class DigestDelivery(SQLModel, table=True):
+    """One person's digest for one week, claimed before it is sent so it goes out at most once."""
+
+    __tablename__ = "digest_delivery"
+    __table_args__ = (UniqueConstraint("team_id", "user_id", "slot_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=TEAM)
+    user_id: str = Field(max_length=TEAM)
+    slot_at: datetime = _when()  # the week's slot, in UTC
+    status: str = Field(default="claimed", max_length=16, index=True)  # claimed, sent, skipped, failed
+    claimed_until: datetime | None = _when(nullable=True)
+    attempts: int = 0
+    error: str | None = Field(default=None, max_length=512)
+    message_ts: str | None = Field(default=None, max_length=32)
+    sent_at: datetime | None = _when(nullable=True)
+    created_at: datetime = _when()
+
+
+class ProcessedEvent(SQLModel, table=True):
+    """Event IDs already handled, so a retried Slack event has the effect of one."""
+
+    __tablename__ = "processed_event"
+
+    event_id: str = Field(primary_key=True, max_length=64)
+    team_id: str | None = Field(default=None, max_length=TEAM)
+    received_at: datetime = _when(index=True)
+
+
+# Bolt's OAuth installation and state tables live in the same database and the same migrations.
+INSTALLATIONS_TABLE = "slack_installations"
+BOTS_TABLE = "slack_bots"
+OAUTH_STATES_TABLE = "slack_oauth_states"
+SQLAlchemyInstallationStore.build_installations_table(SQLModel.metadata, INSTALLATIONS_TABLE)
+SQLAlchemyInstallationStore.build_bots_table(SQLModel.metadata, BOTS_TABLE)
+SQLAlchemyOAuthStateStore.build_oauth_states_table(SQLModel.metadata, OAUTH_STATES_TABLE)

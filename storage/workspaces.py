@@ -1,0 +1,38 @@
+"""Workspaces Peershelf serves."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+
+from storage.models import Workspace
+
+
+def upsert_workspace(
+    *, session: Session, team_id: str, name: str | None, bot_user_id: str | None, now: datetime
+) -> Workspace:
+    """Record (or refresh) a workspace the bot is installed in."""
+    workspace = session.get(Workspace, team_id)
+    if workspace is None:
+        workspace = Workspace(team_id=team_id, installed_at=now)
+    workspace.name = name or workspace.name
+    workspace.bot_user_id = bot_user_id or workspace.bot_user_id
+    workspace.uninstalled_at = None
+    session.add(workspace)
+    session.commit()
+    return workspace
+
+
+def mark_uninstalled(*, session: Session, team_id: str, now: datetime) -> None:
+    workspace = session.get(Workspace, team_id)
+    if workspace is not None:
+        workspace.uninstalled_at = now
+        session.add(workspace)
+        session.commit()
+
+
+def installed_workspaces(*, session: Session) -> list[Workspace]:
+    """Workspaces that have not uninstalled the app, oldest first."""
+    statement = select(Workspace).where(Workspace.uninstalled_at == None).order_by(col(Workspace.installed_at))  # noqa: E711
+    return list(session.exec(statement))

@@ -1,0 +1,175 @@
+"""Fixtures: a real database per test (SQLite and PostgreSQL), the fake Slack, the running app.
+
+Every test that asks for `database_url` (directly or through `services`, `driver`, …) runs once
+on SQLite and once on PostgreSQL. PostgreSQL comes from PEERSHELF_TEST_POSTGRES_URL (default: the
+local server); a fresh database is created for the run and dropped after it. Where it cannot be
+reached the PostgreSQL half is skipped locally and fails under CI=true.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+import uvicorn
+from slack_bolt import App
+from sqlalchemy import text
+from sqlalchemy.engine import Engine, make_url
+from sqlmodel import SQLModel
+
+from bot.app import create_app
+from bot.server import build_asgi
+from bot.services import Services
+from bot.settings import Settings
+from storage import migrate
+from storage.db import make_engine, session_factory
+from tests.driver import SlackDriver
+from tests.fakeslack import BOT_TOKEN, FakeSlack
+
+SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+POSTGRES_URL = os.environ.get("PEERSHELF_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+BACKENDS = [b.strip() for b in os.environ.get("PEERSHELF_TEST_BACKENDS", "sqlite,postgresql").split(",") if b.strip()]
+
+
+def libpq(url: str) -> str:
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One migrated SQLite file, copied for each test (migrating per test would be slow)."""
+    path = tmp_path_factory.mktemp("template") / "peershelf.db"
+    engine = make_engine(f"sqlite:///{path}")
+    migrate.upgrade(engine)
+    engine.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str]:
+    """A fresh, migrated PostgreSQL database for this test run."""
+    name = f"peershelf_test_{uuid.uuid4().hex[:10]}"
+    try:
+        admin = psycopg.connect(libpq(POSTGRES_URL), autocommit=True, connect_timeout=5)
+    except psycopg.OperationalError as error:
+        message = f"PostgreSQL is not reachable at {POSTGRES_URL}: {error}"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    url = make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    engine = make_engine(url)
+    migrate.upgrade(engine)
+    engine.dispose()
+    yield url
+    with psycopg.connect(libpq(POSTGRES_URL), autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _empty_postgres(url: str) -> None:
+    tables = ", ".join(f'"{table.name}"' for table in SQLModel.metadata.sorted_tables)
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text(f"TRUNCATE TABLE {tables} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A migrated, empty database: a SQLite file, or the run's PostgreSQL database emptied."""
+    if request.param == "sqlite":
+        path = tmp_path / "peershelf.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        return f"sqlite:///{path}"
+    url: str = request.getfixturevalue("postgres_database")
+    _empty_postgres(url)
+    return url
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def slack() -> Iterator[FakeSlack]:
+    fake = FakeSlack().start()
+    fake.add_user("U0ANA0001", "Ana", tz="Europe/Lisbon")
+    fake.add_user("U0BEN0001", "Ben", tz="America/New_York")
+    fake.add_channel("C0GENERAL1", "general", purpose="Company-wide announcements")
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def settings(database_url: str, slack: FakeSlack) -> Settings:
+    return Settings(
+        slack_bot_token=BOT_TOKEN,
+        slack_signing_secret=SIGNING_SECRET,
+        slack_api_url=slack.api_url,
+        database_url=database_url,
+        fetch_allow_private=True,
+    )
+
+
+@pytest.fixture
+def services(settings: Settings, engine: Engine) -> Services:
+    return Services(settings=settings, engine=engine, new_session=session_factory(engine))
+
+
+@pytest.fixture
+def bolt_app(services: Services) -> App:
+    return create_app(services)
+
+
+class ServerThread:
+    """The app's real HTTP server (uvicorn) on a free loopback port, in a background thread."""
+
+    def __init__(self, asgi: object) -> None:
+        self.socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.socket.bind(("127.0.0.1", 0))
+        self.server = uvicorn.Server(uvicorn.Config(asgi, log_level="warning", lifespan="off"))  # type: ignore[arg-type]
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.socket]}, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self.socket.getsockname()[:2]
+        return f"http://{host}:{port}"
+
+    def __enter__(self) -> ServerThread:
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("the app's HTTP server did not start")
+            time.sleep(0.01)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+        self.socket.close()
+
+
+@pytest.fixture
+def app_url(bolt_app: App, services: Services) -> Iterator[str]:
+    with ServerThread(build_asgi(bolt_app, services)) as server:
+        yield server.url
+
+
+@pytest.fixture
+def driver(app_url: str) -> Iterator[SlackDriver]:
+    driver = SlackDriver(app_url, SIGNING_SECRET)
+    yield driver
+    driver.close()
