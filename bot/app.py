@@ -6,7 +6,9 @@ import logging
 
 from slack_bolt import App
 from slack_bolt.oauth import OAuthFlow
+from slack_bolt.oauth.callback_options import CallbackOptions, FailureArgs, SuccessArgs
 from slack_bolt.oauth.oauth_settings import OAuthSettings
+from slack_bolt.response import BoltResponse
 from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 
@@ -14,6 +16,7 @@ import handlers
 from bot.services import Services
 from bot.slack import web_client
 from storage.models import BOTS_TABLE, INSTALLATIONS_TABLE, OAUTH_STATES_TABLE
+from storage.workspaces import upsert_workspace
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +45,25 @@ EVENTS_PATH = "/slack/events"
 
 def _oauth_flow(services: Services) -> OAuthFlow:
     settings = services.settings
+
+    def installed(args: SuccessArgs) -> BoltResponse:
+        installation = args.installation
+        if installation.team_id:
+            with services.new_session() as session:
+                upsert_workspace(
+                    session=session,
+                    team_id=installation.team_id,
+                    name=installation.team_name,
+                    bot_user_id=installation.bot_user_id,
+                    now=services.clock(),
+                )
+        logger.info("installed in workspace %s (%s)", installation.team_name, installation.team_id)
+        return args.default.success(args)
+
+    def failed(args: FailureArgs) -> BoltResponse:
+        logger.warning("installation failed: %s", args.reason)
+        return args.default.failure(args)
+
     assert settings.slack_client_id and settings.slack_client_secret
     oauth_settings = OAuthSettings(
         client_id=settings.slack_client_id,
@@ -58,9 +80,15 @@ def _oauth_flow(services: Services) -> OAuthFlow:
         state_store=SQLAlchemyOAuthStateStore(
             expiration_seconds=600, engine=services.engine, table_name=OAUTH_STATES_TABLE
         ),
+        callback_options=CallbackOptions(success=installed, failure=failed),
     )
     # The token exchange (oauth.v2.access) goes to SLACK_API_URL like every other call.
     return OAuthFlow(client=web_client(services.settings, token=None), settings=oauth_settings)
+
+
+def _not_installed_message(base_url: str | None) -> str:
+    where = f" An admin can add it at {base_url}{INSTALL_PATH}." if base_url else ""
+    return f":warning: Peershelf is not installed in this workspace (any more), so nothing was done.{where}"
 
 
 def create_app(services: Services) -> App:
@@ -72,6 +100,7 @@ def create_app(services: Services) -> App:
         # is never acknowledged and then lost; slow work goes to lazy listeners and queues.
         "process_before_response": True,
         "logger": logging.getLogger("peershelf.bolt"),
+        "user_facing_authorize_error_message": _not_installed_message(settings.base_url),
     }
     if settings.oauth_enabled and settings.slack_bot_token is None:
         app = App(

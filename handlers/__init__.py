@@ -12,6 +12,6 @@ from handlers import commands, errors, events, middleware
 def register(app: App, services: Services) -> None:
     shelf = Shelf()
     middleware.register(app, services)
-    errors.register(app)
+    errors.register(app, services)
     commands.register(app, shelf)
     events.register(app, shelf)

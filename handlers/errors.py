@@ -10,12 +10,15 @@ from slack_bolt import App, BoltResponse
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.services import Services
+from handlers.middleware import forget_failed_event
+
 logger = logging.getLogger(__name__)
 
 SORRY = "Sorry — something went wrong on my side and nothing was changed. It has been logged; please try again."
 
 
-def register(app: App) -> None:
+def register(app: App, services: Services) -> None:
     @app.error
     def on_error(error: Exception, body: dict[str, Any], client: WebClient) -> BoltResponse | None:
         team = body.get("team_id") or (body.get("team") or {}).get("id")
@@ -34,4 +37,5 @@ def register(app: App) -> None:
                 logger.warning("could not tell user %s of team %s about the error", user, team)
             return BoltResponse(status=200, body="")
         # Events keep Bolt's 500, so Slack retries them and the retry is processed afresh.
+        forget_failed_event(services, body)
         return None

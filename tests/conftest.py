@@ -169,7 +169,7 @@ def app_url(bolt_app: App, services: Services) -> Iterator[str]:
 
 
 @pytest.fixture
-def driver(app_url: str) -> Iterator[SlackDriver]:
-    driver = SlackDriver(app_url, SIGNING_SECRET)
+def driver(app_url: str, slack: FakeSlack) -> Iterator[SlackDriver]:
+    driver = SlackDriver(app_url, SIGNING_SECRET, response_url=slack.response_url)
     yield driver
     driver.close()

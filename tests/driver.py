@@ -35,8 +35,11 @@ def signature(secret: str, timestamp: str, body: str) -> str:
 
 
 class SlackDriver:
-    def __init__(self, base_url: str, signing_secret: str, team_id: str = TEAM_ID) -> None:
+    def __init__(
+        self, base_url: str, signing_secret: str, team_id: str = TEAM_ID, *, response_url: str | None = None
+    ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.response_url = response_url
         self.signing_secret = signing_secret
         self.team_id = team_id
         self.http = httpx.Client(base_url=self.base_url, timeout=10)
@@ -71,6 +74,8 @@ class SlackDriver:
             team_id=self.team_id,
             trigger_id=f"{next(_ids)}.1.abc",
         )
+        if self.response_url:
+            form["response_url"] = self.response_url
         return urlencode(form)
 
     def command(self, text: str, **kwargs: Any) -> httpx.Response:

@@ -6,6 +6,7 @@ so retries, rate-limit handling and payload encoding are exercised as in product
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import threading
@@ -83,6 +84,15 @@ class FakeSlack:
         host, port = self._server.server_address[:2]
         return f"http://{host}:{port}/api/"
 
+    @property
+    def response_url(self) -> str:
+        """Where slash-command and interactivity responses go (Slack's hooks.slack.com, here)."""
+        return self.api_url.replace("/api/", "/commands/T0PEERS01/1234567890/ZbKqA9yWz9x0iBXlTvAaGhC")
+
+    def responses(self) -> list[Call]:
+        """Messages posted to a response_url (`respond()` in Bolt)."""
+        return self.calls_to("response_url")
+
     def add_user(self, user_id: str, name: str, *, tz: str = "Europe/Berlin", is_bot: bool = False) -> None:
         self.users[user_id] = {
             "id": user_id,
@@ -133,7 +143,7 @@ class FakeSlack:
     # -- the server -----------------------------------------------------------------------------
     def _handle(self, request: BaseHTTPRequestHandler) -> None:
         path = request.path.split("?", 1)[0]
-        method = path.removeprefix("/api/")
+        method = path.removeprefix("/api/") if path.startswith("/api/") else "response_url"
         length = int(request.headers.get("Content-Length") or 0)
         raw = request.rfile.read(length).decode("utf-8") if length else ""
         params = self._params(request, raw)
@@ -162,10 +172,8 @@ class FakeSlack:
         merged.update({k: v[-1] for k, v in parse_qs(raw).items()})
         for key in ("blocks", "view", "attachments"):
             if isinstance(merged.get(key), str):
-                try:
+                with contextlib.suppress(ValueError):
                     merged[key] = json.loads(merged[key])
-                except ValueError:
-                    pass
         return merged
 
     def _next_failure(self, method: str) -> Failure | None:
@@ -195,6 +203,8 @@ class FakeSlack:
         return f"{int(time.time())}.{next(self._ts):06d}"
 
     def _answer(self, method: str, params: dict[str, Any], token: str | None) -> dict[str, Any]:
+        if method == "response_url":
+            return {"ok": True}
         if method == "oauth.v2.access":
             return self._oauth_access(params)
         team_id = self.tokens.get(token or "")

@@ -1,0 +1,125 @@
+"""Every request verified; a retried event counts once; failures are retried, never lost."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+from slack_bolt import Ack, App
+from sqlmodel import select
+
+from bot.services import Services
+from handlers.errors import SORRY
+from storage.models import ProcessedEvent
+from tests.driver import SlackDriver, load_payload
+from tests.fakeslack import FakeSlack
+
+
+def home_opened(user: str = "U0ANA0001") -> dict:  # type: ignore[type-arg]
+    return {**load_payload("app_home_opened.json"), "user": user}
+
+
+def processed_events(services: Services) -> list[ProcessedEvent]:
+    with services.new_session() as session:
+        return list(session.exec(select(ProcessedEvent)))
+
+
+@pytest.mark.parametrize(
+    "signing",
+    [
+        {"secret": "not-the-signing-secret"},
+        {"timestamp": int(time.time()) - 6 * 60},  # older than Slack's five-minute window
+        {"timestamp": int(time.time()) + 6 * 60},
+    ],
+    ids=["bad-signature", "stale", "from-the-future"],
+)
+def test_forged_or_stale_event_is_rejected_and_changes_nothing(
+    driver: SlackDriver,
+    slack: FakeSlack,
+    services: Services,
+    signing: dict,  # type: ignore[type-arg]
+) -> None:
+    slack.reset_calls()
+    response = driver.event(home_opened(), **signing)
+    assert response.status_code == 401
+    assert processed_events(services) == []
+    assert slack.calls_to("views.publish") == []
+
+
+def test_forged_command_is_rejected_without_a_reply(driver: SlackDriver, slack: FakeSlack) -> None:
+    response = driver.command("help", secret="not-the-signing-secret")
+    assert response.status_code == 401
+    assert "Peershelf" not in response.text
+
+
+def test_request_without_signature_headers_is_rejected(driver: SlackDriver, services: Services) -> None:
+    body = driver.event_body(home_opened())
+    response = driver.http.post("/slack/events", content=body, headers={"Content-Type": "application/json"})
+    assert response.status_code == 401
+    assert processed_events(services) == []
+
+
+def test_retried_event_has_the_effect_of_one(driver: SlackDriver, slack: FakeSlack) -> None:
+    first = driver.event(home_opened(), event_id="Ev0RETRY001")
+    retry = driver.event(home_opened(), event_id="Ev0RETRY001", retry_num=1)
+    again = driver.event(home_opened(), event_id="Ev0RETRY001", retry_num=2)
+    assert (first.status_code, retry.status_code, again.status_code) == (200, 200, 200)
+    published = slack.calls_to("views.publish")
+    assert len(published) == 1
+    assert published[0].params["user_id"] == "U0ANA0001"
+
+
+def test_distinct_events_are_each_processed(driver: SlackDriver, slack: FakeSlack) -> None:
+    driver.event(home_opened("U0ANA0001"))
+    driver.event(home_opened("U0BEN0001"))
+    assert [call.params["user_id"] for call in slack.calls_to("views.publish")] == ["U0ANA0001", "U0BEN0001"]
+
+
+def test_event_that_failed_is_processed_when_slack_retries_it(
+    driver: SlackDriver, slack: FakeSlack, services: Services
+) -> None:
+    # Slack keeps failing (every retry of the client too), so the first delivery fails as a whole.
+    slack.fail("views.publish", status=500, retry_after=None, times=3)
+    first = driver.event(home_opened(), event_id="Ev0FAILED01")
+    assert first.status_code == 500
+    assert processed_events(services) == []
+
+    retry = driver.event(home_opened(), event_id="Ev0FAILED01", retry_num=1)
+    assert retry.status_code == 200
+    assert len(slack.calls_to("views.publish")) == 4  # three failed attempts, then the retry's success
+    assert [event.event_id for event in processed_events(services)] == ["Ev0FAILED01"]
+
+
+def test_rate_limited_call_is_retried_after_retry_after(driver: SlackDriver, slack: FakeSlack) -> None:
+    slack.fail("views.publish", status=429, retry_after=1)
+    response = driver.event(home_opened())
+    assert response.status_code == 200
+    attempts = slack.calls_to("views.publish")
+    assert len(attempts) == 2
+    assert attempts[1].at - attempts[0].at >= 0.95
+    assert attempts[1].params["view"]["type"] == "home"
+
+
+def test_unexpected_error_in_a_command_becomes_a_polite_ephemeral_reply(
+    bolt_app: App, driver: SlackDriver, caplog: pytest.LogCaptureFixture
+) -> None:
+    @bolt_app.command("/broken")
+    def broken(ack: Ack) -> None:
+        raise RuntimeError("the database is on fire")
+
+    body = driver.command_body("anything").replace("command=%2Fshelf", "command=%2Fbroken")
+    response = driver.post(body, "application/x-www-form-urlencoded")
+    assert response.status_code == 200
+    reply = json.loads(response.text)
+    assert reply == {"response_type": "ephemeral", "text": SORRY}
+    assert "the database is on fire" in caplog.text  # the trace is logged, not shown
+
+
+def test_home_tab_shows_what_peershelf_is(driver: SlackDriver, slack: FakeSlack) -> None:
+    driver.event(home_opened())
+    view = slack.calls_to("views.publish")[0].params["view"]
+    assert view["type"] == "home"
+    assert len(view["blocks"]) <= 100
+    text = json.dumps(view)
+    assert "Peershelf" in text and "/shelf help" in text
