@@ -20,8 +20,8 @@ from storage.workspaces import upsert_workspace
 
 logger = logging.getLogger(__name__)
 
+# Must match oauth_config.scopes.bot in manifest.yml (a test checks).
 BOT_SCOPES = [
-    "app_mentions:read",
     "channels:history",
     "channels:read",
     "chat:write",
@@ -31,11 +31,9 @@ BOT_SCOPES = [
     "groups:read",
     "im:history",
     "im:read",
-    "links:read",
     "mpim:history",
     "mpim:read",
     "reactions:read",
-    "team:read",
     "users:read",
 ]
 INSTALL_PATH = "/slack/install"

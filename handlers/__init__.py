@@ -6,7 +6,7 @@ from slack_bolt import App
 
 from bot.services import Services
 from bot.shelf_command import Shelf
-from handlers import commands, errors, events, middleware
+from handlers import commands, errors, events, middleware, shortcuts
 
 
 def register(app: App, services: Services) -> None:
@@ -15,3 +15,4 @@ def register(app: App, services: Services) -> None:
     errors.register(app, services)
     commands.register(app, shelf)
     events.register(app, shelf)
+    shortcuts.register(app)
