@@ -97,6 +97,8 @@ def create_app(services: Services) -> App:
         # Listeners finish their (fast, durable) work before Slack gets its answer, so an event
         # is never acknowledged and then lost; slow work goes to lazy listeners and queues.
         "process_before_response": True,
+        # Requests no listener takes are answered by the error handler, never with a 404.
+        "raise_error_for_unhandled_request": True,
         "logger": logging.getLogger("peershelf.bolt"),
         "user_facing_authorize_error_message": _not_installed_message(settings.base_url),
     }

@@ -90,6 +90,10 @@ def cmd_run(args: argparse.Namespace) -> int:
             )
         logger.info("serving workspace %s (%s)", identity.get("team"), identity["team_id"])
     app = create_app(services)
+    from bot.scheduler import Scheduler, default_jobs
+
+    scheduler = Scheduler(default_jobs(services))
+    scheduler.start()
 
     if not http:
         from slack_bolt.adapter.socket_mode import SocketModeHandler

@@ -7,6 +7,7 @@ import logging
 from typing import Any
 
 from slack_bolt import App, BoltResponse
+from slack_bolt.error import BoltUnhandledRequestError
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
@@ -23,6 +24,8 @@ def register(app: App, services: Services) -> None:
     def on_error(error: Exception, body: dict[str, Any], client: WebClient) -> BoltResponse | None:
         team = body.get("team_id") or (body.get("team") or {}).get("id")
         user = body.get("user_id") or (body.get("user") or {}).get("id")
+        if isinstance(error, BoltUnhandledRequestError):
+            return _unhandled(body)
         logger.error("unhandled error (team=%s user=%s): %s", team, user, error, exc_info=error)
         if body.get("command"):
             return BoltResponse(
@@ -39,3 +42,17 @@ def register(app: App, services: Services) -> None:
         # Events keep Bolt's 500, so Slack retries them and the retry is processed afresh.
         forget_failed_event(services, body)
         return None
+
+
+def _unhandled(body: dict[str, Any]) -> BoltResponse:
+    """Answer what no listener takes: Slack would otherwise retry events and show users an error."""
+    kind = body.get("command") or body.get("type") or "request"
+    event_type = (body.get("event") or {}).get("type")
+    logger.debug("nothing handles %s %s; acknowledged", kind, event_type or "")
+    if body.get("command"):
+        return BoltResponse(
+            status=200,
+            body=json.dumps({"response_type": "ephemeral", "text": f"Peershelf does not handle `{kind}`."}),
+            headers={"content-type": "application/json;charset=utf-8"},
+        )
+    return BoltResponse(status=200, body="")

@@ -123,3 +123,22 @@ def test_home_tab_shows_what_peershelf_is(driver: SlackDriver, slack: FakeSlack)
     assert len(view["blocks"]) <= 100
     text = json.dumps(view)
     assert "Peershelf" in text and "/shelf help" in text
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        {"type": "message", "channel": "C0GENERAL1", "user": "U0BEN0001", "text": "hello", "ts": "1764237600.000300"},
+        {"type": "reaction_removed", "user": "U0ANA0001", "reaction": "bookmark", "item": {"type": "message"}},
+        {"type": "app_home_opened", "user": "U0ANA0001", "channel": "D0ANA0001", "tab": "messages"},
+    ],
+    ids=["message", "reaction_removed", "messages-tab"],
+)
+def test_events_peershelf_does_not_act_on_are_acknowledged_quietly(
+    driver: SlackDriver,
+    slack: FakeSlack,
+    event: dict,  # type: ignore[type-arg]
+) -> None:
+    response = driver.event(event)
+    assert response.status_code == 200  # not 404: Slack would redeliver it
+    assert [call.method for call in slack.calls if call.method != "auth.test"] == []

@@ -1,0 +1,67 @@
+"""Periodic jobs inside `peershelf run`, so a single process is a complete deployment."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from bot.services import Services
+from storage.events import forget_events_before
+
+logger = logging.getLogger(__name__)
+
+# Slack retries an event three times within about an hour; a day is a wide margin.
+EVENT_ID_RETENTION = timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    every_seconds: float
+    run: Callable[[], object]
+
+
+class Scheduler:
+    """Runs each job every `every_seconds` on a daemon thread; a failing run is logged and retried next time."""
+
+    def __init__(self, jobs: list[Job]) -> None:
+        self.jobs = jobs
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="peershelf-scheduler", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout: float = 10) -> None:
+        self._stop.set()
+        self._thread.join(timeout)
+
+    def _loop(self) -> None:
+        due = {job.name: time.monotonic() for job in self.jobs}
+        while not self._stop.is_set():
+            for job in self.jobs:
+                if time.monotonic() >= due[job.name]:
+                    try:
+                        job.run()
+                    except Exception:  # one bad round must not stop the scheduler; the trace is kept
+                        logger.exception("scheduled job %s failed; it runs again in %ss", job.name, job.every_seconds)
+                    due[job.name] = time.monotonic() + job.every_seconds
+            next_due = min(due.values()) - time.monotonic()
+            self._stop.wait(timeout=max(0.0, min(next_due, 60.0)))
+
+
+def prune_processed_events(services: Services) -> int:
+    """Forget event IDs older than any retry Slack would still send."""
+    with services.new_session() as session:
+        removed = forget_events_before(session=session, cutoff=services.clock() - EVENT_ID_RETENTION)
+    if removed:
+        logger.info("forgot %d processed event ids", removed)
+    return removed
+
+
+def default_jobs(services: Services) -> list[Job]:
+    return [Job("prune-processed-events", 3600, lambda: prune_processed_events(services))]

@@ -1,0 +1,47 @@
+"""Housekeeping inside `peershelf run`: the scheduler keeps going, old event IDs are forgotten."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+from sqlmodel import select
+
+from bot.scheduler import Job, Scheduler, prune_processed_events
+from bot.services import Services
+from storage.events import claim_event
+from storage.models import ProcessedEvent
+
+
+def test_a_failing_job_is_retried_and_does_not_stop_the_others() -> None:
+    runs = {"flaky": 0, "steady": 0}
+    enough = threading.Event()
+
+    def flaky() -> None:
+        runs["flaky"] += 1
+        raise RuntimeError("Slack is down")
+
+    def steady() -> None:
+        runs["steady"] += 1
+        if runs["steady"] >= 3 and runs["flaky"] >= 3:
+            enough.set()
+
+    scheduler = Scheduler([Job("flaky", 0.01, flaky), Job("steady", 0.01, steady)])
+    scheduler.start()
+    try:
+        assert enough.wait(timeout=5)
+    finally:
+        scheduler.stop()
+    assert runs["flaky"] >= 3
+
+
+def test_old_event_ids_are_forgotten_and_recent_ones_kept(services: Services) -> None:
+    now = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+    with services.new_session() as session:
+        assert claim_event(session=session, event_id="Ev-old", team_id="T1", now=now - timedelta(days=2))
+        assert claim_event(session=session, event_id="Ev-new", team_id="T1", now=now - timedelta(hours=1))
+        assert not claim_event(session=session, event_id="Ev-new", team_id="T1", now=now)
+    services.clock = lambda: now
+    assert prune_processed_events(services) == 1
+    with services.new_session() as session:
+        assert [e.event_id for e in session.exec(select(ProcessedEvent))] == ["Ev-new"]
