@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import event, text
@@ -44,20 +43,6 @@ def session_factory(engine: Engine) -> SessionFactory:
         return Session(engine, expire_on_commit=False)
 
     return new_session
-
-
-@contextmanager
-def transaction(new_session: SessionFactory) -> Iterator[Session]:
-    """A session that commits when the block ends normally and rolls back when it raises."""
-    session = new_session()
-    try:
-        yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 def ping(engine: Engine) -> bool:

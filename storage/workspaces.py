@@ -24,14 +24,6 @@ def upsert_workspace(
     return workspace
 
 
-def mark_uninstalled(*, session: Session, team_id: str, now: datetime) -> None:
-    workspace = session.get(Workspace, team_id)
-    if workspace is not None:
-        workspace.uninstalled_at = now
-        session.add(workspace)
-        session.commit()
-
-
 def installed_workspaces(*, session: Session) -> list[Workspace]:
     """Workspaces that have not uninstalled the app, oldest first."""
     statement = select(Workspace).where(Workspace.uninstalled_at == None).order_by(col(Workspace.installed_at))  # noqa: E711
