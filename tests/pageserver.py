@@ -1,0 +1,123 @@
+"""A local web server for fetcher and metadata tests: the saved fixture pages plus awkward routes."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+# The saved pages live in shared/ beside the checkout; PEERSHELF_FIXTURES points elsewhere if needed.
+FIXTURES = Path(
+    os.environ.get("PEERSHELF_FIXTURES", Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "pages")
+)
+
+
+class PageServer:
+    def __init__(self, fixtures: Path = FIXTURES) -> None:
+        self.fixtures = fixtures
+        self.hits: dict[str, int] = {}
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802
+                server._route(self)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+
+    @property
+    def url(self) -> str:
+        host, port = self.httpd.server_address[:2]
+        return f"http://{host}:{port}"
+
+    @property
+    def port(self) -> int:
+        return int(self.httpd.server_address[1])
+
+    def _route(self, request: BaseHTTPRequestHandler) -> None:
+        parts = urlsplit(request.path)
+        query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+        path = parts.path
+        self.hits[path] = self.hits.get(path, 0) + 1
+        try:
+            if path.startswith("/pages/"):
+                source = self.fixtures / path.removeprefix("/pages/").strip("/") / "source.html"
+                if not source.is_file():
+                    return self._send(request, 404, b"not found")
+                return self._send(request, 200, source.read_bytes(), "text/html")
+            if path == "/redirect":
+                return self._send(request, int(query.get("status", 302)), b"", headers={"Location": query["to"]})
+            if path.startswith("/hops/"):
+                left = int(path.rsplit("/", 1)[1])
+                target = f"/hops/{left - 1}" if left > 0 else "/pages/001"
+                return self._send(request, 301, b"", headers={"Location": target})
+            if path == "/big":
+                return self._send(request, 200, b"<html><body>" + b"x" * 5_000_000 + b"</body></html>", "text/html")
+            if path == "/bomb":
+                body = gzip.compress(b"<html>" + b"\0" * 50_000_000, compresslevel=9)
+                return self._send(request, 200, body, "text/html", headers={"Content-Encoding": "gzip"})
+            if path == "/gzipped":
+                body = gzip.compress(b"<html><title>Squeezed</title></html>")
+                return self._send(request, 200, body, "text/html", headers={"Content-Encoding": "gzip"})
+            if path == "/drip":
+                request.send_response(200)
+                request.send_header("Content-Type", "text/html")
+                request.end_headers()
+                for _ in range(100):
+                    request.wfile.write(b"<p>slow</p>")
+                    request.wfile.flush()
+                    time.sleep(0.1)
+                return None
+            if path == "/hang":
+                time.sleep(float(query.get("seconds", 5)))
+                return self._send(request, 200, b"<html>late</html>", "text/html")
+            if path == "/paper.pdf":
+                return self._send(request, 200, b"%PDF-1.7\n" + b"0" * 10_000, "application/pdf")
+            if path == "/status":
+                return self._send(request, int(query["code"]), b"nope", "text/html")
+            if path == "/latin1":
+                body = "<html><title>Café Société</title></html>".encode("latin-1")
+                return self._send(request, 200, body, "text/html; charset=ISO-8859-1")
+            if path == "/meta-charset":
+                body = '<html><head><meta charset="windows-1252"><title>“Quoted”</title></head></html>'
+                return self._send(request, 200, body.encode("windows-1252"), "text/html")
+            return self._send(request, 404, b"not found")
+        except (BrokenPipeError, ConnectionResetError):
+            return None
+
+    @staticmethod
+    def _send(
+        request: BaseHTTPRequestHandler,
+        status: int,
+        body: bytes,
+        content_type: str = "text/plain",
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        request.send_response(status)
+        request.send_header("Content-Type", content_type)
+        request.send_header("Content-Length", str(len(body)))
+        for name, value in (headers or {}).items():
+            request.send_header(name, value)
+        request.end_headers()
+        request.wfile.write(body)
+
+
+@contextmanager
+def page_server() -> Iterator[PageServer]:
+    server = PageServer()
+    thread = threading.Thread(target=server.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.httpd.shutdown()
+        server.httpd.server_close()
