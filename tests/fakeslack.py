@@ -21,6 +21,7 @@ TEAM_NAME = "Acme Learning"
 BOT_USER_ID = "U0BOT0001"
 BOT_ID = "B0BOT0001"
 BOT_TOKEN = "xoxb-1111-2222-fake"
+APP_TOKEN = "xapp-1-A0PEERSHELF-3333-fake"
 
 
 @dataclass
@@ -43,7 +44,7 @@ class Failure:
 class FakeSlack:
     """State of the fake workspace(s); start with `start()`, read `calls`."""
 
-    tokens: dict[str, str] = field(default_factory=lambda: {BOT_TOKEN: TEAM_ID})
+    tokens: dict[str, str] = field(default_factory=lambda: {BOT_TOKEN: TEAM_ID, APP_TOKEN: TEAM_ID})
     teams: dict[str, str] = field(default_factory=lambda: {TEAM_ID: TEAM_NAME})
     users: dict[str, dict[str, Any]] = field(default_factory=dict)
     channels: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -260,6 +261,10 @@ class FakeSlack:
     def _conversations_info(self, params: dict[str, Any], team_id: str) -> dict[str, Any]:
         channel = self.channels.get(str(params.get("channel")))
         return {"ok": True, "channel": channel} if channel else {"ok": False, "error": "channel_not_found"}
+
+    def _apps_connections_open(self, params: dict[str, Any], team_id: str) -> dict[str, Any]:
+        # Nothing listens there: enough to see the app choose Socket Mode with its app token.
+        return {"ok": True, "url": "ws://127.0.0.1:9/link/?ticket=fake"}
 
     def _team_info(self, params: dict[str, Any], team_id: str) -> dict[str, Any]:
         return {"ok": True, "team": {"id": team_id, "name": self.teams.get(team_id, team_id), "domain": "acme"}}

@@ -16,7 +16,7 @@ import pytest
 
 from tests.conftest import SIGNING_SECRET
 from tests.driver import SlackDriver
-from tests.fakeslack import BOT_TOKEN, FakeSlack
+from tests.fakeslack import APP_TOKEN, BOT_TOKEN, FakeSlack
 
 PEERSHELF = str(Path(sys.executable).parent / "peershelf")
 
@@ -135,3 +135,28 @@ def test_healthz_reports_the_database(running_bot: str) -> None:
     assert response.status_code == 200
     assert response.json()["status"] == "ok"
     assert response.json()["database"] == "ok"
+
+
+def test_run_with_an_app_token_connects_in_socket_mode(tmp_path: Path, slack: FakeSlack) -> None:
+    process = subprocess.Popen(
+        [PEERSHELF, "run"],
+        cwd=tmp_path,
+        env=clean_env(
+            SLACK_BOT_TOKEN=BOT_TOKEN,
+            SLACK_APP_TOKEN=APP_TOKEN,
+            SLACK_API_URL=slack.api_url,
+            DATABASE_URL=f"sqlite:///{tmp_path / 'shelf.db'}",
+        ),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while not slack.calls_to("apps.connections.open") and time.monotonic() < deadline:
+            assert process.poll() is None, "peershelf run exited instead of connecting"
+            time.sleep(0.1)
+        [first, *_] = slack.calls_to("apps.connections.open")
+        assert first.token == APP_TOKEN
+    finally:
+        process.kill()
+        process.wait(timeout=10)
