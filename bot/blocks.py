@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.text import clip
+from bot.text import clip, slack_escape
+from storage.models import Item
 
 Block = dict[str, Any]
 
@@ -60,3 +61,53 @@ def home_view(entries: list[tuple[str, str]]) -> dict[str, Any]:
             section("*What you can do*\n" + _command_lines(entries)),
         ],
     }
+
+
+# -- items ------------------------------------------------------------------------------------------
+
+MAX_TITLE = 150
+
+
+def display_title(item: Item) -> str:
+    """The title, or the link itself while the page is unknown (it keeps its URL as title)."""
+    return item.title or (item.url if item.url.startswith(("http://", "https://")) else "Untitled")
+
+
+def item_link(item: Item) -> str:
+    """The item's title as a mrkdwn link (plain bold for books with no page)."""
+    title = slack_escape(clip(display_title(item), MAX_TITLE))
+    if item.url.startswith(("http://", "https://")):
+        return f"<{item.url.replace('>', '%3E').replace('|', '%7C')}|{title}>"
+    return f"*{title}*"
+
+
+def _duration(seconds: int) -> str:
+    minutes = round(seconds / 60)
+    return f"{minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"{max(minutes, 1)} min"
+
+
+def item_facts(item: Item) -> str:
+    """Kind, site or author, and length, as one short line."""
+    facts = [item.kind]
+    if item.site_name:
+        facts.append(slack_escape(clip(item.site_name, 60)))
+    elif item.author:
+        facts.append(slack_escape(clip(item.author, 60)))
+    if item.duration_seconds:
+        facts.append(_duration(item.duration_seconds))
+    return " · ".join(facts)
+
+
+def item_line(item: Item, *, done: bool = False, extra: str | None = None) -> str:
+    """One line for lists: `42` Title — kind · site."""
+    line = f"`{item.id}` {item_link(item)} — {item_facts(item)}"
+    return f"{line}{' · ' + extra if extra else ''}{'  ✓ done' if done else ''}"
+
+
+def item_list(heading: str, lines: list[str], *, footer: str | None = None) -> list[Block]:
+    """A heading, one section per item line, and an optional footer; within message limits."""
+    shown = lines[: MAX_BLOCKS_MESSAGE - 3]
+    blocks = [section(heading), *(section(line) for line in shown)]
+    if footer:
+        blocks.append(context(footer))
+    return blocks

@@ -86,6 +86,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                 team_id=identity["team_id"],
                 name=identity.get("team"),
                 bot_user_id=identity.get("user_id"),
+                url=identity.get("url"),
                 now=services.clock(),
             )
         logger.info("serving workspace %s (%s)", identity.get("team"), identity["team_id"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -23,6 +24,8 @@ class Services:
     engine: Engine
     new_session: SessionFactory
     clock: Clock = field(default=utcnow)
+    # Set when items are queued for fetching, so idle metadata workers start at once.
+    fetch_wakeup: threading.Event = field(default_factory=threading.Event)
 
     @classmethod
     def from_settings(cls, settings: Settings, *, clock: Clock = utcnow) -> Services:

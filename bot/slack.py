@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
+from typing import Any
 
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
     RateLimitErrorRetryHandler,
     ServerErrorRetryHandler,
 )
 
+from bot.services import Services
 from bot.settings import Settings
+from storage.channels import get_channel, remember_channel
+from storage.models import Workspace
+from storage.workspaces import upsert_workspace
 
 logger = logging.getLogger(__name__)
 
@@ -37,3 +44,89 @@ def web_client(settings: Settings, token: str | None = None) -> WebClient:
         retry_handlers=retry_handlers(),
         logger=logger,
     )
+
+
+CHANNEL_INFO_MAX_AGE = timedelta(days=1)
+
+
+def workspace_url(services: Services, client: WebClient, team_id: str) -> str | None:
+    """The workspace's https://….slack.com/ address (for permalinks), asked of Slack once per workspace."""
+    with services.new_session() as session:
+        workspace = session.get(Workspace, team_id)
+        if workspace is not None and workspace.url:
+            return workspace.url
+    try:
+        identity = client.auth_test()
+    except SlackApiError as error:
+        logger.warning("auth.test failed for team %s: %s", team_id, error.response.get("error"))
+        return None
+    with services.new_session() as session:
+        upsert_workspace(
+            session=session,
+            team_id=team_id,
+            name=identity.get("team"),
+            bot_user_id=identity.get("user_id"),
+            url=identity.get("url"),
+            now=services.clock(),
+        )
+    url: str | None = identity.get("url")
+    return url
+
+
+def channel_is_private(services: Services, client: WebClient, team_id: str, channel_id: str) -> bool:
+    """Whether a conversation is private (private channel, DM, group DM); private when unsure."""
+    if channel_id.startswith("D"):
+        return True
+    with services.new_session() as session:
+        cached = get_channel(session=session, team_id=team_id, channel_id=channel_id)
+        if cached is not None and services.clock() - cached.refreshed_at < CHANNEL_INFO_MAX_AGE:
+            return cached.is_private
+    try:
+        info = client.conversations_info(channel=channel_id)["channel"]
+    except SlackApiError as error:
+        logger.info("conversations.info %s of team %s: %s", channel_id, team_id, error.response.get("error"))
+        return True
+    private = bool(info.get("is_private") or info.get("is_im") or info.get("is_mpim") or info.get("is_group"))
+    with services.new_session() as session:
+        remember_channel(
+            session=session,
+            team_id=team_id,
+            channel_id=channel_id,
+            name=info.get("name"),
+            purpose=(info.get("purpose") or {}).get("value"),
+            is_private=private,
+            now=services.clock(),
+        )
+    return private
+
+
+def fetch_message(client: WebClient, channel_id: str, ts: str) -> dict[str, Any] | None:
+    """A message the bot has not seen: conversations.history, then .replies for thread replies.
+
+    Both are tightly rate-limited for distributed apps, so callers try captured messages first.
+    """
+    try:
+        history = client.conversations_history(channel=channel_id, latest=ts, inclusive=True, limit=1)
+        for message in history.get("messages") or []:
+            if message.get("ts") == ts:
+                return dict(message)
+        replies = client.conversations_replies(channel=channel_id, ts=ts, inclusive=True, limit=1)
+        for message in replies.get("messages") or []:
+            if message.get("ts") == ts:
+                return dict(message)
+    except SlackApiError as error:
+        logger.info("cannot read message %s in %s: %s", ts, channel_id, error.response.get("error"))
+    return None
+
+
+def tell(
+    client: WebClient, *, channel_id: str | None, user_id: str, text: str, blocks: list[Any] | None = None
+) -> None:
+    """An ephemeral message in the channel, or a DM where an ephemeral cannot be posted."""
+    if channel_id and not channel_id.startswith("D"):
+        try:
+            client.chat_postEphemeral(channel=channel_id, user=user_id, text=text, blocks=blocks)
+            return
+        except SlackApiError as error:
+            logger.info("ephemeral in %s refused (%s); sending a DM", channel_id, error.response.get("error"))
+    client.chat_postMessage(channel=user_id, text=text, blocks=blocks, unfurl_links=False)

@@ -6,13 +6,15 @@ from slack_bolt import App
 
 from bot.services import Services
 from bot.shelf_command import Shelf
+from bot.shelf_commands import CaptureCommands
 from handlers import commands, errors, events, middleware, shortcuts
 
 
 def register(app: App, services: Services) -> None:
     shelf = Shelf()
+    CaptureCommands(services).register(shelf)
     middleware.register(app, services)
     errors.register(app, services)
     commands.register(app, shelf)
-    events.register(app, shelf)
+    events.register(app, services, shelf)
     shortcuts.register(app)

@@ -47,6 +47,7 @@ class Workspace(SQLModel, table=True):
 
     team_id: str = Field(primary_key=True, max_length=TEAM)
     name: str | None = Field(default=None, max_length=255)
+    url: str | None = Field(default=None, max_length=255)  # https://acme.slack.com/, for permalinks
     bot_user_id: str | None = Field(default=None, max_length=TEAM)
     installed_at: datetime = _when()
     uninstalled_at: datetime | None = _when(nullable=True)

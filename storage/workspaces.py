@@ -10,7 +10,13 @@ from storage.models import Workspace
 
 
 def upsert_workspace(
-    *, session: Session, team_id: str, name: str | None, bot_user_id: str | None, now: datetime
+    *,
+    session: Session,
+    team_id: str,
+    name: str | None,
+    bot_user_id: str | None,
+    now: datetime,
+    url: str | None = None,
 ) -> Workspace:
     """Record (or refresh) a workspace the bot is installed in."""
     workspace = session.get(Workspace, team_id)
@@ -18,6 +24,7 @@ def upsert_workspace(
         workspace = Workspace(team_id=team_id, installed_at=now)
     workspace.name = name or workspace.name
     workspace.bot_user_id = bot_user_id or workspace.bot_user_id
+    workspace.url = url or workspace.url
     workspace.uninstalled_at = None
     session.add(workspace)
     session.commit()

@@ -16,6 +16,7 @@ from sqlalchemy.engine import make_url
 from sqlmodel import SQLModel
 
 from storage import migrate
+from storage.search import include_name
 from storage.db import make_engine
 from tests.conftest import BACKENDS, POSTGRES_URL, libpq
 from tests.test_cli import PEERSHELF, clean_env
@@ -52,7 +53,8 @@ def test_db_upgrade_brings_an_empty_database_to_head(empty_database_url: str, tm
         tables = set(inspect(engine).get_table_names())
         assert set(SQLModel.metadata.tables) <= tables
         with engine.connect() as connection:
-            drift = compare_metadata(MigrationContext.configure(connection), SQLModel.metadata)
+            context = MigrationContext.configure(connection, opts={"include_name": include_name})
+            drift = compare_metadata(context, SQLModel.metadata)
         assert drift == [], "the models and the migrations disagree; add a migration"
     finally:
         engine.dispose()

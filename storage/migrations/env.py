@@ -7,6 +7,7 @@ from sqlmodel import SQLModel
 
 import storage.models  # noqa: F401  (registers the tables on SQLModel.metadata)
 from storage.db import make_engine
+from storage.search import include_name
 
 config = context.config
 engine = config.attributes.get("engine")
@@ -19,6 +20,7 @@ with engine.connect() as connection:
     context.configure(
         connection=connection,
         target_metadata=SQLModel.metadata,
+        include_name=include_name,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
     )

@@ -1,0 +1,65 @@
+"""Save by reaction: a save emoji on a message puts its links (or the message) on the reactor's shelf."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import Session
+
+from bot import blocks
+from bot.capture import Message, Saved, capture_message, permalink, save_items, save_links, save_note
+from bot.links import links_in_message
+from storage import items as item_store
+from storage.models import Item
+
+
+def save_known_message(
+    *, session: Session, team_id: str, channel_id: str, ts: str, user_id: str, now: datetime
+) -> list[Saved] | None:
+    """Save the items of a message Peershelf already captured; None when it never saw the message."""
+    shares = item_store.shares_of_message(session=session, team_id=team_id, channel_id=channel_id, message_ts=ts)
+    if not shares:
+        return None
+    items = [item for share in shares if (item := session.get(Item, share.item_id)) is not None]
+    return save_items(session=session, team_id=team_id, user_id=user_id, items=items, now=now, source="reaction")
+
+
+def save_fetched_message(
+    *,
+    session: Session,
+    message: Message,
+    is_bot: bool,
+    reactor_id: str,
+    workspace_url: str | None,
+    now: datetime,
+) -> list[Saved]:
+    """Save a message read from Slack: capture its links (as a share, unless a bot wrote it), else a note."""
+    team_id = message.team_id
+    if is_bot:
+        links = links_in_message(message.text, message.blocks)
+        if links:
+            return save_links(
+                session=session, team_id=team_id, user_id=reactor_id, links=links, now=now, source="reaction"
+            )
+    else:
+        captured = capture_message(session=session, message=message, now=now, workspace_url=workspace_url)
+        if captured:
+            items = list({c.item.id: c.item for c in captured}.values())
+            return save_items(
+                session=session, team_id=team_id, user_id=reactor_id, items=items, now=now, source="reaction"
+            )
+    link = permalink(workspace_url, message.channel_id, message.ts, message.thread_ts)
+    note = save_note(session=session, team_id=team_id, user_id=reactor_id, message=message, link=link, now=now)
+    return [note]
+
+
+def confirmation(saved: list[Saved]) -> str:
+    """What the reactor is told: what was saved, and what was already on their shelf."""
+    new = [s for s in saved if s.new]
+    old = [s for s in saved if not s.new]
+    lines = []
+    if new:
+        lines.append("Saved to your shelf: " + ", ".join(f"{blocks.item_link(s.item)} (`{s.item.id}`)" for s in new))
+    if old:
+        lines.append("Already on your shelf: " + ", ".join(blocks.item_link(s.item) for s in old))
+    return "\n".join(lines)

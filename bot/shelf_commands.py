@@ -1,0 +1,215 @@
+"""`/shelf save`, `save book`, `mine`, `done` and `search`: one function per subcommand."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from sqlmodel import Session, col, select
+
+from bot import blocks
+from bot.capture import save_book, save_link
+from bot.links import canonical_url
+from bot.services import Services
+from bot.shelf_command import Invocation, Reply, Shelf, Subcommand, Token, UsageError
+from bot.text import clip, echo
+from storage import items as item_store
+from storage.models import Item
+from storage.search import matching_item_ids
+
+SHOWN = 15
+_DOMAIN = re.compile(r"^[\w-]+(\.[\w-]+)+(/\S*)?$", re.UNICODE)
+
+
+class ItemNotFound(LookupError):
+    """No item with that number or URL that the asker may see."""
+
+
+def as_url(word: str) -> str | None:
+    """A URL as typed in command text: with or without Slack's <…>, with or without https://."""
+    word = word.strip()
+    if word.startswith("<") and word.endswith(">"):
+        word = word[1:-1].split("|", 1)[0]
+    if word.lower().startswith(("http://", "https://")):
+        return word
+    if _DOMAIN.match(word) and not word.replace(".", "").isdigit():
+        return "https://" + word
+    return None
+
+
+def as_tag(word: str) -> str | None:
+    if word.startswith("#") and len(word) > 1 and re.fullmatch(r"#[^\W_][\w-]{0,39}", word):
+        return word[1:].lower()
+    return None
+
+
+def split_tags(args: list[Token]) -> tuple[list[str], list[Token]]:
+    """Leading and trailing #tags apart from the other words."""
+    tags = [tag for token in args if not token.quoted and (tag := as_tag(token.text))]
+    rest = [token for token in args if token.quoted or not as_tag(token.text)]
+    return list(dict.fromkeys(tags)), rest
+
+
+def resolve_item(session: Session, invocation: Invocation, word: str) -> Item:
+    """ITEM is a number shown in an earlier reply, or a URL."""
+    if word.isdigit():
+        item = item_store.visible_item(
+            session=session, team_id=invocation.team_id, user_id=invocation.user_id, item_id=int(word)
+        )
+    else:
+        url = as_url(word)
+        if url is None:
+            raise UsageError(f"`{echo(word, 40)}` is neither an item number nor a link.")
+        item = item_store.visible_item_by_url(
+            session=session, team_id=invocation.team_id, user_id=invocation.user_id, canonical_url=canonical_url(url)
+        )
+    if item is None:
+        raise ItemNotFound(word)
+    return item
+
+
+def not_found(word: str) -> Reply:
+    return Reply(
+        f"I can't find item `{echo(word, 40)}` among the things you can see. "
+        "`/shelf mine` and `/shelf search` show item numbers."
+    )
+
+
+class CaptureCommands:
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    def register(self, shelf: Shelf) -> None:
+        for name, usage, summary, run in (
+            ("save", "/shelf save URL [#tag …] [note]", "save a link to your shelf, with tags and a note", self.save),
+            ("mine", "/shelf mine [#tag]", "your shelf, unread first, with item numbers", self.mine),
+            ("done", "/shelf done ITEM", "mark an item as read or watched", self.done),
+            ("search", "/shelf search WORDS [#tag]", "search what you can see: titles, tags, your notes", self.search),
+        ):
+            shelf.add(Subcommand(name, usage, summary, self._guarded(run)))
+
+    @staticmethod
+    def _guarded(run: Callable[[Invocation, list[Token]], Reply]) -> Callable[[Invocation, list[Token]], Reply]:
+        def guarded(invocation: Invocation, args: list[Token]) -> Reply:
+            try:
+                return run(invocation, args)
+            except ItemNotFound as missing:
+                return not_found(str(missing))
+
+        return guarded
+
+    def save(self, invocation: Invocation, args: list[Token]) -> Reply:
+        if args and args[0].text.lower() == "book" and not args[0].quoted:
+            return self.save_book(invocation, args[1:])
+        if not args or (url := as_url(args[0].text)) is None:
+            raise UsageError('Give me a link to save (or `book "Title" by Author`).')
+        tags, rest = split_tags(args[1:])
+        note = " ".join(token.text for token in rest).strip() or None
+        with self.services.new_session() as session:
+            saved = save_link(
+                session=session,
+                team_id=invocation.team_id,
+                user_id=invocation.user_id,
+                url=url,
+                now=self.services.clock(),
+                tags=tags,
+                note=clip(note, 2000) if note else None,
+            )
+        self.services.fetch_wakeup.set()
+        return _saved_reply(saved.item, saved.new, note=saved.save.note if note else None)
+
+    def save_book(self, invocation: Invocation, args: list[Token]) -> Reply:
+        usage = 'Usage: `/shelf save book "Title" by Author`'
+        if not args or not args[0].quoted or not args[0].text.strip():
+            raise UsageError('Put the book\'s title in double quotes, like `"Thinking in Systems"`.')
+        author = None
+        if len(args) > 1:
+            if args[1].text.lower() != "by" or len(args) < 3:
+                return Reply(f"After the title, name the author with `by`. {usage}")
+            author = " ".join(token.text for token in args[2:]).strip()
+        with self.services.new_session() as session:
+            saved = save_book(
+                session=session,
+                team_id=invocation.team_id,
+                user_id=invocation.user_id,
+                title=args[0].text.strip(),
+                author=author,
+                now=self.services.clock(),
+            )
+        return _saved_reply(saved.item, saved.new)
+
+    def mine(self, invocation: Invocation, args: list[Token]) -> Reply:
+        tags, rest = split_tags(args)
+        if rest or len(tags) > 1:
+            raise UsageError()
+        tag = tags[0] if tags else None
+        with self.services.new_session() as session:
+            rows = item_store.shelf(session=session, team_id=invocation.team_id, user_id=invocation.user_id, tag=tag)
+        scope = f" tagged #{tag}" if tag else ""
+        if not rows:
+            hint = "React with :bookmark: to a message with a link, or use `/shelf save URL`."
+            return Reply(f"Nothing on your shelf{scope} yet. {hint}")
+        unread = sum(1 for save, _ in rows if save.status != "done")
+        heading = f"*Your shelf{scope}* — {unread} unread, {len(rows) - unread} done"
+        lines = [blocks.item_line(item, done=save.status == "done") for save, item in rows[:SHOWN]]
+        footer = f"and {len(rows) - SHOWN} more" if len(rows) > SHOWN else None
+        return Reply(heading, blocks.item_list(heading, lines, footer=footer))
+
+    def done(self, invocation: Invocation, args: list[Token]) -> Reply:
+        if len(args) != 1:
+            raise UsageError()
+        now = self.services.clock()
+        with self.services.new_session() as session:
+            item = resolve_item(session, invocation, args[0].text)
+            save, _ = item_store.save_item(
+                session=session,
+                team_id=invocation.team_id,
+                user_id=invocation.user_id,
+                item=item,
+                source="command",
+                now=now,
+            )
+            already = save.status == "done"
+            save.status, save.done_at = "done", save.done_at or now
+            session.add(save)
+            session.commit()
+        if already:
+            return Reply(f"{blocks.item_link(item)} was already marked done.")
+        return Reply(f"Marked {blocks.item_link(item)} as done. Nice work.")
+
+    def search(self, invocation: Invocation, args: list[Token]) -> Reply:
+        tags, rest = split_tags(args)
+        words = " ".join(token.text for token in rest).strip()
+        if not words and not tags:
+            raise UsageError("Tell me what to look for.")
+        with self.services.new_session() as session:
+            found = search_items(session, invocation.team_id, invocation.user_id, words, tags[0] if tags else None)
+        query = " ".join([words, *(f"#{t}" for t in tags)]).strip()
+        if not found:
+            return Reply(f"Nothing you can see matches `{echo(query, 60)}`.")
+        heading = f"*{len(found)} match{'es' if len(found) != 1 else ''} for* `{echo(query, 60)}`"
+        lines = [blocks.item_line(item) for item in found[:SHOWN]]
+        footer = f"and {len(found) - SHOWN} more; add words to narrow it down" if len(found) > SHOWN else None
+        return Reply(heading, blocks.item_list(heading, lines, footer=footer))
+
+
+def search_items(session: Session, team_id: str, user_id: str, words: str, tag: str | None) -> list[Item]:
+    """Items the asker may see that match `words` (all of them) and carry `tag`, best first."""
+    statement = select(Item).where(item_store.visible_to(team_id, user_id))
+    if tag:
+        statement = statement.where(item_store.has_tag(tag))
+    if not words:
+        return list(session.exec(statement.order_by(col(Item.created_at).desc()).limit(50)))
+    ids = matching_item_ids(session, team_id=team_id, user_id=user_id, words=words)
+    if not ids:
+        return []
+    by_id = {item.id: item for item in session.exec(statement.where(col(Item.id).in_(ids)))}
+    return [by_id[i] for i in ids if i in by_id]
+
+
+def _saved_reply(item: Item, new: bool, *, note: str | None = None) -> Reply:
+    if not new:
+        return Reply(f"{blocks.item_link(item)} is already on your shelf (item `{item.id}`).")
+    pending = " I'll fill in its title and details in a moment." if item.fetch_state == "pending" else ""
+    noted = " with your note" if note else ""
+    return Reply(f"Saved {blocks.item_link(item)} to your shelf{noted} (item `{item.id}`).{pending}")

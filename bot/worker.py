@@ -1,0 +1,209 @@
+"""The metadata worker: drains the queue of items waiting for their page, in background threads.
+
+The queue is the `item` table itself (fetch_state, next_fetch_at, claimed_until), so it survives
+crashes and restarts, and several `peershelf run` processes share it without fetching one item
+twice (see `storage.items.claim_items_for_fetch`).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+from sqlmodel import Session
+
+from bot.fetcher import Fetcher, FetchFailed, FetchRefused, Page
+from bot.kinds import kind_of
+from bot.links import canonical_url
+from bot.metadata import Metadata, extract
+from bot.services import Services
+from bot.text import clip
+from storage import items as item_store
+from storage.models import Item
+
+logger = logging.getLogger(__name__)
+
+LEASE = timedelta(minutes=5)  # a claimed item whose worker died is taken again after this
+MAX_ATTEMPTS = 8  # about 4 days of back-off in all; the item stays, with its URL as title
+FIRST_RETRY = timedelta(minutes=2)
+LONGEST_RETRY = timedelta(days=1)
+
+
+def backoff(attempts: int) -> timedelta:
+    """2 min, 4, 8 … doubling per failed attempt, at most a day."""
+    return min(FIRST_RETRY * (2 ** max(attempts - 1, 0)), LONGEST_RETRY)
+
+
+def fetcher_for(services: Services) -> Fetcher:
+    settings = services.settings
+    return Fetcher(
+        timeout=settings.fetch_timeout,
+        max_bytes=settings.fetch_max_bytes,
+        allow_private=settings.fetch_allow_private,
+    )
+
+
+@dataclass
+class Outcome:
+    state: str
+    error: str | None = None
+
+
+class MetadataWorker:
+    """Claims due items and fills in their metadata; `run_once` for tests and cron-like use."""
+
+    def __init__(self, services: Services, fetcher: Fetcher, *, batch: int = 5) -> None:
+        self.services = services
+        self.fetcher = fetcher
+        self.batch = batch
+
+    def run_once(self) -> int:
+        """Process one batch of due items; returns how many were processed."""
+        with self.services.new_session() as session:
+            claimed = item_store.claim_items_for_fetch(
+                session=session, now=self.services.clock(), lease=LEASE, limit=self.batch
+            )
+        for item in claimed:
+            self.process(item)
+        return len(claimed)
+
+    def drain(self, limit: int = 1000) -> int:
+        """Run batches until nothing is due (or `limit` items were processed)."""
+        done = 0
+        while done < limit:
+            processed = self.run_once()
+            if not processed:
+                break
+            done += processed
+        return done
+
+    def process(self, item: Item) -> Outcome:
+        try:
+            page = self.fetcher.fetch(item.url)
+        except FetchRefused as refused:
+            logger.info("item %s of team %s not fetched: %s", item.id, item.team_id, refused)
+            return self._finish(item, Outcome("refused", str(refused)))
+        except FetchFailed as failed:
+            logger.info("item %s of team %s: fetch failed (%s)", item.id, item.team_id, failed)
+            attempts = item.fetch_attempts + 1
+            state = "pending" if failed.retryable and attempts < MAX_ATTEMPTS else "failed"
+            return self._finish(item, Outcome(state, str(failed)), attempts=attempts)
+        except Exception as error:  # a bug in extraction must not kill the worker or lose the item
+            logger.exception("item %s of team %s: unexpected error while fetching", item.id, item.team_id)
+            return self._finish(
+                item, Outcome("pending", f"internal error: {type(error).__name__}"), attempts=item.fetch_attempts + 1
+            )
+        return self._finish(item, Outcome("done"), page=page)
+
+    def _finish(
+        self, item: Item, outcome: Outcome, *, attempts: int | None = None, page: Page | None = None
+    ) -> Outcome:
+        now = self.services.clock()
+        with self.services.new_session() as session:
+            current = session.get(Item, item.id)
+            if current is None:  # merged away meanwhile
+                return outcome
+            current.fetch_state = outcome.state
+            current.fetch_error = clip(outcome.error, 512) if outcome.error else None
+            current.claimed_until = None
+            current.updated_at = now
+            if attempts is not None:
+                current.fetch_attempts = attempts
+            current.next_fetch_at = now + backoff(current.fetch_attempts) if outcome.state == "pending" else None
+            if page is not None:
+                current.fetched_at = now
+                meta = apply_page(session, current, page)
+                current = adopt_canonical(session, current, page, meta)
+            item_store.index_item(session=session, item=current)
+            session.commit()
+        return outcome
+
+
+def apply_page(session: Session, item: Item, page: Page) -> Metadata:
+    """Copy what the page says about itself onto the item (clipped to the columns)."""
+    meta = extract(page.text(), page.url) if page.is_html else Metadata()
+    item.content_type = clip(page.content_type, 128)
+    item.kind = kind_of(item.url, types=meta.types, content_type=page.content_type) if item.kind != "book" else "book"
+    if not page.is_html and meta.title is None:
+        meta.title = urlsplit(page.url).path.rsplit("/", 1)[-1] or None
+    item.title = clip(meta.title, 1024) if meta.title else item.title
+    item.description = clip(meta.description, 2000) if meta.description else item.description
+    item.author = clip(meta.author, 512) if meta.author else item.author
+    item.site_name = clip(meta.site_name, 255) if meta.site_name else item.site_name
+    item.published_at = meta.published_at or item.published_at
+    item.image = meta.image if meta.image and len(meta.image) <= 2048 else item.image
+    item.language = clip(meta.language, 16) if meta.language else item.language
+    item.duration_seconds = meta.duration_seconds or item.duration_seconds
+    item.isbn = meta.isbn or item.isbn
+    session.add(item)
+    return meta
+
+
+def _same_site(a: str, b: str) -> bool:
+    host_a, host_b = (urlsplit(u).hostname or "" for u in (a, b))
+    return host_a.removeprefix("www.") == host_b.removeprefix("www.")
+
+
+def adopt_canonical(session: Session, item: Item, page: Page, meta: Metadata) -> Item:
+    """Prefer the page's own canonical URL, merging with an item that already has it.
+
+    Only a canonical on the same site is believed, and not a bare home page for a deeper URL:
+    a page may not claim to be some other site's page, and sites that point every article at
+    their home page must not fold all their articles into one item.
+    """
+    if not item.canonical_url.startswith(("http://", "https://")):
+        return item  # books keep their urn:isbn key
+    candidate = canonical_url(meta.canonical_url or page.url)
+    if candidate == item.canonical_url or not _same_site(candidate, page.url):
+        return item
+    if urlsplit(candidate).path in ("", "/") and urlsplit(item.canonical_url).path not in ("", "/"):
+        return item
+    existing = item_store.item_by_url(session=session, team_id=item.team_id, canonical_url=candidate)
+    if existing is None:
+        item.canonical_url = candidate
+        session.add(item)
+        return item
+    logger.info("item %s is item %s (%s); merging", item.id, existing.id, candidate)
+    item_store.merge_items(session=session, keep=existing, drop=item)
+    return existing
+
+
+class WorkerPool:
+    """Threads running the metadata worker inside `peershelf run`."""
+
+    def __init__(self, services: Services, *, threads: int = 2, idle_seconds: float = 2.0) -> None:
+        self.services = services
+        self.idle_seconds = idle_seconds
+        self._stop = threading.Event()
+        self._threads = [
+            threading.Thread(target=self._loop, name=f"peershelf-fetch-{n}", daemon=True) for n in range(threads)
+        ]
+
+    def start(self) -> None:
+        for thread in self._threads:
+            thread.start()
+
+    def stop(self, timeout: float = 15) -> None:
+        self._stop.set()
+        self.services.fetch_wakeup.set()
+        for thread in self._threads:
+            thread.join(timeout)
+
+    def _loop(self) -> None:
+        fetcher = fetcher_for(self.services)
+        worker = MetadataWorker(self.services, fetcher)
+        try:
+            while not self._stop.is_set():
+                try:
+                    processed = worker.run_once()
+                except Exception:  # the database may be briefly away; try again shortly
+                    logger.exception("metadata worker round failed")
+                    processed = 0
+                if not processed:
+                    self.services.fetch_wakeup.wait(self.idle_seconds)
+                    self.services.fetch_wakeup.clear()
+        finally:
+            fetcher.close()

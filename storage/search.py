@@ -1,0 +1,76 @@
+"""Full-text search behind one function: SQLite FTS5 or PostgreSQL tsvector, same results.
+
+The `search_doc` table is created by migration 0002 in the shape each backend wants and is kept
+outside SQLModel's metadata. Documents are written by the application whenever what they index
+changes (`index_item`, `index_note`), not by triggers, so both backends run the same code path.
+"""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import text
+from sqlmodel import Session
+
+SEARCH_TABLE = "search_doc"
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def include_name(name: str | None, type_: str, parent_names: object) -> bool:
+    """For Alembic: leave the search table (and FTS5's shadow tables) out of model comparison."""
+    if type_ == "table" and name is not None:
+        return name != SEARCH_TABLE and not name.startswith(SEARCH_TABLE + "_")
+    return True
+
+
+def _replace(session: Session, *, team_id: str, item_id: int, user_id: str | None, body: str) -> None:
+    user_clause = "user_id IS NULL" if user_id is None else "user_id = :user_id"
+    params = {"item_id": item_id, "user_id": user_id, "team_id": team_id, "body": body}
+    session.execute(text(f"DELETE FROM search_doc WHERE item_id = :item_id AND {user_clause}"), params)
+    if body.strip():
+        session.execute(
+            text(
+                "INSERT INTO search_doc (team_id, item_id, user_id, body) VALUES (:team_id, :item_id, :user_id, :body)"
+            ),
+            params,
+        )
+
+
+def index_item(session: Session, *, team_id: str, item_id: int, parts: list[str | None]) -> None:
+    """(Re)write the shared document of an item: title, description, tags, site, author."""
+    _replace(session, team_id=team_id, item_id=item_id, user_id=None, body=" ".join(p for p in parts if p))
+
+
+def index_note(session: Session, *, team_id: str, item_id: int, user_id: str, note: str | None) -> None:
+    """(Re)write a person's own note on an item; only they find the item by it."""
+    _replace(session, team_id=team_id, item_id=item_id, user_id=user_id, body=note or "")
+
+
+def forget_item(session: Session, *, item_id: int) -> None:
+    session.execute(text("DELETE FROM search_doc WHERE item_id = :item_id"), {"item_id": item_id})
+
+
+def matching_item_ids(session: Session, *, team_id: str, user_id: str, words: str, limit: int = 200) -> list[int]:
+    """Items whose document (or the asker's own note) holds every word, best matches first.
+
+    Visibility is not decided here; callers filter with what the asker may see.
+    """
+    terms = _WORD.findall(words.lower())
+    if not terms:
+        return []
+    params: dict[str, object] = {"team_id": team_id, "user_id": user_id, "limit": limit}
+    if session.get_bind().dialect.name == "sqlite":
+        # Each word quoted (no FTS5 syntax from users), the last one as a prefix: "kube" finds kubernetes.
+        params["query"] = " ".join(f'"{t}"' for t in terms[:-1]) + f' "{terms[-1]}"*'
+        sql = (
+            "SELECT item_id FROM search_doc WHERE search_doc MATCH :query AND team_id = :team_id "
+            "AND (user_id IS NULL OR user_id = :user_id) GROUP BY item_id ORDER BY min(rank) LIMIT :limit"
+        )
+    else:
+        params["query"] = " & ".join(f"{t}:*" if i == len(terms) - 1 else t for i, t in enumerate(terms))
+        sql = (
+            "SELECT item_id FROM search_doc, to_tsquery('english', :query) AS q "
+            "WHERE document @@ q AND team_id = :team_id AND (user_id IS NULL OR user_id = :user_id) "
+            "GROUP BY item_id ORDER BY max(ts_rank(document, q)) DESC LIMIT :limit"
+        )
+    return [int(row[0]) for row in session.execute(text(sql), params)]
