@@ -106,11 +106,12 @@ def fetch_message(client: WebClient, channel_id: str, ts: str) -> dict[str, Any]
     Both are tightly rate-limited for distributed apps, so callers try captured messages first.
     """
     try:
-        history = client.conversations_history(channel=channel_id, latest=ts, inclusive=True, limit=1)
+        history = client.conversations_history(channel=channel_id, oldest=ts, latest=ts, inclusive=True, limit=1)
         for message in history.get("messages") or []:
             if message.get("ts") == ts:
                 return dict(message)
-        replies = client.conversations_replies(channel=channel_id, ts=ts, inclusive=True, limit=1)
+        # Slack answers with the thread's parent first, whichever message of the thread `ts` names.
+        replies = client.conversations_replies(channel=channel_id, ts=ts, oldest=ts, latest=ts, inclusive=True)
         for message in replies.get("messages") or []:
             if message.get("ts") == ts:
                 return dict(message)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
@@ -68,15 +69,20 @@ def item_by_id(*, session: Session, team_id: str, item_id: int) -> Item | None:
 
 
 def index_item(*, session: Session, item: Item) -> None:
-    """Refresh the item's search document from its fields and current tags."""
+    """Refresh the item's search document from its fields, current tags and URL (all there is before a fetch)."""
     assert item.id is not None
     tags = [t.tag for t in active_tags(session=session, item_ids=[item.id]).get(item.id, [])]
     search.index_item(
         session,
         team_id=item.team_id,
         item_id=item.id,
-        parts=[item.title, item.description, " ".join(tags), item.site_name, item.author],
+        parts=[item.title, item.description, " ".join(tags), item.site_name, item.author, _words_of(item.url)],
     )
+
+
+def _words_of(url: str) -> str:
+    """A URL as plain words; PostgreSQL's parser would otherwise keep it as one unsplit token."""
+    return re.sub(r"[\W_]+", " ", url.split("://", 1)[-1])
 
 
 # -- visibility -------------------------------------------------------------------------------------

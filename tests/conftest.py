@@ -8,13 +8,15 @@ reached the PostgreSQL half is skipped locally and fails under CI=true.
 
 from __future__ import annotations
 
+import dataclasses
+import ipaddress
 import os
 import shutil
 import socket
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psycopg
@@ -26,13 +28,16 @@ from sqlalchemy.engine import Engine, make_url
 from sqlmodel import SQLModel
 
 from bot.app import create_app
+from bot.fetcher import Fetcher, FetchFailed, IPAddress
 from bot.server import build_asgi
 from bot.services import Services
 from bot.settings import Settings
+from bot.worker import MetadataWorker
 from storage import migrate
 from storage.db import make_engine, session_factory
 from tests.driver import SlackDriver
 from tests.fakeslack import BOT_TOKEN, FakeSlack
+from tests.pageserver import PageServer, page_server
 
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 POSTGRES_URL = os.environ.get("PEERSHELF_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -169,7 +174,55 @@ def app_url(bolt_app: App, services: Services) -> Iterator[str]:
 
 
 @pytest.fixture
+def serve_with(services: Services, slack: FakeSlack) -> Iterator[Callable[..., SlackDriver]]:
+    """Serve the app with some settings changed: `serve_with(ignore_channels=…)` gives a driver."""
+    started: list[tuple[ServerThread, SlackDriver]] = []
+
+    def serve(**changes: object) -> SlackDriver:
+        changed = Services(
+            settings=dataclasses.replace(services.settings, **changes),  # type: ignore[arg-type]
+            engine=services.engine,
+            new_session=services.new_session,
+            clock=services.clock,
+        )
+        server = ServerThread(build_asgi(create_app(changed), changed)).__enter__()
+        driver = SlackDriver(server.url, SIGNING_SECRET, response_url=slack.response_url)
+        started.append((server, driver))
+        return driver
+
+    yield serve
+    for server, driver in started:
+        driver.close()
+        server.__exit__()
+
+
+@pytest.fixture
 def driver(app_url: str, slack: FakeSlack) -> Iterator[SlackDriver]:
     driver = SlackDriver(app_url, SIGNING_SECRET, response_url=slack.response_url)
     yield driver
     driver.close()
+
+
+def offline_resolver(host: str, port: int) -> list[IPAddress]:
+    """Name resolution for tests: the loopback page server only. No test reaches out, not even DNS."""
+    if host in ("127.0.0.1", "localhost", "pages.test"):
+        return [ipaddress.ip_address("127.0.0.1")]
+    raise FetchFailed(f"{host}: no network in tests", retryable=True)
+
+
+@pytest.fixture(scope="session")
+def pages() -> Iterator[PageServer]:
+    with page_server() as server:
+        yield server
+
+
+@pytest.fixture
+def fetcher() -> Iterator[Fetcher]:
+    fetcher = Fetcher(timeout=5, max_bytes=2_000_000, allow_private=True, resolver=offline_resolver)
+    yield fetcher
+    fetcher.close()
+
+
+@pytest.fixture
+def worker(services: Services, fetcher: Fetcher) -> MetadataWorker:
+    return MetadataWorker(services, fetcher)

@@ -51,6 +51,8 @@ class FakeSlack:
     calls: list[Call] = field(default_factory=list)
     failures: dict[str, list[Failure]] = field(default_factory=dict)
     oauth_codes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    messages: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # channel -> messages
+    not_in: set[str] = field(default_factory=set)  # channels the bot is not a member of
     _ts: itertools.count = field(default_factory=lambda: itertools.count(1))  # type: ignore[type-arg]
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _server: ThreadingHTTPServer | None = None
@@ -119,6 +121,10 @@ class FakeSlack:
             "purpose": {"value": purpose},
             "topic": {"value": ""},
         }
+
+    def add_message(self, channel_id: str, message: dict[str, Any]) -> None:
+        """A message already in a conversation, for conversations.history / .replies to return."""
+        self.messages.setdefault(channel_id, []).append(message)
 
     def add_oauth_code(self, code: str, *, team_id: str, team_name: str, bot_token: str) -> None:
         """Make `code` exchangeable at oauth.v2.access for a bot install in `team_id`."""
@@ -243,6 +249,9 @@ class FakeSlack:
         return {"ok": True, "channel": conversation, "ts": ts, "message": message}
 
     def _chat_postEphemeral(self, params: dict[str, Any], team_id: str) -> dict[str, Any]:  # noqa: N802
+        channel = str(params.get("channel", ""))
+        if channel in self.not_in:
+            return {"ok": False, "error": "not_in_channel"}
         return {"ok": True, "message_ts": self._next_ts()}
 
     def _chat_update(self, params: dict[str, Any], team_id: str) -> dict[str, Any]:
@@ -265,6 +274,40 @@ class FakeSlack:
     def _apps_connections_open(self, params: dict[str, Any], team_id: str) -> dict[str, Any]:
         # Nothing listens there: enough to see the app choose Socket Mode with its app token.
         return {"ok": True, "url": "ws://127.0.0.1:9/link/?ticket=fake"}
+
+    def _conversations_history(self, params: dict[str, Any], team_id: str) -> dict[str, Any]:
+        channel = str(params.get("channel"))
+        if channel not in self.channels and not channel.startswith("D") and channel not in self.messages:
+            return {"ok": False, "error": "channel_not_found"}
+        inclusive = str(params.get("inclusive", "")).lower() in ("1", "true")
+        latest, oldest = params.get("latest"), params.get("oldest")
+
+        def within(ts: str) -> bool:
+            if latest is not None and (ts > latest or (ts == latest and not inclusive)):
+                return False
+            return not (oldest is not None and (ts < oldest or (ts == oldest and not inclusive)))
+
+        top_level = [
+            m for m in self.messages.get(channel, []) if m.get("thread_ts") in (None, m["ts"]) and within(m["ts"])
+        ]
+        top_level.sort(key=lambda m: m["ts"], reverse=True)
+        limit = int(params.get("limit") or 100)
+        return {"ok": True, "messages": top_level[:limit], "has_more": len(top_level) > limit}
+
+    def _conversations_replies(self, params: dict[str, Any], team_id: str) -> dict[str, Any]:
+        channel, ts = str(params.get("channel")), str(params.get("ts"))
+        found = next((m for m in self.messages.get(channel, []) if m["ts"] == ts), None)
+        if found is None:
+            return {"ok": False, "error": "thread_not_found"}
+        root = found.get("thread_ts") or found["ts"]
+        thread = [m for m in self.messages[channel] if m["ts"] == root or m.get("thread_ts") == root]
+        thread.sort(key=lambda m: m["ts"])
+        parent, replies = thread[0], thread[1:]
+        latest, oldest = params.get("latest"), params.get("oldest")
+        replies = [
+            m for m in replies if (latest is None or m["ts"] <= latest) and (oldest is None or m["ts"] >= oldest)
+        ]
+        return {"ok": True, "messages": [parent, *replies], "has_more": False}
 
     def _team_info(self, params: dict[str, Any], team_id: str) -> dict[str, Any]:
         return {"ok": True, "team": {"id": team_id, "name": self.teams.get(team_id, team_id), "domain": "acme"}}

@@ -84,6 +84,21 @@ class PageServer:
                 return self._send(request, 200, b"%PDF-1.7\n" + b"0" * 10_000, "application/pdf")
             if path == "/status":
                 return self._send(request, int(query["code"]), b"nope", "text/html")
+            if path == "/flaky":
+                # Fails the first `fail` requests for each `id`, then serves a page.
+                key = f"flaky:{query.get('id', '')}"
+                self.hits[key] = self.hits.get(key, 0) + 1
+                if self.hits[key] <= int(query.get("fail", 1)):
+                    return self._send(request, 500, b"try later", "text/html")
+                body = f"<html><head><title>Back again {query.get('id', '')}</title></head></html>"
+                return self._send(request, 200, body.encode(), "text/html")
+            if path.startswith("/canon/"):
+                # Every /canon/<anything> page names /canon/main as its canonical address.
+                body = '<html><head><link rel="canonical" href="/canon/main"><title>The main page</title></head></html>'
+                return self._send(request, 200, body.encode(), "text/html")
+            if path == "/slow-page":
+                time.sleep(float(query.get("seconds", 3)))
+                return self._send(request, 200, b"<html><title>Slow but sure</title></html>", "text/html")
             if path == "/latin1":
                 body = "<html><title>Café Société</title></html>".encode("latin-1")
                 return self._send(request, 200, body, "text/html; charset=ISO-8859-1")

@@ -16,8 +16,8 @@ from sqlalchemy.engine import make_url
 from sqlmodel import SQLModel
 
 from storage import migrate
-from storage.search import include_name
 from storage.db import make_engine
+from storage.search import include_name
 from tests.conftest import BACKENDS, POSTGRES_URL, libpq
 from tests.test_cli import PEERSHELF, clean_env
 

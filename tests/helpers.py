@@ -1,0 +1,70 @@
+"""Small helpers shared by the feature tests."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from sqlmodel import select
+
+from bot.services import Services
+from storage.models import Item, Save, Share
+
+T = TypeVar("T")
+
+
+def wait_for(probe: Callable[[], T], timeout: float = 5.0) -> T:
+    """Poll `probe` until it returns something truthy (background work: lazy listeners, workers)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = probe()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(0.02)
+
+
+def message(text: str, *, user: str = "U0ANA0001", channel: str = "C0GENERAL1", ts: str, **extra: Any) -> dict:  # type: ignore[type-arg]
+    """A `message` event as Slack sends it for a channel the bot is in."""
+    return {
+        "type": "message",
+        "channel": channel,
+        "user": user,
+        "text": text,
+        "ts": ts,
+        "event_ts": ts,
+        "channel_type": "channel",
+        **extra,
+    }
+
+
+def items(services: Services) -> list[Item]:
+    with services.new_session() as session:
+        return list(session.exec(select(Item).order_by(Item.id)))  # type: ignore[arg-type]
+
+
+def shares(services: Services) -> list[Share]:
+    with services.new_session() as session:
+        return list(session.exec(select(Share).order_by(Share.id)))  # type: ignore[arg-type]
+
+
+def saves(services: Services, user_id: str | None = None) -> list[Save]:
+    with services.new_session() as session:
+        statement = select(Save).order_by(Save.id)  # type: ignore[arg-type]
+        if user_id:
+            statement = statement.where(Save.user_id == user_id)
+        return list(session.exec(statement))
+
+
+def reply_text(response: Any) -> str:
+    """The whole visible text of an ephemeral command reply (fallback text and blocks)."""
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["response_type"] == "ephemeral"
+    parts = [body.get("text", "")]
+    for block in body.get("blocks") or []:
+        if "text" in block:
+            parts.append(block["text"]["text"])
+        for element in block.get("elements", []):
+            parts.append(element.get("text", ""))
+    return "\n".join(parts)

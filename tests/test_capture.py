@@ -1,0 +1,153 @@
+"""Capture through the real endpoint: links in messages become items and shares, privately where due."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.services import Services
+from bot.worker import MetadataWorker
+from tests.driver import SlackDriver
+from tests.fakeslack import FakeSlack
+from tests.helpers import items, message, reply_text, shares, wait_for
+from tests.pageserver import PageServer
+
+
+def test_link_in_a_public_message_is_captured_and_findable_after_its_page_is_read(
+    driver: SlackDriver, services: Services, pages: PageServer, worker: MetadataWorker
+) -> None:
+    url = f"{pages.url}/pages/002"
+    response = driver.event(message(f"Nice explainer <{url}> #javascript", ts="1764237600.000100"))
+    assert response.status_code == 200
+    [item] = items(services)
+    assert (item.url, item.is_public, item.fetch_state) == (url, True, "pending")
+    [share] = shares(services)
+    assert (share.user_id, share.channel_id, share.is_private) == ("U0ANA0001", "C0GENERAL1", False)
+    assert share.permalink == "https://acme-learning.slack.com/archives/C0GENERAL1/p1764237600000100"
+    assert share.context == f"Nice explainer {url} #javascript"
+
+    assert worker.drain() == 1
+    [item] = items(services)
+    assert item.fetch_state == "done"
+    assert item.title == "This API is so Fetching!"
+    assert item.kind == "article"
+    reply = reply_text(driver.command("search fetching", user="U0BEN0001"))
+    assert "This API is so Fetching!" in reply
+    assert f"`{item.id}`" in reply
+    assert "This API is so Fetching!" in reply_text(driver.command("search #javascript", user="U0BEN0001"))
+
+
+def test_links_in_rich_text_blocks_are_captured(driver: SlackDriver, services: Services) -> None:
+    blocks = [
+        {
+            "type": "rich_text",
+            "block_id": "b1",
+            "elements": [
+                {
+                    "type": "rich_text_section",
+                    "elements": [
+                        {"type": "text", "text": "Talk: "},
+                        {"type": "link", "url": "https://www.youtube.com/watch?v=dQw4w9WgXcQ", "text": "this talk"},
+                    ],
+                }
+            ],
+        }
+    ]
+    driver.event(message("Talk: this talk", ts="1764237600.000200", blocks=blocks))
+    [item] = items(services)
+    assert item.canonical_url == "https://www.youtube.com/watch?v=dQw4w9WgXcQ"
+    assert item.kind == "video"
+
+
+def test_the_same_page_shared_twice_is_one_item_with_two_shares(driver: SlackDriver, services: Services) -> None:
+    driver.event(message("<https://Example.com/guide?utm_source=twitter#part-2>", ts="1764237600.000300"))
+    driver.event(message("<https://example.com/guide>", user="U0BEN0001", ts="1764237600.000400"))
+    [item] = items(services)
+    assert item.canonical_url == "https://example.com/guide"
+    assert [s.user_id for s in shares(services)] == ["U0ANA0001", "U0BEN0001"]
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        {"subtype": "bot_message", "bot_id": "B0OTHER01", "user": None},
+        {"bot_id": "B0OTHER01"},
+        {"subtype": "message_changed"},
+        {"subtype": "message_deleted"},
+        {"subtype": "channel_join"},
+        {"subtype": "channel_topic"},
+    ],
+    ids=["bot-message", "bot-id", "edit", "deletion", "join", "topic"],
+)
+def test_bot_messages_edits_deletions_and_joins_are_not_captured(
+    driver: SlackDriver,
+    services: Services,
+    event: dict,  # type: ignore[type-arg]
+) -> None:
+    response = driver.event(message("<https://example.com/x>", ts="1764237600.000500", **event))
+    assert response.status_code == 200
+    assert items(services) == []
+
+
+def test_messages_of_ignored_channels_are_not_captured(
+    serve_with: object, services: Services, slack: FakeSlack
+) -> None:
+    driver = serve_with(ignore_channels=frozenset({"C0RANDOM01"}))  # type: ignore[operator]
+    driver.event(message("<https://example.com/a>", channel="C0RANDOM01", ts="1764237600.000600"))
+    assert items(services) == []
+    driver.event(message("<https://example.com/a>", ts="1764237600.000700"))
+    assert len(items(services)) == 1
+
+
+def test_a_link_shared_privately_is_seen_only_by_those_entitled(driver: SlackDriver, services: Services) -> None:
+    driver.event(
+        message("<https://example.com/secret-plan>", channel="G0PRIVATE1", channel_type="group", ts="1764237600.000800")
+    )
+    [item] = items(services)
+    assert not item.is_public
+    assert shares(services)[0].is_private
+    assert f"`{item.id}`" in reply_text(driver.command("search secret", user="U0ANA0001"))
+    assert f"`{item.id}`" not in reply_text(driver.command("search secret", user="U0BEN0001"))
+    assert "can't find" in reply_text(driver.command(f"done {item.id}", user="U0BEN0001"))
+
+    # Shared again in a public channel, it is public from then on.
+    driver.event(message("<https://example.com/secret-plan>", user="U0BEN0001", ts="1764237600.000900"))
+    assert items(services)[0].is_public
+    assert f"`{item.id}`" in reply_text(driver.command("search secret", user="U0CAROL01"))
+
+
+@pytest.mark.parametrize("channel_type", ["im", "mpim"])
+def test_links_in_direct_and_group_messages_are_private(
+    driver: SlackDriver, services: Services, channel_type: str
+) -> None:
+    channel = "D0ANA0001" if channel_type == "im" else "G0MPIM0001"
+    driver.event(message("<https://example.com/dm>", channel=channel, channel_type=channel_type, ts="1764237601.0"))
+    assert not items(services)[0].is_public
+
+
+def test_an_isbn_in_a_message_is_captured_as_a_book(driver: SlackDriver, services: Services) -> None:
+    driver.event(message("Loved ISBN 978-0-13-468599-1, go read it", ts="1764237601.000100"))
+    [item] = items(services)
+    assert (item.kind, item.isbn, item.canonical_url) == ("book", "9780134685991", "urn:isbn:9780134685991")
+
+
+def test_resharing_a_publicly_shared_link_gets_a_private_heads_up(driver: SlackDriver, slack: FakeSlack) -> None:
+    driver.event(message("<https://example.com/popular>", ts="1764237602.000100"))
+    driver.command("save https://example.com/popular", user="U0CAROL01")
+    driver.event(message("<https://example.com/popular>", user="U0BEN0001", ts="1764237602.000200"))
+    [notice] = wait_for(lambda: slack.calls_to("chat.postEphemeral"))
+    assert notice.params["user"] == "U0BEN0001"
+    assert notice.params["channel"] == "C0GENERAL1"
+    assert "already shared by <@U0ANA0001>" in notice.params["text"]
+    assert "1 save." in notice.params["text"]
+    assert slack.calls_to("chat.postMessage") == []  # never in the channel
+
+
+def test_resharing_your_own_link_or_a_private_one_gets_no_heads_up(driver: SlackDriver, slack: FakeSlack) -> None:
+    driver.event(message("<https://example.com/mine>", ts="1764237603.000100"))
+    driver.event(message("<https://example.com/mine> again", ts="1764237603.000200"))
+    driver.event(message("<https://example.com/hush>", channel="G0PRIVATE1", channel_type="group", ts="1764237603.3"))
+    driver.event(message("<https://example.com/hush>", user="U0BEN0001", ts="1764237603.000400"))
+    driver.event(message("<https://example.com/sentinel>", ts="1764237603.000500"))
+    driver.event(message("<https://example.com/sentinel>", user="U0BEN0001", ts="1764237603.000600"))
+    wait_for(lambda: slack.calls_to("chat.postEphemeral"))
+    assert ["sentinel" in call.params["text"] for call in slack.calls_to("chat.postEphemeral")] == [True]
