@@ -205,7 +205,11 @@ def driver(app_url: str, slack: FakeSlack) -> Iterator[SlackDriver]:
 
 def offline_resolver(host: str, port: int) -> list[IPAddress]:
     """Name resolution for tests: the loopback page server only. No test reaches out, not even DNS."""
-    if host in ("127.0.0.1", "localhost", "pages.test"):
+    try:
+        return [ipaddress.ip_address(host.strip("[]"))]
+    except ValueError:
+        pass
+    if host in ("localhost", "pages.test"):
         return [ipaddress.ip_address("127.0.0.1")]
     raise FetchFailed(f"{host}: no network in tests", retryable=True)
 

@@ -1,0 +1,129 @@
+"""/shelf save, save book, mine, done and search, as people type them."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.services import Services
+from tests.driver import SlackDriver
+from tests.helpers import items, reply_text, saves
+
+
+def test_save_with_tags_and_a_note_then_find_it_on_my_shelf(driver: SlackDriver, services: Services) -> None:
+    reply = reply_text(driver.command("save https://example.com/testing-guide #testing #python read before sprint"))
+    [item] = items(services)
+    assert reply.startswith(
+        "Saved <https://example.com/testing-guide|https://example.com/testing-guide> "
+        f"to your shelf with your note (item `{item.id}`)."
+    )
+    [save] = saves(services)
+    assert (save.user_id, save.note, save.status, save.source) == (
+        "U0ANA0001",
+        "read before sprint",
+        "unread",
+        "command",
+    )
+    assert not item.is_public  # saved, not shared: private to the saver
+
+    mine = reply_text(driver.command("mine"))
+    assert "*Your shelf* — 1 unread, 0 done" in mine
+    assert f"`{item.id}`" in mine
+    assert f"`{item.id}`" in reply_text(driver.command("mine #testing"))
+    assert "Nothing on your shelf tagged #design" in reply_text(driver.command("mine #design"))
+    assert f"`{item.id}`" in reply_text(driver.command("search sprint"))  # my own note
+    assert "Nothing you can see matches" in reply_text(driver.command("search sprint", user="U0BEN0001"))
+
+
+@pytest.mark.parametrize(
+    "typed",
+    ["<https://example.com/a>", "<https://example.com/a|example.com/a>", "example.com/a", "https://example.com/a#top"],
+)
+def test_urls_arrive_in_any_form(driver: SlackDriver, services: Services, typed: str) -> None:
+    reply_text(driver.command(f"save {typed}"))
+    assert [item.canonical_url for item in items(services)] == ["https://example.com/a"]
+
+
+def test_saving_twice_says_already_on_your_shelf(driver: SlackDriver, services: Services) -> None:
+    driver.command("save https://example.com/a")
+    assert "already on your shelf" in reply_text(driver.command("save https://example.com/a"))
+    assert len(saves(services)) == 1
+
+
+def test_done_by_number_or_url_marks_read_and_mine_lists_unread_first(driver: SlackDriver, services: Services) -> None:
+    driver.command("save https://example.com/first")
+    driver.command("save https://example.com/second")
+    first, second = items(services)
+    assert "Marked" in reply_text(driver.command(f"done {first.id}"))
+    assert "already marked done" in reply_text(driver.command("done https://example.com/first"))
+    mine = reply_text(driver.command("mine"))
+    assert "1 unread, 1 done" in mine
+    assert mine.index(f"`{second.id}`") < mine.index(f"`{first.id}`")
+    assert "✓ done" in mine
+
+
+def test_done_on_something_not_saved_yet_puts_it_on_the_shelf_as_done(driver: SlackDriver, services: Services) -> None:
+    driver.command("save https://example.com/x", user="U0BEN0001")
+    driver.event(
+        {
+            "type": "message",
+            "channel": "C0GENERAL1",
+            "channel_type": "channel",
+            "user": "U0BEN0001",
+            "text": "<https://example.com/x>",
+            "ts": "1764238100.000100",
+        }
+    )
+    [item] = items(services)
+    reply_text(driver.command(f"done {item.id}"))
+    assert [(s.user_id, s.status) for s in saves(services, "U0ANA0001")] == [("U0ANA0001", "done")]
+
+
+def test_save_a_book_without_a_link(driver: SlackDriver, services: Services) -> None:
+    reply = reply_text(driver.command('save book "Thinking in Systems" by Donella Meadows'))
+    [book] = items(services)
+    assert (book.kind, book.title, book.author, book.fetch_state) == (
+        "book",
+        "Thinking in Systems",
+        "Donella Meadows",
+        "none",
+    )
+    assert "Saved *Thinking in Systems*" in reply
+    driver.command("save book “Thinking in Systems” by Donella Meadows", user="U0BEN0001")
+    assert len(items(services)) == 1  # the same book, one item
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("save", "Give me a link to save"),
+        ("save not-a-link", "Give me a link to save"),
+        ("save book", "double quotes"),
+        ("save book Thinking in Systems", "double quotes"),
+        ('save book "Thinking in Systems" Donella', "name the author with `by`"),
+        ("done", "Usage: `/shelf done ITEM`"),
+        ("done banana", "neither an item number nor a link"),
+        ("done 99999", "can't find item `99999`"),
+        ("search", "Tell me what to look for"),
+        ("mine everything", "Usage: `/shelf mine [#tag]`"),
+    ],
+)
+def test_malformed_input_gets_the_subcommands_usage_and_changes_nothing(
+    driver: SlackDriver, services: Services, text: str, expected: str
+) -> None:
+    assert expected in reply_text(driver.command(text))
+    assert items(services) == [] and saves(services) == []
+
+
+def test_search_finds_words_in_any_order_and_by_prefix(driver: SlackDriver, services: Services) -> None:
+    driver.command("save https://example.com/kubernetes-networking-explained")
+    driver.command("save https://example.com/cooking-pasta")
+    found = reply_text(driver.command("search networking kube"))
+    assert "kubernetes-networking-explained" in found and "pasta" not in found
+    assert "Nothing you can see matches" in reply_text(driver.command("search quantum"))
+
+
+@pytest.mark.parametrize("words", ['"unbalanced', "AND OR NOT", "*", "kube*", "title:x", "NEAR(a b)", "💥", "a'b"])
+def test_search_syntax_from_people_is_just_words(driver: SlackDriver, words: str) -> None:
+    response = driver.command(f"search {words}")
+    assert response.status_code == 200
+    assert "Sorry" not in response.text

@@ -1,0 +1,152 @@
+"""The metadata queue: pages read in the background, retried with back-off, never lost, never twice."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from bot.fetcher import Fetcher
+from bot.services import Services
+from bot.worker import LEASE, MAX_ATTEMPTS, MetadataWorker, backoff
+from storage.db import make_engine, session_factory
+from tests.conftest import offline_resolver
+from tests.driver import SlackDriver
+from tests.helpers import items, message, reply_text
+from tests.pageserver import PageServer
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def test_a_page_that_fails_is_retried_with_back_off_and_recovers(
+    driver: SlackDriver, services: Services, pages: PageServer, fetcher: Fetcher
+) -> None:
+    clock = Clock()
+    services.clock = clock
+    run = uuid.uuid4().hex[:8]  # the page server outlives the test; its counters must not be shared
+    driver.event(message(f"<{pages.url}/flaky?id={run}&fail=2>", ts="1764237800.000100"))
+    worker = MetadataWorker(services, fetcher)
+
+    assert worker.run_once() == 1
+    [item] = items(services)
+    assert (item.fetch_state, item.fetch_attempts, item.title) == ("pending", 1, None)
+    assert item.next_fetch_at == clock.now + backoff(1)
+    assert worker.run_once() == 0  # not due yet
+
+    clock.now += backoff(1)
+    worker.run_once()
+    assert items(services)[0].next_fetch_at == clock.now + backoff(2)
+    clock.now += backoff(2)
+    worker.run_once()
+    [item] = items(services)
+    assert (item.fetch_state, item.title) == ("done", f"Back again {run}")
+
+
+def test_a_page_that_keeps_failing_keeps_its_url_as_title(
+    driver: SlackDriver, services: Services, pages: PageServer, fetcher: Fetcher
+) -> None:
+    clock = Clock()
+    services.clock = clock
+    url = f"{pages.url}/flaky?id={uuid.uuid4().hex[:8]}&fail=1000"
+    driver.event(message(f"<{url}>", ts="1764237800.000200"))
+    worker = MetadataWorker(services, fetcher)
+    for _ in range(MAX_ATTEMPTS):
+        worker.run_once()
+        clock.now += timedelta(days=1)
+    [item] = items(services)
+    assert (item.fetch_state, item.fetch_attempts) == ("failed", MAX_ATTEMPTS)
+    assert url in reply_text(driver.command("search flaky"))  # still there, its URL standing in for a title
+
+
+def test_a_link_to_an_internal_address_is_captured_but_never_fetched(
+    driver: SlackDriver, services: Services, pages: PageServer
+) -> None:
+    driver.event(message("<http://169.254.169.254/latest/meta-data/> look", ts="1764237800.000300"))
+    production_rule = Fetcher(resolver=offline_resolver)
+    MetadataWorker(services, production_rule).drain()
+    [item] = items(services)
+    assert item.fetch_state == "refused"
+    assert "internal address" in (item.fetch_error or "")
+    assert "169.254.169.254" in reply_text(driver.command("search meta data", user="U0ANA0001"))
+
+
+def test_a_pdf_is_recorded_by_type(
+    driver: SlackDriver, services: Services, pages: PageServer, worker: MetadataWorker
+) -> None:
+    driver.event(message(f"<{pages.url}/paper.pdf>", ts="1764237800.000400"))
+    worker.drain()
+    [item] = items(services)
+    assert (item.content_type, item.title, item.fetch_state) == ("application/pdf", "paper.pdf", "done")
+
+
+def test_queued_items_survive_a_restart(
+    driver: SlackDriver, services: Services, pages: PageServer, fetcher: Fetcher
+) -> None:
+    driver.event(message(f"<{pages.url}/pages/001>", ts="1764237800.000500"))
+    # A new process: its own engine and sessions on the same database.
+    engine = make_engine(services.settings.database_url)
+    try:
+        restarted = Services(settings=services.settings, engine=engine, new_session=session_factory(engine))
+        assert MetadataWorker(restarted, fetcher).drain() == 1
+    finally:
+        engine.dispose()
+    assert (items(services)[0].title or "").startswith("Get your Frontend JavaScript Code Covered")
+
+
+def test_an_item_claimed_by_a_worker_that_died_is_taken_again_after_the_lease(
+    driver: SlackDriver, services: Services, pages: PageServer, fetcher: Fetcher
+) -> None:
+    clock = Clock()
+    services.clock = clock
+    driver.event(message(f"<{pages.url}/pages/002>", ts="1764237800.000600"))
+    from storage.items import claim_items_for_fetch
+
+    with services.new_session() as session:
+        assert len(claim_items_for_fetch(session=session, now=clock.now, lease=LEASE, limit=5)) == 1  # then it dies
+    worker = MetadataWorker(services, fetcher)
+    assert worker.run_once() == 0
+    clock.now += LEASE + timedelta(seconds=1)
+    assert worker.run_once() == 1
+    assert items(services)[0].fetch_state == "done"
+
+
+def test_two_workers_never_fetch_the_same_item(driver: SlackDriver, services: Services, pages: PageServer) -> None:
+    run = uuid.uuid4().hex[:8]
+    for n in range(12):
+        driver.event(message(f"<{pages.url}/flaky?id={run}-{n}&fail=0>", ts=f"1764237900.{n:06d}"))
+    start = threading.Barrier(3)
+
+    def work() -> None:
+        fetcher = Fetcher(allow_private=True, resolver=offline_resolver)
+        worker = MetadataWorker(services, fetcher, batch=2)
+        start.wait()
+        worker.drain()
+        fetcher.close()
+
+    threads = [threading.Thread(target=work) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert all(item.fetch_state == "done" for item in items(services))
+    assert [pages.hits[f"flaky:{run}-{n}"] for n in range(12)] == [1] * 12
+
+
+def test_a_page_naming_its_canonical_address_merges_into_that_item(
+    driver: SlackDriver, services: Services, pages: PageServer, worker: MetadataWorker
+) -> None:
+    driver.event(message(f"<{pages.url}/canon/main>", ts="1764238000.000100"))
+    driver.event(message(f"<{pages.url}/canon/print-version>", user="U0BEN0001", ts="1764238000.000200"))
+    driver.command(f"save {pages.url}/canon/print-version my note", user="U0BEN0001")
+    worker.drain()
+    [item] = items(services)
+    assert item.canonical_url == f"{pages.url}/canon/main"
+    mine = reply_text(driver.command("mine", user="U0BEN0001"))
+    assert f"`{item.id}`" in mine and "The main page" in mine
+    assert f"`{item.id}`" in reply_text(driver.command("search note", user="U0BEN0001"))
