@@ -92,9 +92,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         logger.info("serving workspace %s (%s)", identity.get("team"), identity["team_id"])
     app = create_app(services)
     from bot.scheduler import Scheduler, default_jobs
+    from bot.worker import WorkerPool
 
-    scheduler = Scheduler(default_jobs(services))
-    scheduler.start()
+    Scheduler(default_jobs(services)).start()
+    WorkerPool(services).start()  # reads shared pages in the background, from the durable queue
 
     if not http:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
@@ -113,6 +114,25 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_inspect(args: argparse.Namespace) -> int:
+    from bot.inspect import as_json, as_text, inspect_all
+    from bot.worker import fetcher_for
+
+    files = [s for s in args.sources if not s.lower().startswith(("http://", "https://"))]
+    if args.url is not None and (len(args.sources) != 1 or len(files) != 1):
+        raise Stop("--url gives the address one saved file came from: name exactly one FILE.html", status=2)
+    fetcher = fetcher_for(_settings())
+    several = len(args.sources) > 1
+    failed = False
+    try:
+        for found in inspect_all(args.sources, fetcher=fetcher, saved_from=args.url):
+            failed = failed or "error" in found
+            print(as_json(found, with_source=several) if args.json else as_text(found), flush=True)
+    finally:
+        fetcher.close()
+    return 1 if failed else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="peershelf", description="Peershelf, peer-to-peer learning in Slack.")
     parser.add_argument("--version", action="version", version=f"peershelf {__version__}")
@@ -127,6 +147,12 @@ def build_parser() -> argparse.ArgumentParser:
     db = commands.add_parser("db", help="database maintenance")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="COMMAND")
     db_commands.add_parser("upgrade", help="apply migrations").set_defaults(func=cmd_db_upgrade)
+
+    inspect = commands.add_parser("inspect", help="what Peershelf would record for a page (URL or saved .html file)")
+    inspect.add_argument("sources", nargs="+", metavar="URL|FILE.html")
+    inspect.add_argument("--url", help="the address a saved FILE.html came from")
+    inspect.add_argument("--json", action="store_true", help="print JSON (JSON Lines for several inputs)")
+    inspect.set_defaults(func=cmd_inspect)
     return parser
 
 

@@ -20,6 +20,7 @@ from bot.kinds import kind_of
 from bot.links import canonical_url
 from bot.metadata import Metadata, extract
 from bot.services import Services
+from bot.settings import Settings
 from bot.text import clip
 from storage import items as item_store
 from storage.models import Item
@@ -37,8 +38,7 @@ def backoff(attempts: int) -> timedelta:
     return min(FIRST_RETRY * (2 ** max(attempts - 1, 0)), LONGEST_RETRY)
 
 
-def fetcher_for(services: Services) -> Fetcher:
-    settings = services.settings
+def fetcher_for(settings: Settings) -> Fetcher:
     return Fetcher(
         timeout=settings.fetch_timeout,
         max_bytes=settings.fetch_max_bytes,
@@ -122,13 +122,18 @@ class MetadataWorker:
         return outcome
 
 
+def page_metadata(page: Page) -> Metadata:
+    """What a fetched page says about itself; a PDF or video file is named by its file name."""
+    if page.is_html:
+        return extract(page.text(), page.url)
+    return Metadata(title=urlsplit(page.url).path.rsplit("/", 1)[-1] or None)
+
+
 def apply_page(session: Session, item: Item, page: Page) -> Metadata:
     """Copy what the page says about itself onto the item (clipped to the columns)."""
-    meta = extract(page.text(), page.url) if page.is_html else Metadata()
+    meta = page_metadata(page)
     item.content_type = clip(page.content_type, 128)
     item.kind = kind_of(item.url, types=meta.types, content_type=page.content_type) if item.kind != "book" else "book"
-    if not page.is_html and meta.title is None:
-        meta.title = urlsplit(page.url).path.rsplit("/", 1)[-1] or None
     item.title = clip(meta.title, 1024) if meta.title else item.title
     item.description = clip(meta.description, 2000) if meta.description else item.description
     item.author = clip(meta.author, 512) if meta.author else item.author
@@ -147,19 +152,27 @@ def _same_site(a: str, b: str) -> bool:
     return host_a.removeprefix("www.") == host_b.removeprefix("www.")
 
 
-def adopt_canonical(session: Session, item: Item, page: Page, meta: Metadata) -> Item:
-    """Prefer the page's own canonical URL, merging with an item that already has it.
+def preferred_canonical(current: str, page_url: str, meta_canonical: str | None) -> str:
+    """The canonical URL to record once a page is read: its own canonical/og:url, where believable.
 
     Only a canonical on the same site is believed, and not a bare home page for a deeper URL:
     a page may not claim to be some other site's page, and sites that point every article at
     their home page must not fold all their articles into one item.
     """
-    if not item.canonical_url.startswith(("http://", "https://")):
-        return item  # books keep their urn:isbn key
-    candidate = canonical_url(meta.canonical_url or page.url)
-    if candidate == item.canonical_url or not _same_site(candidate, page.url):
-        return item
-    if urlsplit(candidate).path in ("", "/") and urlsplit(item.canonical_url).path not in ("", "/"):
+    if not current.startswith(("http://", "https://")):
+        return current  # books keep their urn:isbn key
+    candidate = canonical_url(meta_canonical or page_url)
+    if not _same_site(candidate, page_url):
+        return current
+    if urlsplit(candidate).path in ("", "/") and urlsplit(current).path not in ("", "/"):
+        return current
+    return candidate
+
+
+def adopt_canonical(session: Session, item: Item, page: Page, meta: Metadata) -> Item:
+    """Move the item to its preferred canonical URL, merging with an item that already has it."""
+    candidate = preferred_canonical(item.canonical_url, page.url, meta.canonical_url)
+    if candidate == item.canonical_url:
         return item
     existing = item_store.item_by_url(session=session, team_id=item.team_id, canonical_url=candidate)
     if existing is None:
@@ -193,7 +206,7 @@ class WorkerPool:
             thread.join(timeout)
 
     def _loop(self) -> None:
-        fetcher = fetcher_for(self.services)
+        fetcher = fetcher_for(self.services.settings)
         worker = MetadataWorker(self.services, fetcher)
         try:
             while not self._stop.is_set():

@@ -13,10 +13,14 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import text
 
+from storage.db import make_engine
 from tests.conftest import SIGNING_SECRET
 from tests.driver import SlackDriver
 from tests.fakeslack import APP_TOKEN, BOT_TOKEN, FakeSlack
+from tests.helpers import wait_for
+from tests.pageserver import PageServer
 
 PEERSHELF = str(Path(sys.executable).parent / "peershelf")
 
@@ -96,6 +100,7 @@ def running_bot(tmp_path: Path, slack: FakeSlack, database_url: str) -> Iterator
             SLACK_SIGNING_SECRET=SIGNING_SECRET,
             SLACK_API_URL=slack.api_url,
             DATABASE_URL=database_url,
+            SHELF_FETCH_ALLOW_PRIVATE="true",
         ),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -160,3 +165,22 @@ def test_run_with_an_app_token_connects_in_socket_mode(tmp_path: Path, slack: Fa
     finally:
         process.kill()
         process.wait(timeout=10)
+
+
+def test_the_running_bot_reads_shared_pages_in_the_background(
+    running_bot: str, pages: PageServer, database_url: str
+) -> None:
+    driver = SlackDriver(running_bot, SIGNING_SECRET)
+    event = {"type": "message", "channel": "C0GENERAL1", "channel_type": "channel", "user": "U0ANA0001",
+             "text": f"<{pages.url}/pages/002>", "ts": "1764239000.000100"}  # fmt: skip
+    assert driver.event(event).status_code == 200
+    engine = make_engine(database_url)
+    try:
+
+        def title() -> str | None:
+            with engine.connect() as connection:
+                return connection.execute(text("SELECT title FROM item")).scalar()
+
+        assert wait_for(title, timeout=20) == "This API is so Fetching!"
+    finally:
+        engine.dispose()

@@ -1,0 +1,67 @@
+"""`peershelf inspect` as an admin runs it: files, URLs, several at once, errors as objects."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+from tests.pageserver import FIXTURES, PageServer
+from tests.test_cli import PEERSHELF, clean_env
+
+
+def inspect(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [PEERSHELF, "inspect", *args], cwd=cwd, env=clean_env(**env), capture_output=True, text=True, timeout=60
+    )
+
+
+KEYS = ["url", "kind", "title", "description", "author", "site_name", "published_at", "image", "language",
+        "duration_seconds", "isbn", "topics"]  # fmt: skip
+
+
+def test_a_saved_file_with_its_address_as_json(tmp_path: Path) -> None:
+    page = FIXTURES / "guardian-1" / "source.html"
+    result = inspect(str(page), "--url", "https://www.theguardian.com/x?utm_source=slack", "--json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    found = json.loads(result.stdout)
+    assert list(found) == KEYS
+    assert found["title"].startswith("'What is the sea telling us?'")
+    assert found["author"] == "Eleanor Ainge Roy"
+    assert found["site_name"] == "the Guardian"
+    assert found["language"] == "en"
+    assert found["published_at"] == "2019-01-03T07:00:02+00:00"
+    assert found["url"].startswith("https://www.theguardian.com/environment/2019/jan/03/")
+    assert found["kind"] == "article"
+    assert found["topics"] == []
+
+
+def test_several_inputs_give_json_lines_in_order_with_errors_as_objects(tmp_path: Path, pages: PageServer) -> None:
+    sources = [str(FIXTURES / "cnn" / "source.html"), str(tmp_path / "missing.html"), f"{pages.url}/pages/002",
+               "http://169.254.169.254/latest/meta-data/"]  # fmt: skip
+    result = inspect(*sources, "--json", cwd=tmp_path, SHELF_FETCH_ALLOW_PRIVATE="false")
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [line["source"] for line in lines] == sources
+    assert lines[0]["title"] == "The 'birth lottery' and economic mobility"
+    assert "No such file" in lines[1]["error"]
+    assert "internal address" in lines[2]["error"]  # the page server is on loopback: refused by default
+    assert "internal address" in lines[3]["error"]
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+
+
+def test_a_url_is_fetched_with_the_bots_fetcher(tmp_path: Path, pages: PageServer) -> None:
+    result = inspect(f"{pages.url}/pages/002", cwd=tmp_path, SHELF_FETCH_ALLOW_PRIVATE="true")
+    assert result.returncode == 0, result.stderr
+    assert "title:            This API is so Fetching!" in result.stdout
+    assert "kind:             article" in result.stdout
+
+
+def test_url_option_needs_exactly_one_file(tmp_path: Path) -> None:
+    page = str(FIXTURES / "cnn" / "source.html")
+    result = inspect(page, page, "--url", "https://money.cnn.com/x", cwd=tmp_path)
+    assert result.returncode == 2
+    assert (
+        result.stderr.strip()
+        == "peershelf: --url gives the address one saved file came from: name exactly one FILE.html"
+    )
