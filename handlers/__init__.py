@@ -17,4 +17,4 @@ def register(app: App, services: Services) -> None:
     errors.register(app, services)
     commands.register(app, shelf)
     events.register(app, services, shelf)
-    shortcuts.register(app)
+    shortcuts.register(app, services)

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from bot.services import Services
-from tests.driver import SlackDriver
+from tests.driver import SlackDriver, load_payload
 from tests.fakeslack import FakeSlack
 from tests.helpers import items, message, saves, shares, wait_for
 
@@ -151,3 +151,18 @@ def test_reactions_to_files_are_ignored(
     event["item"] = {"type": item_type, "file": "F0FILE0001"}
     assert driver.event(event).status_code == 200
     assert saves(services) == []
+
+
+def test_save_to_shelf_shortcut_saves_the_messages_links(
+    driver: SlackDriver, slack: FakeSlack, services: Services
+) -> None:
+    payload = {**load_payload("message_action.json"), "response_url": slack.response_url}
+    assert driver.interact(payload).status_code == 200
+    [told] = wait_for(lambda: slack.responses())
+    assert told.params["response_type"] == "ephemeral"
+    assert "Saved to your shelf: <https://martinfowler.com/articles/practical-test-pyramid.html|" in told.params["text"]
+    [save] = saves(services)
+    assert save.user_id == "U0ANA0001"
+    [share] = shares(services)
+    assert (share.user_id, share.channel_id) == ("U0BEN0001", "C0GENERAL1")
+    assert items(services)[0].is_public
