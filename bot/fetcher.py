@@ -28,6 +28,7 @@ from bot import __version__
 MAX_REDIRECTS = 5
 USER_AGENT = f"Mozilla/5.0 (compatible; Peershelf/{__version__}; link titles for a Slack workspace)"
 HTML_TYPES = ("text/html", "application/xhtml+xml")
+JSON_TYPES = ("application/json", "text/json", "application/json+oembed")
 REDIRECTS = (301, 302, 303, 307, 308)
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -59,7 +60,7 @@ class Page:
     status: int
     content_type: str  # lower-cased media type without parameters, e.g. "text/html"
     charset: str | None  # from the Content-Type header, when given
-    body: bytes  # empty for content that is not HTML
+    body: bytes  # empty for content that is neither HTML nor JSON
     truncated: bool
 
     @property
@@ -175,7 +176,7 @@ class Fetcher:
                     raise FetchFailed(f"HTTP {code}", retryable=code >= 500 or code in (408, 429), status=code)
                 media_type, charset = _content_type(response.headers.get("Content-Type", ""))
                 body, truncated = b"", False
-                if media_type in HTML_TYPES or not media_type:
+                if media_type in HTML_TYPES or media_type in JSON_TYPES or not media_type:
                     body, truncated = self._read(response, deadline)
                 return Page(url, response.status_code, media_type or "text/html", charset, body, truncated)
         except httpx.TimeoutException:

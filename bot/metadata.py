@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import quote, urljoin, urlsplit
 
 from bs4 import BeautifulSoup, Tag
 
@@ -52,6 +52,7 @@ class Metadata:
     isbn: str | None = None
     canonical_url: str | None = None
     types: list[str] = field(default_factory=list)  # og:type and JSON-LD @type values, lower-cased
+    title_from_title_tag: bool = False  # the weakest source; oEmbed may replace it
     keywords: list[str] = field(default_factory=list)
 
 
@@ -174,6 +175,12 @@ def extract(html: str, url: str | None = None) -> Metadata:
         meta["twitter:title"],
         title_tag and title_tag.get_text(),
     )
+    page_title = _first(title_tag and title_tag.get_text())
+    result.title_from_title_tag = (
+        result.title is not None
+        and result.title == page_title
+        and not _first(meta["og:title"], main.get("headline"), main.get("name"), meta["twitter:title"])
+    )
     result.description = _first(
         main.get("description"), meta["og:description"], meta["twitter:description"], meta["description"]
     )
@@ -228,3 +235,28 @@ def _youtube_duration(html: str) -> int | None:
     """YouTube's player data (ytInitialPlayerResponse) carries the length in seconds."""
     match = _YOUTUBE_LENGTH.search(html)
     return int(match.group(1)) if match else None
+
+
+def oembed_endpoint(url: str) -> str | None:
+    """The oEmbed address for YouTube and Vimeo links, which name a video's title and channel reliably."""
+    host = (urlsplit(url).hostname or "").lower()
+    if host.endswith(("youtube.com", "youtu.be")):
+        return f"https://www.youtube.com/oembed?format=json&url={quote(url, safe='')}"
+    if host.endswith("vimeo.com"):
+        return f"https://vimeo.com/api/oembed.json?url={quote(url, safe='')}"
+    return None
+
+
+def merge_oembed(meta: Metadata, document: dict[str, Any]) -> Metadata:
+    """oEmbed ranks after JSON-LD, Open Graph and Twitter cards, before `<title>` and meta tags."""
+    title = _clean(document.get("title"))
+    if title and (meta.title is None or meta.title_from_title_tag):
+        meta.title, meta.title_from_title_tag = title, False
+    meta.author = meta.author or _clean(document.get("author_name"))
+    meta.site_name = meta.site_name or _clean(document.get("provider_name"))
+    thumbnail = _clean(document.get("thumbnail_url"))
+    meta.image = meta.image or thumbnail
+    meta.duration_seconds = meta.duration_seconds or parse_duration(document.get("duration"))
+    if document.get("type") == "video" and "video" not in meta.types:
+        meta.types.append("video")
+    return meta

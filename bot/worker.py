@@ -7,10 +7,13 @@ twice (see `storage.items.claim_items_for_fetch`).
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
 from sqlmodel import Session
@@ -18,7 +21,7 @@ from sqlmodel import Session
 from bot.fetcher import Fetcher, FetchFailed, FetchRefused, Page
 from bot.kinds import kind_of
 from bot.links import canonical_url
-from bot.metadata import Metadata, extract
+from bot.metadata import Metadata, extract, merge_oembed, oembed_endpoint
 from bot.services import Services
 from bot.settings import Settings
 from bot.text import clip
@@ -55,10 +58,18 @@ class Outcome:
 class MetadataWorker:
     """Claims due items and fills in their metadata; `run_once` for tests and cron-like use."""
 
-    def __init__(self, services: Services, fetcher: Fetcher, *, batch: int = 5) -> None:
+    def __init__(
+        self,
+        services: Services,
+        fetcher: Fetcher,
+        *,
+        batch: int = 5,
+        oembed: Callable[[str], str | None] = oembed_endpoint,
+    ) -> None:
         self.services = services
         self.fetcher = fetcher
         self.batch = batch
+        self.oembed = oembed
 
     def run_once(self) -> int:
         """Process one batch of due items; returns how many were processed."""
@@ -96,10 +107,28 @@ class MetadataWorker:
             return self._finish(
                 item, Outcome("pending", f"internal error: {type(error).__name__}"), attempts=item.fetch_attempts + 1
             )
-        return self._finish(item, Outcome("done"), page=page)
+        return self._finish(item, Outcome("done"), page=page, oembed=self._oembed(item.url))
+
+    def _oembed(self, url: str) -> dict[str, Any] | None:
+        endpoint = self.oembed(url)
+        if endpoint is None:
+            return None
+        try:
+            page = self.fetcher.fetch(endpoint)
+            document = json.loads(page.text())
+        except (FetchFailed, FetchRefused, ValueError) as error:
+            logger.info("no oEmbed for %s: %s", url, error)
+            return None
+        return document if isinstance(document, dict) else None
 
     def _finish(
-        self, item: Item, outcome: Outcome, *, attempts: int | None = None, page: Page | None = None
+        self,
+        item: Item,
+        outcome: Outcome,
+        *,
+        attempts: int | None = None,
+        page: Page | None = None,
+        oembed: dict[str, Any] | None = None,
     ) -> Outcome:
         now = self.services.clock()
         with self.services.new_session() as session:
@@ -115,7 +144,7 @@ class MetadataWorker:
             current.next_fetch_at = now + backoff(current.fetch_attempts) if outcome.state == "pending" else None
             if page is not None:
                 current.fetched_at = now
-                meta = apply_page(session, current, page)
+                meta = apply_page(session, current, page, oembed)
                 current = adopt_canonical(session, current, page, meta)
             item_store.index_item(session=session, item=current)
             session.commit()
@@ -129,9 +158,11 @@ def page_metadata(page: Page) -> Metadata:
     return Metadata(title=urlsplit(page.url).path.rsplit("/", 1)[-1] or None)
 
 
-def apply_page(session: Session, item: Item, page: Page) -> Metadata:
-    """Copy what the page says about itself onto the item (clipped to the columns)."""
+def apply_page(session: Session, item: Item, page: Page, oembed: dict[str, Any] | None = None) -> Metadata:
+    """Copy what the page (and its oEmbed, if any) says about itself onto the item, clipped to the columns."""
     meta = page_metadata(page)
+    if oembed:
+        merge_oembed(meta, oembed)
     item.content_type = clip(page.content_type, 128)
     item.kind = kind_of(item.url, types=meta.types, content_type=page.content_type) if item.kind != "book" else "book"
     item.title = clip(meta.title, 1024) if meta.title else item.title

@@ -99,6 +99,14 @@ class PageServer:
             if path == "/slow-page":
                 time.sleep(float(query.get("seconds", 3)))
                 return self._send(request, 200, b"<html><title>Slow but sure</title></html>", "text/html")
+            if path == "/video-page":
+                return self._send(request, 200, b"<html><title>Watch - VidSite</title></html>", "text/html")
+            if path == "/oembed.json":
+                body = (
+                    '{"type": "video", "version": "1.0", "title": "Real Video Title", "author_name": "Some Channel",'
+                    ' "provider_name": "VidSite", "thumbnail_url": "https://i.example/t.jpg", "duration": 125}'
+                )
+                return self._send(request, 200, body.encode(), "application/json")
             if path == "/latin1":
                 body = "<html><title>Café Société</title></html>".encode("latin-1")
                 return self._send(request, 200, body, "text/html; charset=ISO-8859-1")

@@ -150,3 +150,36 @@ def test_a_page_naming_its_canonical_address_merges_into_that_item(
     mine = reply_text(driver.command("mine", user="U0BEN0001"))
     assert f"`{item.id}`" in mine and "The main page" in mine
     assert f"`{item.id}`" in reply_text(driver.command("search note", user="U0BEN0001"))
+
+
+def test_oembed_names_a_video_whose_page_says_little(
+    services: Services, pages: PageServer, fetcher: Fetcher, driver: SlackDriver
+) -> None:
+    driver.event(message(f"<{pages.url}/video-page>", ts="1764238100.000100"))
+
+    def endpoint(url: str) -> str | None:
+        return f"{pages.url}/oembed.json" if url.endswith("/video-page") else None
+
+    MetadataWorker(services, fetcher, oembed=endpoint).drain()
+    [item] = items(services)
+    assert (item.title, item.author, item.duration_seconds, item.kind) == (
+        "Real Video Title",
+        "Some Channel",
+        125,
+        "video",
+    )
+
+
+def test_oembed_endpoints_for_youtube_and_vimeo() -> None:
+    from bot.metadata import oembed_endpoint
+
+    assert oembed_endpoint("https://youtu.be/dQw4w9WgXcQ") == (
+        "https://www.youtube.com/oembed?format=json&url=https%3A%2F%2Fyoutu.be%2FdQw4w9WgXcQ"
+    )
+    assert (
+        oembed_endpoint(
+            "https://vimeo.com/76979871",
+        )
+        == "https://vimeo.com/api/oembed.json?url=https%3A%2F%2Fvimeo.com%2F76979871"
+    )
+    assert oembed_endpoint("https://example.com/video") is None
