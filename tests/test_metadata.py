@@ -15,7 +15,7 @@ from tests.pageserver import FIXTURES
 
 # Fields right over ../shared/fixtures/pages as first measured; raise them as extraction improves,
 # never lower them. (Expected values use Readability's names.)
-RECORDED = {"title": 80, "byline": 49, "excerpt": 64, "siteName": 84, "lang": 71, "publishedTime": 84}
+RECORDED = {"title": 80, "byline": 51, "excerpt": 64, "siteName": 84, "lang": 71, "publishedTime": 84}
 FIELDS = {
     "title": "title",
     "byline": "author",
