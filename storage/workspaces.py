@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from storage.models import Workspace
@@ -18,17 +19,22 @@ def upsert_workspace(
     now: datetime,
     url: str | None = None,
 ) -> Workspace:
-    """Record (or refresh) a workspace the bot is installed in."""
-    workspace = session.get(Workspace, team_id)
-    if workspace is None:
-        workspace = Workspace(team_id=team_id, installed_at=now)
-    workspace.name = name or workspace.name
-    workspace.bot_user_id = bot_user_id or workspace.bot_user_id
-    workspace.url = url or workspace.url
-    workspace.uninstalled_at = None
-    session.add(workspace)
-    session.commit()
-    return workspace
+    """Record (or refresh) a workspace the bot is installed in; safe when two requests race to do it."""
+    for _ in range(2):
+        workspace = session.get(Workspace, team_id)
+        if workspace is None:
+            workspace = Workspace(team_id=team_id, installed_at=now)
+        workspace.name = name or workspace.name
+        workspace.bot_user_id = bot_user_id or workspace.bot_user_id
+        workspace.url = url or workspace.url
+        workspace.uninstalled_at = None
+        session.add(workspace)
+        try:
+            session.commit()
+            return workspace
+        except IntegrityError:  # created by a concurrent request between our read and write
+            session.rollback()
+    raise RuntimeError(f"could not record workspace {team_id}")
 
 
 def installed_workspaces(*, session: Session) -> list[Workspace]:

@@ -151,3 +151,16 @@ def test_resharing_your_own_link_or_a_private_one_gets_no_heads_up(driver: Slack
     driver.event(message("<https://example.com/sentinel>", user="U0BEN0001", ts="1764237603.000600"))
     wait_for(lambda: slack.calls_to("chat.postEphemeral"))
     assert ["sentinel" in call.params["text"] for call in slack.calls_to("chat.postEphemeral")] == [True]
+
+
+def test_the_first_messages_of_a_workspace_arriving_together_are_all_captured(
+    driver: SlackDriver, services: Services
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    def send(n: int) -> int:
+        return driver.event(message(f"<https://example.com/race/{n}>", ts=f"1764237604.{n:06d}")).status_code
+
+    with ThreadPoolExecutor(8) as pool:
+        assert list(pool.map(send, range(16))) == [200] * 16
+    assert len(items(services)) == 16
