@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from bot.services import Services
+from storage.db import optimize
 from storage.events import forget_events_before
 
 logger = logging.getLogger(__name__)
@@ -64,4 +65,7 @@ def prune_processed_events(services: Services) -> int:
 
 
 def default_jobs(services: Services) -> list[Job]:
-    return [Job("prune-processed-events", 3600, lambda: prune_processed_events(services))]
+    return [
+        Job("prune-processed-events", 3600, lambda: prune_processed_events(services)),
+        Job("optimize-database", 3600, lambda: optimize(services.engine)),
+    ]

@@ -53,3 +53,14 @@ def ping(engine: Engine) -> bool:
     except Exception:  # any driver error means "not answering"; the caller reports it
         return False
     return True
+
+
+def optimize(engine: Engine) -> None:
+    """Keep the query planner's statistics fresh. PostgreSQL's autovacuum does this by itself;
+    SQLite needs asking (without statistics it scans a whole workspace's items for a search)."""
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as connection:
+            # A sampled ANALYZE: quick on a large file, and all the planner needs.
+            connection.exec_driver_sql("PRAGMA analysis_limit=1000")
+            connection.exec_driver_sql("ANALYZE")
+            connection.commit()

@@ -76,11 +76,11 @@ def index_item(*, session: Session, item: Item) -> None:
         session,
         team_id=item.team_id,
         item_id=item.id,
-        parts=[item.title, item.description, " ".join(tags), item.site_name, item.author, _words_of(item.url)],
+        parts=[item.title, item.description, " ".join(tags), item.site_name, item.author, url_words(item.url)],
     )
 
 
-def _words_of(url: str) -> str:
+def url_words(url: str) -> str:
     """A URL as plain words; PostgreSQL's parser would otherwise keep it as one unsplit token."""
     return re.sub(r"[\W_]+", " ", url.split("://", 1)[-1])
 

@@ -14,6 +14,9 @@ from sqlmodel import Session
 
 SEARCH_TABLE = "search_doc"
 _WORD = re.compile(r"\w+", re.UNICODE)
+# Matches are ranked by relevance among the most recently indexed ones, so a word that appears in
+# a hundred thousand items costs no more than one in a few thousand.
+RANK_WINDOW = 2000
 
 
 def include_name(name: str | None, type_: str, parent_names: object) -> bool:
@@ -53,24 +56,36 @@ def forget_item(session: Session, *, item_id: int) -> None:
 def matching_item_ids(session: Session, *, team_id: str, user_id: str, words: str, limit: int = 200) -> list[int]:
     """Items whose document (or the asker's own note) holds every word, best matches first.
 
+    Relevance (bm25 on SQLite, ts_rank on PostgreSQL) orders the RANK_WINDOW newest matches.
     Visibility is not decided here; callers filter with what the asker may see.
     """
     terms = _WORD.findall(words.lower())
     if not terms:
         return []
-    params: dict[str, object] = {"team_id": team_id, "user_id": user_id, "limit": limit}
+    ids = _ranked(session, team_id, user_id, terms, prefix=False, limit=limit)
+    # The last word may be half typed ("kube"): when whole words find too little, widen it to a
+    # prefix. Whole words first keeps common words cheap; one or two letters would match everything.
+    if len(ids) < limit and len(terms[-1]) >= 3:
+        ids += _ranked(session, team_id, user_id, terms, prefix=True, limit=limit)
+    return list(dict.fromkeys(ids))[:limit]  # an item matched by its document and the asker's note counts once
+
+
+def _ranked(session: Session, team_id: str, user_id: str, terms: list[str], *, prefix: bool, limit: int) -> list[int]:
+    params: dict[str, object] = {"team_id": team_id, "user_id": user_id, "limit": limit, "window": RANK_WINDOW}
+    last = len(terms) - 1
     if session.get_bind().dialect.name == "sqlite":
-        # Each word quoted (no FTS5 syntax from users), the last one as a prefix: "kube" finds kubernetes.
-        params["query"] = " ".join(f'"{t}"' for t in terms[:-1]) + f' "{terms[-1]}"*'
+        # Each word quoted, so nothing people type is read as FTS5 syntax.
+        params["query"] = " ".join(f'"{t}"*' if prefix and i == last else f'"{t}"' for i, t in enumerate(terms))
         sql = (
-            "SELECT item_id FROM search_doc WHERE search_doc MATCH :query AND team_id = :team_id "
-            "AND (user_id IS NULL OR user_id = :user_id) GROUP BY item_id ORDER BY min(rank) LIMIT :limit"
+            "SELECT item_id FROM (SELECT item_id, rank FROM search_doc WHERE search_doc MATCH :query "
+            "AND team_id = :team_id AND (user_id IS NULL OR user_id = :user_id) ORDER BY rowid DESC LIMIT :window) "
+            "ORDER BY rank LIMIT :limit"
         )
     else:
-        params["query"] = " & ".join(f"{t}:*" if i == len(terms) - 1 else t for i, t in enumerate(terms))
+        params["query"] = " & ".join(f"{t}:*" if prefix and i == last else t for i, t in enumerate(terms))
         sql = (
-            "SELECT item_id FROM search_doc, to_tsquery('english', :query) AS q "
+            "SELECT item_id FROM (SELECT item_id, document, q FROM search_doc, to_tsquery('english', :query) AS q "
             "WHERE document @@ q AND team_id = :team_id AND (user_id IS NULL OR user_id = :user_id) "
-            "GROUP BY item_id ORDER BY max(ts_rank(document, q)) DESC LIMIT :limit"
+            "ORDER BY id DESC LIMIT :window) AS recent ORDER BY ts_rank(document, q) DESC LIMIT :limit"
         )
     return [int(row[0]) for row in session.execute(text(sql), params)]

@@ -45,3 +45,15 @@ def test_old_event_ids_are_forgotten_and_recent_ones_kept(services: Services) ->
     assert prune_processed_events(services) == 1
     with services.new_session() as session:
         assert [e.event_id for e in session.exec(select(ProcessedEvent))] == ["Ev-new"]
+
+
+def test_database_statistics_are_refreshed(services: Services) -> None:
+    from sqlalchemy import inspect, text
+
+    from storage.db import optimize
+
+    optimize(services.engine)  # on SQLite this writes sqlite_stat1, which the planner needs
+    if services.engine.dialect.name == "sqlite":
+        with services.engine.connect() as connection:
+            assert connection.execute(text("SELECT count(*) FROM sqlite_stat1")).scalar()
+    assert "item" in inspect(services.engine).get_table_names()
