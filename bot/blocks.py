@@ -41,22 +41,23 @@ def _command_lines(entries: list[tuple[str, str]]) -> str:
     return "\n".join(f"`{usage}` — {summary}" for usage, summary in entries)
 
 
-def help_text(entries: list[tuple[str, str]]) -> str:
+def help_text(entries: list[tuple[str, str]], tips: list[str]) -> str:
     """The plain-text fallback of the help reply (notifications, screen readers)."""
-    return f"{TAGLINE}\n{_command_lines(entries)}"
+    return "\n".join([TAGLINE, *tips, _command_lines(entries)])
 
 
-def help_blocks(entries: list[tuple[str, str]]) -> list[Block]:
-    return [section(f"*Peershelf* — {TAGLINE}"), section(_command_lines(entries))]
+def help_blocks(entries: list[tuple[str, str]], tips: list[str]) -> list[Block]:
+    intro = "\n".join([f"*Peershelf* — {TAGLINE}", *tips])
+    return [section(intro), section(_command_lines(entries))]
 
 
-def home_view(entries: list[tuple[str, str]]) -> dict[str, Any]:
+def home_view(entries: list[tuple[str, str]], tips: list[str]) -> dict[str, Any]:
     """The App Home tab."""
     return {
         "type": "home",
         "blocks": [
             header("Peershelf"),
-            section(TAGLINE),
+            section("\n".join([TAGLINE, *tips])),
             divider(),
             section("*What you can do*\n" + _command_lines(entries)),
         ],

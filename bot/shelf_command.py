@@ -82,6 +82,7 @@ class Shelf:
     """The registry of subcommands and the dispatcher in front of them."""
 
     subcommands: dict[str, Subcommand] = field(default_factory=dict)
+    tips: list[str] = field(default_factory=list)  # things to know that are not subcommands
 
     def __post_init__(self) -> None:
         self.add(Subcommand("help", "/shelf help", "what Peershelf is and every subcommand", self._help))
@@ -121,4 +122,4 @@ class Shelf:
 
     def _help(self, invocation: Invocation, args: list[Token]) -> Reply:
         entries = [(sub.usage, sub.summary) for sub in self.listed()]
-        return Reply(blocks.help_text(entries), blocks.help_blocks(entries))
+        return Reply(blocks.help_text(entries, self.tips), blocks.help_blocks(entries, self.tips))

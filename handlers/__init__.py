@@ -11,7 +11,15 @@ from handlers import commands, errors, events, middleware, shortcuts
 
 
 def register(app: App, services: Services) -> None:
-    shelf = Shelf()
+    emoji = " or ".join(f":{name}:" for name in services.settings.save_reactions)
+    shelf = Shelf(
+        tips=[
+            f"React with {emoji} to any message to save its links to your shelf "
+            "(or use *Save to shelf* in the message's ⋮ menu).",
+            "Links shared in channels Peershelf is in are kept and tagged; "
+            "those from private channels and DMs stay visible only to the people who were there.",
+        ]
+    )
     CaptureCommands(services).register(shelf)
     middleware.register(app, services)
     errors.register(app, services)

@@ -129,4 +129,4 @@ def register(app: App, services: Services, shelf: Shelf) -> None:
         if event.get("tab", "home") != "home":
             return
         entries = [(sub.usage, sub.summary) for sub in shelf.listed()]
-        client.views_publish(user_id=event["user"], view=blocks.home_view(entries))
+        client.views_publish(user_id=event["user"], view=blocks.home_view(entries, shelf.tips))

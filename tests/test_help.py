@@ -23,6 +23,9 @@ def test_shelf_and_shelf_help_explain_peershelf_and_list_subcommands(driver: Sla
     rendered = " ".join(block["text"]["text"] for block in body["blocks"])
     assert "colleagues share" in rendered
     assert "`/shelf help` — what Peershelf is and every subcommand" in rendered
+    assert "React with :bookmark: to any message to save its links" in rendered
+    for usage in ("/shelf save URL [#tag …] [note]", "/shelf mine [#tag]", "/shelf done ITEM", "/shelf search WORDS"):
+        assert usage in rendered
 
 
 def test_help_reply_is_ephemeral_and_posts_nothing_to_the_channel(driver: SlackDriver, slack: FakeSlack) -> None:
