@@ -17,7 +17,9 @@ from sqlmodel import Session
 from bot import blocks
 from bot.kinds import kind_of
 from bot.links import Link, canonical_url, isbns_in_text, links_in_message
+from bot.tagging import auto_tag, normalise_tag
 from bot.text import clip, slack_unescape
+from bot.topics import Taxonomy
 from storage import items as item_store
 from storage.models import Item, Save, Share
 
@@ -113,6 +115,7 @@ def capture_message(
     session: Session,
     message: Message,
     now: datetime,
+    taxonomy: Taxonomy,
     workspace_url: str | Callable[[], str | None] | None = None,
 ) -> list[Captured]:
     """Record every link and ISBN of `message` as an item (once per workspace) and a share.
@@ -129,12 +132,14 @@ def capture_message(
     found = [_link_item(session, message.team_id, link, now) for link in links]
     found += [_isbn_item(session, message.team_id, isbn, now) for isbn in isbns]
     context = clip(plain_words(message.text), CONTEXT_CHARS)
-    tags = hashtags(message.text)
+    tags = [normalise_tag(taxonomy, tag) for tag in hashtags(message.text)]
     captured = []
     for item, new_item in found:
         if not message.is_private and not item.is_public:
             item.is_public = True
             session.add(item)
+        if new_item:
+            auto_tag(session, taxonomy, item, now=now)  # from the URL, until the page is read
         for tag in tags:
             item_store.add_tag(session=session, item=item, tag=tag, source="hashtag", now=now, by=message.user_id)
         share = Share(
@@ -166,11 +171,23 @@ class Saved:
 
 
 def save_link(
-    *, session: Session, team_id: str, user_id: str, url: str, now: datetime, tags: list[str], note: str | None
+    *,
+    session: Session,
+    team_id: str,
+    user_id: str,
+    url: str,
+    now: datetime,
+    tags: list[str],
+    note: str | None,
+    taxonomy: Taxonomy,
 ) -> Saved:
     """`/shelf save URL [#tag …] [note]`: the item is private to the saver unless already public."""
-    item, _ = _link_item(session, team_id, Link(url), now)
-    return _save(session, team_id, user_id, item, now, tags, note, source="command")
+    item, new = _link_item(session, team_id, Link(url), now)
+    if new:
+        auto_tag(session, taxonomy, item, now=now)
+    return _save(
+        session, team_id, user_id, item, now, [normalise_tag(taxonomy, t) for t in tags], note, source="command"
+    )
 
 
 def save_book(*, session: Session, team_id: str, user_id: str, title: str, author: str | None, now: datetime) -> Saved:
@@ -195,10 +212,22 @@ def save_book(*, session: Session, team_id: str, user_id: str, title: str, autho
 
 
 def save_links(
-    *, session: Session, team_id: str, user_id: str, links: list[Link], now: datetime, source: str
+    *,
+    session: Session,
+    team_id: str,
+    user_id: str,
+    links: list[Link],
+    now: datetime,
+    source: str,
+    taxonomy: Taxonomy,
 ) -> list[Saved]:
     """Save links without recording a share (a bot's message, say): private to the saver."""
-    items = [_link_item(session, team_id, link, now)[0] for link in links]
+    items = []
+    for link in links:
+        item, new = _link_item(session, team_id, link, now)
+        if new:
+            auto_tag(session, taxonomy, item, now=now)
+        items.append(item)
     return save_items(session=session, team_id=team_id, user_id=user_id, items=items, now=now, source=source)
 
 

@@ -9,6 +9,7 @@ from sqlmodel import Session
 from bot import blocks
 from bot.capture import Message, Saved, capture_message, permalink, save_items, save_links, save_note
 from bot.links import links_in_message
+from bot.topics import Taxonomy
 from storage import items as item_store
 from storage.models import Item
 
@@ -32,6 +33,7 @@ def save_fetched_message(
     reactor_id: str,
     workspace_url: str | None,
     now: datetime,
+    taxonomy: Taxonomy,
 ) -> list[Saved]:
     """Save a message read from Slack: capture its links (as a share, unless a bot wrote it), else a note."""
     team_id = message.team_id
@@ -39,10 +41,18 @@ def save_fetched_message(
         links = links_in_message(message.text, message.blocks)
         if links:
             return save_links(
-                session=session, team_id=team_id, user_id=reactor_id, links=links, now=now, source="reaction"
+                session=session,
+                team_id=team_id,
+                user_id=reactor_id,
+                links=links,
+                now=now,
+                source="reaction",
+                taxonomy=taxonomy,
             )
     else:
-        captured = capture_message(session=session, message=message, now=now, workspace_url=workspace_url)
+        captured = capture_message(
+            session=session, message=message, now=now, workspace_url=workspace_url, taxonomy=taxonomy
+        )
         if captured:
             items = list({c.item.id: c.item for c in captured}.values())
             return save_items(

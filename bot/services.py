@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlalchemy.engine import Engine
 
 from bot.settings import Settings
+from bot.topics import Taxonomy, load_taxonomy
 from storage.db import SessionFactory, make_engine, session_factory
 from storage.types import utcnow
 
@@ -24,10 +25,17 @@ class Services:
     engine: Engine
     new_session: SessionFactory
     clock: Clock = field(default=utcnow)
+    taxonomy: Taxonomy = field(default_factory=load_taxonomy)
     # Set when items are queued for fetching, so idle metadata workers start at once.
     fetch_wakeup: threading.Event = field(default_factory=threading.Event)
 
     @classmethod
     def from_settings(cls, settings: Settings, *, clock: Clock = utcnow) -> Services:
         engine = make_engine(settings.database_url)
-        return cls(settings=settings, engine=engine, new_session=session_factory(engine), clock=clock)
+        return cls(
+            settings=settings,
+            engine=engine,
+            new_session=session_factory(engine),
+            clock=clock,
+            taxonomy=load_taxonomy(settings.topics_file),
+        )

@@ -103,12 +103,13 @@ def _database_url(variable: str, value: str) -> str:
 
 
 def _topics_file(variable: str, value: str) -> Path:
+    from bot.topics import TaxonomyError, load_taxonomy
+
     path = Path(value.strip()).expanduser()
     try:
-        with path.open("rb"):
-            pass
-    except OSError as error:
-        raise SettingsError(variable, value, f"cannot read the file ({error.strerror or error})") from None
+        load_taxonomy(path)
+    except TaxonomyError as error:
+        raise SettingsError(variable, value, str(error)) from None
     return path
 
 

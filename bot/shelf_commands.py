@@ -114,6 +114,7 @@ class CaptureCommands:
                 now=self.services.clock(),
                 tags=tags,
                 note=clip(note, 2000) if note else None,
+                taxonomy=self.services.taxonomy,
             )
         self.services.fetch_wakeup.set()
         return _saved_reply(saved.item, saved.new, note=saved.save.note if note else None)

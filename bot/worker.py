@@ -24,6 +24,7 @@ from bot.links import canonical_url
 from bot.metadata import Metadata, extract, merge_oembed, oembed_endpoint
 from bot.services import Services
 from bot.settings import Settings
+from bot.tagging import auto_tag
 from bot.text import clip
 from storage import items as item_store
 from storage.models import Item
@@ -146,7 +147,9 @@ class MetadataWorker:
                 current.fetched_at = now
                 meta = apply_page(session, current, page, oembed)
                 current = adopt_canonical(session, current, page, meta)
-            item_store.index_item(session=session, item=current)
+                auto_tag(session, self.services.taxonomy, current, now=now, keywords=meta.keywords)
+            else:
+                item_store.index_item(session=session, item=current)
             session.commit()
         return outcome
 

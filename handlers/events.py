@@ -50,6 +50,7 @@ def register(app: App, services: Services, shelf: Shelf) -> None:
                 session=session,
                 message=message,
                 now=services.clock(),
+                taxonomy=services.taxonomy,
                 workspace_url=lambda: workspace_url(services, client, message.team_id),
             )
         context["new_share_ids"] = [c.share.id for c in captured if c.new_share]
@@ -118,6 +119,7 @@ def register(app: App, services: Services, shelf: Shelf) -> None:
                 reactor_id=user,
                 workspace_url=url,
                 now=services.clock(),
+                taxonomy=services.taxonomy,
             )
         services.fetch_wakeup.set()
         tell(client, channel_id=channel, user_id=user, text=confirmation(saved))

@@ -67,6 +67,7 @@ def register(app: App, services: Services) -> None:
                 reactor_id=user,
                 workspace_url=url,
                 now=services.clock(),
+                taxonomy=services.taxonomy,
             )
         services.fetch_wakeup.set()
         respond(text=confirmation(saved), response_type="ephemeral", replace_original=False)

@@ -230,24 +230,60 @@ def active_tags(*, session: Session, item_ids: Sequence[int]) -> dict[int, list[
 
 
 def add_tag(
-    *, session: Session, item: Item, tag: str, source: str, now: datetime, by: str | None = None
+    *,
+    session: Session,
+    item: Item,
+    tag: str,
+    source: str,
+    now: datetime,
+    by: str | None = None,
+    evidence: str | None = None,
 ) -> ItemTag | None:
     """Add a tag unless the item has it (or a person removed it: people's corrections win)."""
     assert item.id is not None
     existing = session.exec(select(ItemTag).where(ItemTag.item_id == item.id, ItemTag.tag == tag)).first()
     if existing is not None:
-        if existing.removed and source == "person":
+        if source == "person" and (existing.removed or existing.source != "person"):
+            # A person's word outlasts automatic tagging: it is no longer the tagger's to drop.
             existing.removed, existing.source, existing.created_by = False, "person", by
             session.add(existing)
             return existing
         return None
-    created = ItemTag(team_id=item.team_id, item_id=item.id, tag=tag, source=source, created_by=by, created_at=now)
+    created = ItemTag(
+        team_id=item.team_id, item_id=item.id, tag=tag, source=source, created_by=by, created_at=now, evidence=evidence
+    )
     try:
         with session.begin_nested():
             session.add(created)
     except IntegrityError:
         return None
     return created
+
+
+def remove_tag(*, session: Session, item: Item, tag: str, by: str, now: datetime) -> bool:
+    """A person's untag: kept as `removed`, so no automatic tagging puts it back. False if absent."""
+    existing = session.exec(select(ItemTag).where(ItemTag.item_id == item.id, ItemTag.tag == tag)).first()
+    if existing is None or existing.removed:
+        return False
+    existing.removed, existing.source, existing.created_by, existing.created_at = True, "person", by, now
+    session.add(existing)
+    return True
+
+
+def replace_auto_tags(*, session: Session, item: Item, topics: list[tuple[str, str]], now: datetime) -> None:
+    """Set the tagger's topics (slug, evidence): earlier automatic tags it no longer gives are dropped;
+    tags people, hashtags or channels gave, and tags people removed, are left as they are."""
+    assert item.id is not None
+    wanted = dict(topics)
+    for row in session.exec(select(ItemTag).where(ItemTag.item_id == item.id, ItemTag.source == "auto")):
+        if row.tag not in wanted and not row.removed:
+            session.delete(row)
+        elif row.tag in wanted:
+            row.evidence = wanted[row.tag][:512]
+            session.add(row)
+    session.flush()
+    for slug, evidence in topics:
+        add_tag(session=session, item=item, tag=slug, source="auto", now=now, evidence=evidence[:512])
 
 
 # -- the metadata queue -----------------------------------------------------------------------------

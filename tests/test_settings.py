@@ -24,7 +24,7 @@ def test_defaults_follow_the_spec() -> None:
 
 def test_every_variable_is_read(tmp_path: Path) -> None:
     topics = tmp_path / "topics.yml"
-    topics.write_text("topics: []\n")
+    topics.write_text("topics:\n  baking:\n    label: Baking\n    signals: {sourdough: 3}\n")
     settings = Settings.from_env(
         {
             "SLACK_BOT_TOKEN": "xoxb-1",
@@ -103,6 +103,27 @@ def test_bad_value_is_refused_with_the_variable_and_value_named(variable: str, v
     assert raised.value.variable == variable
     assert message.startswith(f"{variable}=")
     assert "\n" not in message
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        ("topics: [\n", "not valid YAML at line"),
+        ("topics: []\n", "topics must be a mapping"),
+        ("topics: {}\n", "no topics defined"),
+        ("topics:\n  Not A Slug:\n    signals: {x: 1}\n", "a slug is lower-case letters"),
+        ("topics:\n  baking:\n    signals: {sourdough: heavy}\n", "the weight must be a positive number"),
+        ("topics:\n  baking:\n    synonyms: bread\n", "synonyms must be a list"),
+    ],
+)
+def test_a_malformed_topics_file_is_refused_with_the_reason(tmp_path: Path, content: str, reason: str) -> None:
+    topics = tmp_path / "topics.yml"
+    topics.write_text(content)
+    with pytest.raises(SettingsError) as raised:
+        Settings.from_env({"SHELF_TOPICS_FILE": str(topics)}, env_file=None)
+    assert raised.value.variable == "SHELF_TOPICS_FILE"
+    assert reason in str(raised.value)
+    assert "\n" not in str(raised.value)
 
 
 def test_missing_bot_token_names_the_variable_and_the_readme() -> None:
