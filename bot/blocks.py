@@ -99,10 +99,13 @@ def item_facts(item: Item) -> str:
     return " · ".join(facts)
 
 
-def item_line(item: Item, *, done: bool = False, extra: str | None = None) -> str:
-    """One line for lists: `42` Title — kind · site."""
+def item_line(item: Item, *, done: bool = False, extra: str | None = None, tags: str | None = None) -> str:
+    """One line for lists: `42` Title — kind · site · #tags."""
     line = f"`{item.id}` {item_link(item)} — {item_facts(item)}"
-    return f"{line}{' · ' + extra if extra else ''}{'  ✓ done' if done else ''}"
+    for part in (tags, extra):
+        if part:
+            line += f" · {part}"
+    return f"{line}{'  ✓ done' if done else ''}"
 
 
 def item_list(heading: str, lines: list[str], *, footer: str | None = None) -> list[Block]:

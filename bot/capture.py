@@ -301,3 +301,16 @@ def duplicate_notices(*, session: Session, share_ids: list[int]) -> list[tuple[S
             (share, f"Heads-up: {blocks.item_link(item)} was already shared by <@{earlier.user_id}> {where} — {count}.")
         )
     return notices
+
+
+def add_channel_topics(*, session: Session, share_ids: list[int], topics: list[str], now: datetime) -> None:
+    """Tag the items of these shares with their channel's topics (unless a person removed them)."""
+    for share_id in share_ids:
+        share = session.get(Share, share_id)
+        item = session.get(Item, share.item_id) if share else None
+        if item is None:
+            continue
+        for topic in topics:
+            item_store.add_tag(session=session, item=item, tag=topic, source="channel", now=now)
+        item_store.index_item(session=session, item=item)
+    session.commit()

@@ -12,6 +12,7 @@ from bot.capture import save_book, save_link
 from bot.links import canonical_url
 from bot.services import Services
 from bot.shelf_command import Invocation, Reply, Shelf, Subcommand, Token, UsageError
+from bot.tagging import normalise_tag
 from bot.text import clip, echo
 from storage import items as item_store
 from storage.models import Item
@@ -75,6 +76,28 @@ def not_found(word: str) -> Reply:
     )
 
 
+def guarded(run: Callable[[Invocation, list[Token]], Reply]) -> Callable[[Invocation, list[Token]], Reply]:
+    """A subcommand whose unknown ITEM becomes a friendly reply."""
+
+    def answer(invocation: Invocation, args: list[Token]) -> Reply:
+        try:
+            return run(invocation, args)
+        except ItemNotFound as missing:
+            return not_found(str(missing))
+
+    return answer
+
+
+def tag_lines(session: Session, items: list[Item]) -> dict[int, str]:
+    """Each item's tags as `#a #b`, topics people gave first."""
+    found = item_store.active_tags(session=session, item_ids=[item.id for item in items if item.id is not None])
+    order = {"person": 0, "hashtag": 1, "channel": 2, "auto": 3}
+    return {
+        item_id: " ".join(f"#{t.tag}" for t in sorted(tags, key=lambda t: order.get(t.source, 4))[:4])
+        for item_id, tags in found.items()
+    }
+
+
 class CaptureCommands:
     def __init__(self, services: Services) -> None:
         self.services = services
@@ -86,17 +109,7 @@ class CaptureCommands:
             ("done", "/shelf done ITEM", "mark an item as read or watched", self.done),
             ("search", "/shelf search WORDS [#tag]", "search what you can see: titles, tags, your notes", self.search),
         ):
-            shelf.add(Subcommand(name, usage, summary, self._guarded(run)))
-
-    @staticmethod
-    def _guarded(run: Callable[[Invocation, list[Token]], Reply]) -> Callable[[Invocation, list[Token]], Reply]:
-        def guarded(invocation: Invocation, args: list[Token]) -> Reply:
-            try:
-                return run(invocation, args)
-            except ItemNotFound as missing:
-                return not_found(str(missing))
-
-        return guarded
+            shelf.add(Subcommand(name, usage, summary, guarded(run)))
 
     def save(self, invocation: Invocation, args: list[Token]) -> Reply:
         if args and args[0].text.lower() == "book" and not args[0].quoted:
@@ -143,16 +156,20 @@ class CaptureCommands:
         tags, rest = split_tags(args)
         if rest or len(tags) > 1:
             raise UsageError()
-        tag = tags[0] if tags else None
+        tag = normalise_tag(self.services.taxonomy, tags[0]) if tags else None
         with self.services.new_session() as session:
             rows = item_store.shelf(session=session, team_id=invocation.team_id, user_id=invocation.user_id, tag=tag)
+            shown_tags = tag_lines(session, [item for _, item in rows[:SHOWN]])
         scope = f" tagged #{tag}" if tag else ""
         if not rows:
             hint = "React with :bookmark: to a message with a link, or use `/shelf save URL`."
             return Reply(f"Nothing on your shelf{scope} yet. {hint}")
         unread = sum(1 for save, _ in rows if save.status != "done")
         heading = f"*Your shelf{scope}* — {unread} unread, {len(rows) - unread} done"
-        lines = [blocks.item_line(item, done=save.status == "done") for save, item in rows[:SHOWN]]
+        lines = [
+            blocks.item_line(item, done=save.status == "done", tags=shown_tags.get(item.id or 0))
+            for save, item in rows[:SHOWN]
+        ]
         footer = f"and {len(rows) - SHOWN} more" if len(rows) > SHOWN else None
         return Reply(heading, blocks.item_list(heading, lines, footer=footer))
 
@@ -183,13 +200,15 @@ class CaptureCommands:
         words = " ".join(token.text for token in rest).strip()
         if not words and not tags:
             raise UsageError("Tell me what to look for.")
+        tag = normalise_tag(self.services.taxonomy, tags[0]) if tags else None
         with self.services.new_session() as session:
-            found = search_items(session, invocation.team_id, invocation.user_id, words, tags[0] if tags else None)
+            found = search_items(session, invocation.team_id, invocation.user_id, words, tag)
+            shown_tags = tag_lines(session, found[:SHOWN])
         query = " ".join([words, *(f"#{t}" for t in tags)]).strip()
         if not found:
             return Reply(f"Nothing you can see matches `{echo(query, 60)}`.")
         heading = f"*{len(found)} match{'es' if len(found) != 1 else ''} for* `{echo(query, 60)}`"
-        lines = [blocks.item_line(item) for item in found[:SHOWN]]
+        lines = [blocks.item_line(item, tags=shown_tags.get(item.id or 0)) for item in found[:SHOWN]]
         footer = f"and {len(found) - SHOWN} more; add words to narrow it down" if len(found) > SHOWN else None
         return Reply(heading, blocks.item_list(heading, lines, footer=footer))
 

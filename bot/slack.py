@@ -16,8 +16,9 @@ from slack_sdk.http_retry.builtin_handlers import (
 
 from bot.services import Services
 from bot.settings import Settings
+from bot.tagging import channel_topics
 from storage.channels import get_channel, remember_channel
-from storage.models import Workspace
+from storage.models import Channel, Workspace
 from storage.workspaces import upsert_workspace
 
 logger = logging.getLogger(__name__)
@@ -73,31 +74,39 @@ def workspace_url(services: Services, client: WebClient, team_id: str) -> str | 
     return url
 
 
-def channel_is_private(services: Services, client: WebClient, team_id: str, channel_id: str) -> bool:
-    """Whether a conversation is private (private channel, DM, group DM); private when unsure."""
+def conversation(services: Services, client: WebClient, team_id: str, channel_id: str) -> Channel | None:
+    """What Slack says of a channel (conversations.info), cached for a day; None for DMs or on error."""
     if channel_id.startswith("D"):
-        return True
+        return None
     with services.new_session() as session:
         cached = get_channel(session=session, team_id=team_id, channel_id=channel_id)
         if cached is not None and services.clock() - cached.refreshed_at < CHANNEL_INFO_MAX_AGE:
-            return cached.is_private
+            return cached
     try:
         info = client.conversations_info(channel=channel_id)["channel"]
     except SlackApiError as error:
         logger.info("conversations.info %s of team %s: %s", channel_id, team_id, error.response.get("error"))
-        return True
+        return cached
     private = bool(info.get("is_private") or info.get("is_im") or info.get("is_mpim") or info.get("is_group"))
+    name, purpose = info.get("name"), (info.get("purpose") or {}).get("value")
+    defaults = [] if info.get("is_mpim") or info.get("is_im") else channel_topics(services.taxonomy, name, purpose)
     with services.new_session() as session:
-        remember_channel(
+        return remember_channel(
             session=session,
             team_id=team_id,
             channel_id=channel_id,
-            name=info.get("name"),
-            purpose=(info.get("purpose") or {}).get("value"),
+            name=name,
+            purpose=purpose,
             is_private=private,
+            default_topics=defaults,
             now=services.clock(),
         )
-    return private
+
+
+def channel_is_private(services: Services, client: WebClient, team_id: str, channel_id: str) -> bool:
+    """Whether a conversation is private (private channel, DM, group DM); private when unsure."""
+    found = conversation(services, client, team_id, channel_id)
+    return True if found is None else found.is_private
 
 
 def fetch_message(client: WebClient, channel_id: str, ts: str) -> dict[str, Any] | None:

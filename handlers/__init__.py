@@ -7,6 +7,7 @@ from slack_bolt import App
 from bot.services import Services
 from bot.shelf_command import Shelf
 from bot.shelf_commands import CaptureCommands
+from bot.topic_commands import TopicCommands
 from handlers import commands, errors, events, middleware, shortcuts
 
 
@@ -21,6 +22,7 @@ def register(app: App, services: Services) -> None:
         ]
     )
     CaptureCommands(services).register(shelf)
+    TopicCommands(services).register(shelf)
     middleware.register(app, services)
     errors.register(app, services)
     commands.register(app, shelf)

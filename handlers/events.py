@@ -9,11 +9,12 @@ from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
 
 from bot import blocks
-from bot.capture import Message, capture_message, duplicate_notices
+from bot.capture import Message, add_channel_topics, capture_message, duplicate_notices
 from bot.reactions import confirmation, save_fetched_message, save_known_message
 from bot.services import Services
 from bot.shelf_command import Shelf
-from bot.slack import channel_is_private, fetch_message, tell, workspace_url
+from bot.slack import channel_is_private, conversation, fetch_message, tell, workspace_url
+from storage.channels import default_topics
 
 logger = logging.getLogger(__name__)
 
@@ -57,13 +58,20 @@ def register(app: App, services: Services, shelf: Shelf) -> None:
         if any(c.new_item for c in captured):
             services.fetch_wakeup.set()
 
-    def tell_duplicates(context: BoltContext, client: WebClient) -> None:
+    def after_capture(event: dict[str, Any], context: BoltContext, client: WebClient) -> None:
+        share_ids = context.get("new_share_ids") or []
+        if not share_ids or context.team_id is None:
+            return
+        # A channel named or described after a topic (#eng-python) lends it to what is shared there.
+        topics = default_topics(conversation(services, client, context.team_id, str(event.get("channel"))))
         with services.new_session() as session:
-            notices = duplicate_notices(session=session, share_ids=context.get("new_share_ids") or [])
+            if topics:
+                add_channel_topics(session=session, share_ids=share_ids, topics=topics, now=services.clock())
+            notices = duplicate_notices(session=session, share_ids=share_ids)
         for share, text in notices:
             tell(client, channel_id=share.channel_id, user_id=share.user_id, text=text)
 
-    app.event("message")(ack=capture, lazy=[tell_duplicates])
+    app.event("message")(ack=capture, lazy=[after_capture])
 
     def _reaction(event: dict[str, Any]) -> tuple[str, str, str] | None:
         item = event.get("item") or {}

@@ -23,12 +23,14 @@ def remember_channel(
     name: str | None,
     purpose: str | None,
     is_private: bool,
+    default_topics: list[str],
     now: datetime,
 ) -> Channel:
     channel = get_channel(session=session, team_id=team_id, channel_id=channel_id)
     if channel is None:
         channel = Channel(team_id=team_id, channel_id=channel_id)
     channel.name, channel.purpose, channel.is_private, channel.refreshed_at = name, purpose, is_private, now
+    channel.default_topics = ",".join(default_topics)
     try:
         with session.begin_nested():
             session.add(channel)
@@ -38,3 +40,7 @@ def remember_channel(
         channel = found
     session.commit()
     return channel
+
+
+def default_topics(channel: Channel | None) -> list[str]:
+    return [t for t in (channel.default_topics or "").split(",") if t] if channel else []

@@ -1,0 +1,58 @@
+"""People's interests and the activity that ranks the week's top items."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete, func, union_all
+from sqlmodel import Session, col, select
+
+from storage.items import has_tag
+from storage.models import Interest, Item, Recommendation, Save, Share
+
+
+def interests_of(*, session: Session, team_id: str, user_id: str) -> list[str]:
+    statement = (
+        select(Interest.topic)
+        .where(Interest.team_id == team_id, Interest.user_id == user_id)
+        .order_by(col(Interest.id))
+    )
+    return list(session.exec(statement))
+
+
+def set_interests(*, session: Session, team_id: str, user_id: str, topics: list[str], now: datetime) -> None:
+    """Replace a person's interests with `topics` (in the order given)."""
+    session.execute(delete(Interest).where(col(Interest.team_id) == team_id, col(Interest.user_id) == user_id))
+    for topic in dict.fromkeys(topics):
+        session.add(Interest(team_id=team_id, user_id=user_id, topic=topic, created_at=now))
+    session.commit()
+
+
+def top_items(
+    *, session: Session, team_id: str, since: datetime, tag: str | None = None, limit: int = 10
+) -> list[tuple[Item, int]]:
+    """Public items ranked by how many different people shared, saved or recommended them since `since`.
+
+    Only public shares count: a share in a private channel is nobody else's business, even as a number.
+    """
+    activity = union_all(
+        select(col(Share.item_id).label("item_id"), col(Share.user_id).label("user_id")).where(
+            Share.team_id == team_id, col(Share.shared_at) >= since, col(Share.is_private).is_(False)
+        ),
+        select(col(Save.item_id), col(Save.user_id)).where(Save.team_id == team_id, col(Save.saved_at) >= since),
+        select(col(Recommendation.item_id), col(Recommendation.from_user_id)).where(
+            Recommendation.team_id == team_id, col(Recommendation.created_at) >= since
+        ),
+    ).subquery()
+    people = func.count(func.distinct(activity.c.user_id)).label("people")
+    statement = (
+        select(Item, people)
+        .join(activity, activity.c.item_id == col(Item.id))
+        .where(col(Item.team_id) == team_id, col(Item.is_public))
+        .group_by(col(Item.id))
+        .order_by(people.desc(), col(Item.id).desc())
+        .limit(limit)
+    )
+    if tag:
+        statement = statement.where(has_tag(tag))
+    return [(item, int(count)) for item, count in session.exec(statement)]
