@@ -116,16 +116,19 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_inspect(args: argparse.Namespace) -> int:
     from bot.inspect import as_json, as_text, inspect_all
+    from bot.topics import load_taxonomy
     from bot.worker import fetcher_for
 
     files = [s for s in args.sources if not s.lower().startswith(("http://", "https://"))]
     if args.url is not None and (len(args.sources) != 1 or len(files) != 1):
         raise Stop("--url gives the address one saved file came from: name exactly one FILE.html", status=2)
-    fetcher = fetcher_for(_settings())
+    settings = _settings()
+    fetcher = fetcher_for(settings)
     several = len(args.sources) > 1
     failed = False
     try:
-        for found in inspect_all(args.sources, fetcher=fetcher, saved_from=args.url):
+        taxonomy = load_taxonomy(settings.topics_file)
+        for found in inspect_all(args.sources, fetcher=fetcher, saved_from=args.url, taxonomy=taxonomy):
             failed = failed or "error" in found
             print(as_json(found, with_source=several) if args.json else as_text(found), flush=True)
     finally:

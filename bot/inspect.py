@@ -13,6 +13,7 @@ from bot.fetcher import Fetcher, FetchFailed, FetchRefused
 from bot.kinds import kind_of
 from bot.links import canonical_url
 from bot.metadata import Metadata, extract
+from bot.topics import Taxonomy
 from bot.worker import page_metadata, preferred_canonical
 
 KEYS = (
@@ -31,8 +32,11 @@ KEYS = (
 )
 
 
-def record(meta: Metadata, *, url: str | None, content_type: str | None) -> dict[str, Any]:
+def record(meta: Metadata, *, url: str | None, content_type: str | None, taxonomy: Taxonomy) -> dict[str, Any]:
     """The fields of SPEC §2, missing values as None, topics strongest first."""
+    matches = taxonomy.tag(
+        title=meta.title, description=meta.description, keywords=meta.keywords, site=meta.site_name, url=url
+    )
     if url:
         canonical: str | None = preferred_canonical(canonical_url(url), url, meta.canonical_url)
     elif meta.canonical_url and meta.canonical_url.startswith(("http://", "https://")):
@@ -51,35 +55,37 @@ def record(meta: Metadata, *, url: str | None, content_type: str | None) -> dict
         "language": meta.language,
         "duration_seconds": meta.duration_seconds,
         "isbn": meta.isbn,
-        # Topic tagging fills this list; until a taxonomy is loaded there are none to report.
-        "topics": [],
+        "topics": [m.slug for m in matches],
+        "evidence": {m.slug: list(m.evidence) for m in matches},  # shown by the text output only
     }
 
 
-def inspect_url(fetcher: Fetcher, url: str) -> dict[str, Any]:
+def inspect_url(fetcher: Fetcher, url: str, taxonomy: Taxonomy) -> dict[str, Any]:
     try:
         page = fetcher.fetch(url)
     except (FetchRefused, FetchFailed) as error:
         return {"error": str(error)}
-    return record(page_metadata(page), url=page.url, content_type=page.content_type)
+    return record(page_metadata(page), url=page.url, content_type=page.content_type, taxonomy=taxonomy)
 
 
-def inspect_file(path: Path, saved_from: str | None) -> dict[str, Any]:
+def inspect_file(path: Path, saved_from: str | None, taxonomy: Taxonomy) -> dict[str, Any]:
     try:
         raw = path.read_bytes()
     except OSError as error:
         return {"error": f"cannot read {path}: {error.strerror or error}"}
     html = UnicodeDammit(raw, is_html=True).unicode_markup or ""
-    return record(extract(html, saved_from), url=saved_from, content_type="text/html")
+    return record(extract(html, saved_from), url=saved_from, content_type="text/html", taxonomy=taxonomy)
 
 
-def inspect_all(sources: list[str], *, fetcher: Fetcher, saved_from: str | None) -> Iterator[dict[str, Any]]:
+def inspect_all(
+    sources: list[str], *, fetcher: Fetcher, saved_from: str | None, taxonomy: Taxonomy
+) -> Iterator[dict[str, Any]]:
     """One record per source, in order; a source that cannot be read gives {"error": …}."""
     for source in sources:
         if source.lower().startswith(("http://", "https://")):
-            found = inspect_url(fetcher, source)
+            found = inspect_url(fetcher, source, taxonomy)
         else:
-            found = inspect_file(Path(source), saved_from)
+            found = inspect_file(Path(source), saved_from, taxonomy)
         yield {"source": source, **found}
 
 
@@ -97,6 +103,9 @@ def as_text(found: dict[str, Any]) -> str:
         return "\n".join([*lines, f"error: {found['error']}"])
     for key in KEYS:
         value = found.get(key)
+        if key == "topics":
+            evidence = found.get("evidence") or {}
+            value = [f"{slug} ({', '.join(evidence.get(slug, []))})" for slug in value or []]
         shown = ", ".join(value) if isinstance(value, list) else value
         lines.append(f"{key + ':':<18}{shown if shown not in (None, '') else '—'}")
     return "\n".join(lines)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from sqlmodel import Session
@@ -9,6 +10,8 @@ from sqlmodel import Session
 from bot.topics import Taxonomy, TopicMatch, words
 from storage import items as item_store
 from storage.models import Item
+
+_FREE = re.compile(r"[^\W_]+", re.UNICODE)
 
 
 def auto_tag(
@@ -28,7 +31,7 @@ def auto_tag(
 
 def normalise_tag(taxonomy: Taxonomy, tag: str) -> str:
     """A #hashtag as stored: its topic's slug through synonyms (#k8s → devops), else a free tag."""
-    return taxonomy.resolve(tag) or "-".join(words(tag.lstrip("#")))[:64]
+    return taxonomy.resolve(tag) or "-".join(_FREE.findall(tag.lower()))[:64]
 
 
 def channel_topics(taxonomy: Taxonomy, name: str | None, purpose: str | None) -> list[str]:

@@ -65,3 +65,17 @@ def test_url_option_needs_exactly_one_file(tmp_path: Path) -> None:
         result.stderr.strip()
         == "peershelf: --url gives the address one saved file came from: name exactly one FILE.html"
     )
+
+
+def test_topics_come_with_the_words_that_triggered_them(tmp_path: Path) -> None:
+    page = str(FIXTURES / "001" / "source.html")
+    text = inspect(page, cwd=tmp_path)
+    assert "topics:           javascript (javascript code, frontend)" in text.stdout
+    assert json.loads(inspect(page, "--json", cwd=tmp_path).stdout)["topics"][0] == "javascript"
+
+
+def test_a_custom_topics_file_is_used(tmp_path: Path) -> None:
+    topics = tmp_path / "topics.yml"
+    topics.write_text("topics:\n  frontend-testing:\n    label: Frontend testing\n    signals: {covered: 3}\n")
+    result = inspect(str(FIXTURES / "001" / "source.html"), "--json", cwd=tmp_path, SHELF_TOPICS_FILE=str(topics))
+    assert json.loads(result.stdout)["topics"] == ["frontend-testing"]
