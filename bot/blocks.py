@@ -108,10 +108,164 @@ def item_line(item: Item, *, done: bool = False, extra: str | None = None, tags:
     return f"{line}{'  ✓ done' if done else ''}"
 
 
-def item_list(heading: str, lines: list[str], *, footer: str | None = None) -> list[Block]:
-    """A heading, one section per item line, and an optional footer; within message limits."""
-    shown = lines[: MAX_BLOCKS_MESSAGE - 3]
-    blocks = [section(heading), *(section(line) for line in shown)]
+def item_list(heading: str, rows: list[tuple[str, Item]], *, footer: str | None = None) -> list[Block]:
+    """A heading, one row per item (with its Recommend button), and an optional footer; within message limits."""
+    shown = rows[: MAX_BLOCKS_MESSAGE - 3]
+    blocks = [section(heading), *(item_row(line, item) for line, item in shown)]
     if footer:
         blocks.append(context(footer))
     return blocks
+
+
+# -- item cards, recommendation DMs and the Recommend… modal ----------------------------------------
+
+MAX_BUTTON_TEXT = 75
+EXCERPT = 280
+
+
+def button(text: str, action_id: str, value: str, *, style: str | None = None) -> Block:
+    element: Block = {
+        "type": "button",
+        "text": {"type": "plain_text", "text": clip(text, MAX_BUTTON_TEXT), "emoji": True},
+        "action_id": action_id,
+        "value": value[:2000],
+    }
+    if style:
+        element["style"] = style
+    return element
+
+
+def recommend_button(item: Item) -> Block:
+    return button("Recommend", "item_recommend", str(item.id))
+
+
+def item_row(line: str, item: Item) -> Block:
+    """A list line with the item's Recommend button beside it."""
+    return {**section(line), "accessory": recommend_button(item)}
+
+
+def item_card(item: Item, tags: str | None = None) -> list[Block]:
+    """The item card: title, kind and site, an excerpt, topics."""
+    text = f"{item_link(item)}\n{item_facts(item)}"
+    if item.description:
+        text += f"\n{slack_escape(clip(item.description, EXCERPT))}"
+    card = [section(text)]
+    if tags:
+        card.append(context(tags))
+    return card
+
+
+def recommendation_blocks(
+    *, from_user: str, item: Item, note: str | None, tags: str | None, state: list[str], rec_id: int
+) -> list[Block]:
+    """The DM a recipient gets: who recommends what and why, the card, and Save / Done / Thanks."""
+    why = f"\n>{slack_escape(clip(note, 500))}" if note else ""
+    blocks = [section(f"<@{from_user}> recommends this to you:{why}"), *item_card(item, tags)]
+    if state:
+        blocks.append(context(" · ".join(state)))
+    remaining = [
+        (label, action)
+        for label, action, flag in (
+            ("Save", "rec_save", "saved"),
+            ("Done", "rec_done", "done"),
+            ("Thanks", "rec_thanks", "thanked"),
+        )
+        if not any(flag in s.lower() for s in state)
+    ]
+    if remaining:
+        blocks.append(
+            {
+                "type": "actions",
+                "block_id": f"rec:{rec_id}",
+                "elements": [
+                    button(
+                        f"{'🙏 ' if action == 'rec_thanks' else ''}{label}",
+                        action,
+                        str(rec_id),
+                        style="primary" if action == "rec_save" else None,
+                    )
+                    for label, action in remaining
+                ],
+            }
+        )
+    return blocks
+
+
+def recommend_modal(
+    *, private_metadata: str, item: Item | None, links: list[str], preset_users: list[str]
+) -> dict[str, Any]:
+    """The Recommend… modal: who to, which link (when a message has several), and why."""
+    blocks: list[Block] = []
+    if item is not None:
+        blocks.append(section(f"Recommend {item_link(item)}"))
+    users: Block = {
+        "type": "multi_users_select",
+        "action_id": "users",
+        "placeholder": {"type": "plain_text", "text": "Colleagues"},
+    }
+    if preset_users:
+        users["initial_users"] = preset_users
+    blocks.append(
+        {
+            "type": "input",
+            "block_id": "people",
+            "label": {"type": "plain_text", "text": "Recommend to"},
+            "element": users,
+        }
+    )
+    if len(links) > 1:
+        options = [
+            {"text": {"type": "plain_text", "text": clip(link, MAX_BUTTON_TEXT)}, "value": str(n)}
+            for n, link in enumerate(links[:100])
+        ]
+        blocks.append(
+            {
+                "type": "input",
+                "block_id": "link",
+                "label": {"type": "plain_text", "text": "Which link"},
+                "element": {
+                    "type": "static_select",
+                    "action_id": "choice",
+                    "options": options,
+                    "initial_option": options[0],
+                },
+            }
+        )
+    elif links:
+        blocks.append(context(f"Recommending {slack_escape(clip(links[0], 200))}"))
+    blocks.append(
+        {
+            "type": "input",
+            "block_id": "note",
+            "optional": True,
+            "label": {"type": "plain_text", "text": "Why (optional)"},
+            "element": {"type": "plain_text_input", "action_id": "text", "multiline": True, "max_length": 1000},
+        }
+    )
+    return {
+        "type": "modal",
+        "callback_id": "recommend_modal",
+        "title": {"type": "plain_text", "text": "Recommend"},
+        "submit": {"type": "plain_text", "text": "Send"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "private_metadata": private_metadata[:3000],
+        "blocks": blocks,
+    }
+
+
+def suggestion_blocks(item: Item, people: list[tuple[str, list[str], str | None]]) -> list[Block]:
+    """Colleagues who list the item's topics as interests, each a one-click Recommend."""
+    if not people:
+        return []
+    names = ", ".join(f"<@{user}> (#{', #'.join(topics)})" for user, topics, _ in people)
+    return [
+        context(f"Colleagues interested in this: {names}"),
+        {
+            "type": "actions",
+            "block_id": f"suggest:{item.id}",
+            "elements": [
+                button(f"Recommend to {name or 'them'}", "suggest_recommend", f"{item.id}:{user}")
+                for user, _, name in people
+            ],
+        },
+    ]

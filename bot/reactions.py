@@ -9,6 +9,7 @@ from sqlmodel import Session
 from bot import blocks
 from bot.capture import Message, Saved, capture_message, permalink, save_items, save_links, save_note
 from bot.links import links_in_message
+from bot.recommend import suggestions
 from bot.topics import Taxonomy
 from storage import items as item_store
 from storage.models import Item
@@ -73,3 +74,13 @@ def confirmation(saved: list[Saved]) -> str:
     if old:
         lines.append("Already on your shelf: " + ", ".join(blocks.item_link(s.item) for s in old))
     return "\n".join(lines)
+
+
+def confirmation_blocks(session: Session, saved: list[Saved], reactor_id: str) -> list[blocks.Block]:
+    """The confirmation, with colleagues to recommend the first newly saved item to."""
+    shown = [blocks.section(confirmation(saved))]
+    first_new = next((s for s in saved if s.new), None)
+    if first_new is not None:
+        people = suggestions(session=session, team_id=first_new.item.team_id, item=first_new.item, exclude={reactor_id})
+        shown += blocks.suggestion_blocks(first_new.item, people)
+    return shown

@@ -65,7 +65,11 @@ def prune_processed_events(services: Services) -> int:
 
 
 def default_jobs(services: Services) -> list[Job]:
+    from bot.delivery import resend_undelivered, send_due_notices
+
     return [
         Job("prune-processed-events", 3600, lambda: prune_processed_events(services)),
         Job("optimize-database", 3600, lambda: optimize(services.engine)),
+        Job("recommendation-notices", 60, lambda: send_due_notices(services)),
+        Job("undelivered-recommendations", 120, lambda: resend_undelivered(services)),
     ]

@@ -49,12 +49,14 @@ class Invocation:
     user_id: str
     channel_id: str
     text: str
+    client: Any = None  # the Slack client, for subcommands that must ask Slack who someone is
 
 
 @dataclass(frozen=True)
 class Reply:
     text: str
     blocks: list[dict[str, Any]] | None = None
+    deliver: tuple[int, ...] = ()  # recommendations to DM once Slack has its answer
 
 
 class UsageError(ValueError):

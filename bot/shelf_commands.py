@@ -10,6 +10,7 @@ from sqlmodel import Session, col, select
 from bot import blocks
 from bot.capture import save_book, save_link
 from bot.links import canonical_url
+from bot.recommend import suggestions
 from bot.services import Services
 from bot.shelf_command import Invocation, Reply, Shelf, Subcommand, Token, UsageError
 from bot.tagging import normalise_tag
@@ -130,7 +131,15 @@ class CaptureCommands:
                 taxonomy=self.services.taxonomy,
             )
         self.services.fetch_wakeup.set()
-        return _saved_reply(saved.item, saved.new, note=saved.save.note if note else None)
+        reply = _saved_reply(saved.item, saved.new, note=saved.save.note if note else None)
+        if not saved.new:
+            return reply
+        with self.services.new_session() as session:
+            people = suggestions(
+                session=session, team_id=invocation.team_id, item=saved.item, exclude={invocation.user_id}
+            )
+        extra = blocks.suggestion_blocks(saved.item, people)
+        return Reply(reply.text, [blocks.section(reply.text), *extra]) if extra else reply
 
     def save_book(self, invocation: Invocation, args: list[Token]) -> Reply:
         usage = 'Usage: `/shelf save book "Title" by Author`'
@@ -167,7 +176,7 @@ class CaptureCommands:
         unread = sum(1 for save, _ in rows if save.status != "done")
         heading = f"*Your shelf{scope}* — {unread} unread, {len(rows) - unread} done"
         lines = [
-            blocks.item_line(item, done=save.status == "done", tags=shown_tags.get(item.id or 0))
+            (blocks.item_line(item, done=save.status == "done", tags=shown_tags.get(item.id or 0)), item)
             for save, item in rows[:SHOWN]
         ]
         footer = f"and {len(rows) - SHOWN} more" if len(rows) > SHOWN else None
@@ -208,7 +217,7 @@ class CaptureCommands:
         if not found:
             return Reply(f"Nothing you can see matches `{echo(query, 60)}`.")
         heading = f"*{len(found)} match{'es' if len(found) != 1 else ''} for* `{echo(query, 60)}`"
-        lines = [blocks.item_line(item, tags=shown_tags.get(item.id or 0)) for item in found[:SHOWN]]
+        lines = [(blocks.item_line(item, tags=shown_tags.get(item.id or 0)), item) for item in found[:SHOWN]]
         footer = f"and {len(found) - SHOWN} more; add words to narrow it down" if len(found) > SHOWN else None
         return Reply(heading, blocks.item_list(heading, lines, footer=footer))
 

@@ -137,7 +137,12 @@ class TopicCommands:
             return Reply(f"Nothing shared in public channels{scope} this week yet.")
         heading = f"*Top of the week{scope}* — by how many colleagues shared, saved or recommended it"
         lines = [
-            blocks.item_line(item, tags=tags.get(item.id or 0), extra=f"{count} {'person' if count == 1 else 'people'}")
+            (
+                blocks.item_line(
+                    item, tags=tags.get(item.id or 0), extra=f"{count} {'person' if count == 1 else 'people'}"
+                ),
+                item,
+            )
             for item, count in ranked
         ]
         return Reply(heading, blocks.item_list(heading, lines))

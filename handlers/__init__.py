@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from slack_bolt import App
 
+from bot.recommend_commands import RecommendCommands
 from bot.services import Services
 from bot.shelf_command import Shelf
 from bot.shelf_commands import CaptureCommands
 from bot.topic_commands import TopicCommands
-from handlers import commands, errors, events, middleware, shortcuts
+from handlers import actions, commands, errors, events, middleware, shortcuts, views
 
 
 def register(app: App, services: Services) -> None:
@@ -23,8 +24,11 @@ def register(app: App, services: Services) -> None:
     )
     CaptureCommands(services).register(shelf)
     TopicCommands(services).register(shelf)
+    RecommendCommands(services).register(shelf)
     middleware.register(app, services)
     errors.register(app, services)
-    commands.register(app, shelf)
+    commands.register(app, services, shelf)
+    actions.register(app, services)
+    views.register(app, services)
     events.register(app, services, shelf)
     shortcuts.register(app, services)

@@ -10,7 +10,7 @@ from slack_sdk import WebClient
 
 from bot import blocks
 from bot.capture import Message, add_channel_topics, capture_message, duplicate_notices
-from bot.reactions import confirmation, save_fetched_message, save_known_message
+from bot.reactions import confirmation, confirmation_blocks, save_fetched_message, save_known_message
 from bot.services import Services
 from bot.shelf_command import Shelf
 from bot.slack import channel_is_private, conversation, fetch_message, tell, workspace_url
@@ -92,9 +92,10 @@ def register(app: App, services: Services, shelf: Shelf) -> None:
             saved = save_known_message(
                 session=session, team_id=context.team_id, channel_id=channel, ts=ts, user_id=user, now=services.clock()
             )
+            shown = confirmation_blocks(session, saved, user) if saved is not None else None
         if saved is not None:
             context["reaction_handled"] = True
-            tell(client, channel_id=channel, user_id=user, text=confirmation(saved))
+            tell(client, channel_id=channel, user_id=user, text=confirmation(saved), blocks=shown)
 
     def save_unseen(event: dict[str, Any], context: BoltContext, client: WebClient) -> None:
         target = _reaction(event)
@@ -129,8 +130,9 @@ def register(app: App, services: Services, shelf: Shelf) -> None:
                 now=services.clock(),
                 taxonomy=services.taxonomy,
             )
+            shown = confirmation_blocks(session, saved, user)
         services.fetch_wakeup.set()
-        tell(client, channel_id=channel, user_id=user, text=confirmation(saved))
+        tell(client, channel_id=channel, user_id=user, text=confirmation(saved), blocks=shown)
 
     app.event("reaction_added")(ack=save_seen, lazy=[save_unseen])
 

@@ -1,36 +1,21 @@
-"""Message shortcuts declared in manifest.yml.
-
-A shortcut whose feature is not in this version is still answered: the person is told plainly
-instead of Slack showing a failed-request error.
-"""
+"""Message shortcuts declared in manifest.yml: Save to shelf, and Recommend…."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
+from bot import blocks
 from bot.capture import Message
-from bot.reactions import confirmation, save_fetched_message
+from bot.links import links_in_message
+from bot.reactions import confirmation, confirmation_blocks, save_fetched_message
 from bot.services import Services
 from bot.slack import channel_is_private, workspace_url
 
-NOT_YET = (
-    "*{name}* isn't available in this version of Peershelf yet, so nothing was done. "
-    "`/shelf help` lists what works today."
-)
-
 SHORTCUTS = {"save_to_shelf": "Save to shelf", "recommend_message": "Recommend…"}
-
-
-def _not_yet(name: str) -> Callable[[Ack, Respond], None]:
-    def answer(ack: Ack, respond: Respond) -> None:
-        ack()
-        respond(text=NOT_YET.format(name=name), response_type="ephemeral", replace_original=False)
-
-    return answer
 
 
 def register(app: App, services: Services) -> None:
@@ -69,9 +54,29 @@ def register(app: App, services: Services) -> None:
                 now=services.clock(),
                 taxonomy=services.taxonomy,
             )
+            shown = confirmation_blocks(session, saved, user)
         services.fetch_wakeup.set()
-        respond(text=confirmation(saved), response_type="ephemeral", replace_original=False)
+        respond(text=confirmation(saved), blocks=shown, response_type="ephemeral", replace_original=False)
 
     # Slack gets its answer at once; reading the channel's privacy and saving happen after it.
     app.shortcut("save_to_shelf")(ack=acknowledge, lazy=[save_to_shelf])
-    app.shortcut("recommend_message")(_not_yet(SHORTCUTS["recommend_message"]))
+
+    def open_recommend(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
+        ack()
+        raw = body.get("message") or {}
+        links = [link.url for link in links_in_message(raw.get("text") or "", raw.get("blocks"))]
+        if not links:
+            respond(text="That message has no link to recommend.", response_type="ephemeral", replace_original=False)
+            return
+        meta = {
+            "channel": (body.get("channel") or {}).get("id", ""),
+            "ts": raw.get("ts"),
+            "thread_ts": raw.get("thread_ts"),
+            "author": raw.get("user"),
+            "links": links[:20],
+        }
+        view = blocks.recommend_modal(private_metadata=json.dumps(meta), item=None, links=links[:20], preset_users=[])
+        client.views_open(trigger_id=body["trigger_id"], view=view)
+
+    # views.open needs the trigger within three seconds: the modal opens before Slack gets its answer.
+    app.shortcut("recommend_message")(open_recommend)

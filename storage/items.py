@@ -137,14 +137,15 @@ def shares_of_message(*, session: Session, team_id: str, channel_id: str, messag
 
 
 def earlier_public_share(*, session: Session, share: Share) -> Share | None:
-    """The first public share of the same item in another message, if any."""
+    """The first public share of the same item in another, earlier message, if any."""
+    assert share.id is not None
     statement = (
         select(Share)
         .where(
             Share.team_id == share.team_id,
             Share.item_id == share.item_id,
             col(Share.is_private).is_(False),
-            col(Share.id) != share.id,
+            col(Share.id) < share.id,  # recorded before this one, however late this is looked at
             or_(col(Share.channel_id) != share.channel_id, col(Share.message_ts) != share.message_ts),
         )
         .order_by(col(Share.shared_at), col(Share.id))

@@ -190,6 +190,10 @@ class Recommendation(SQLModel, table=True):
     saved_at: datetime | None = _when(nullable=True)
     done_at: datetime | None = _when(nullable=True)
     thanked_at: datetime | None = _when(nullable=True)
+    # One notice to the recommender per recipient and item, sent a little after the first
+    # reaction so that "saved, finished and thanked" arrive together.
+    notice_due_at: datetime | None = _when(nullable=True, index=True)
+    notified_at: datetime | None = _when(nullable=True)
     created_at: datetime = _when()
 
 

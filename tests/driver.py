@@ -106,3 +106,50 @@ class SlackDriver:
     def interact(self, payload: dict[str, Any], **signing: Any) -> httpx.Response:
         body = urlencode({"payload": json.dumps(payload)})
         return self.post(body, "application/x-www-form-urlencoded", **signing)
+
+    def press(
+        self,
+        action_id: str,
+        value: str,
+        *,
+        user: str = "U0ANA0001",
+        channel: str = "C0GENERAL1",
+        message_ts: str = "1764237600.000100",
+        block_id: str = "b",
+    ) -> httpx.Response:
+        """A button press (block_actions), as Slack sends it."""
+        payload = {
+            "type": "block_actions",
+            "user": {"id": user, "username": user.lower(), "team_id": self.team_id},
+            "api_app_id": "A0PEERSHELF",
+            "token": "XXYYZZ",
+            "container": {"type": "message", "message_ts": message_ts, "channel_id": channel, "is_ephemeral": False},
+            "trigger_id": f"{next(_ids)}.1.trig",
+            "team": {"id": self.team_id, "domain": "acme-learning"},
+            "channel": {"id": channel, "name": "directmessage"},
+            "message": {"type": "message", "ts": message_ts, "text": ""},
+            "response_url": self.response_url or "https://hooks.slack.com/actions/T/1/x",
+            "actions": [
+                {
+                    "action_id": action_id,
+                    "block_id": block_id,
+                    "value": value,
+                    "type": "button",
+                    "action_ts": "1764240000.1",
+                }
+            ],
+        }
+        return self.interact(payload)
+
+    def submit(self, view: dict[str, Any], values: dict[str, Any], *, user: str = "U0ANA0001") -> httpx.Response:
+        """Submit a modal the app opened (view_submission), with the given state values."""
+        payload = {
+            "type": "view_submission",
+            "team": {"id": self.team_id, "domain": "acme-learning"},
+            "user": {"id": user, "username": user.lower(), "team_id": self.team_id},
+            "api_app_id": "A0PEERSHELF",
+            "token": "XXYYZZ",
+            "trigger_id": f"{next(_ids)}.1.trig",
+            "view": {**view, "id": "V0MODAL001", "team_id": self.team_id, "state": {"values": values}},
+        }
+        return self.interact(payload)

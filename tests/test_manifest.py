@@ -9,8 +9,6 @@ import yaml
 
 from bot.app import BOT_SCOPES
 from handlers.shortcuts import SHORTCUTS
-from tests.driver import SlackDriver, load_payload
-from tests.fakeslack import FakeSlack
 
 MANIFEST: dict[str, Any] = yaml.safe_load((Path(__file__).parents[1] / "manifest.yml").read_text())
 
@@ -37,18 +35,3 @@ def test_manifest_enables_home_tab_interactivity_and_needed_events() -> None:
     events = set(MANIFEST["settings"]["event_subscriptions"]["bot_events"])
     assert {"app_home_opened", "message.channels", "message.groups", "reaction_added"} <= events
     assert len(MANIFEST["display_information"]["long_description"]) >= 175  # Slack refuses shorter ones
-
-
-def test_a_shortcut_not_in_this_version_gets_a_plain_answer_rather_than_an_error(
-    driver: SlackDriver, slack: FakeSlack
-) -> None:
-    payload = {
-        **load_payload("message_action.json"),
-        "callback_id": "recommend_message",
-        "response_url": slack.response_url,
-    }
-    response = driver.interact(payload)
-    assert response.status_code == 200
-    [told] = slack.responses()
-    assert told.params["response_type"] == "ephemeral"
-    assert "Recommend…" in told.params["text"]

@@ -1,0 +1,111 @@
+"""Buttons: Save / Done / Thanks on recommendations, Recommend on item cards, suggested colleagues."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from slack_bolt import Ack, App, BoltContext, Respond
+from slack_sdk import WebClient
+
+from bot import blocks
+from bot.delivery import deliver, refresh
+from bot.directory import NotAColleague, colleague
+from bot.recommend import NotAllowed, act, recommend
+from bot.services import Services
+from storage import items as item_store
+
+logger = logging.getLogger(__name__)
+
+REC_ACTIONS = {"rec_save": "save", "rec_done": "done", "rec_thanks": "thanks"}
+
+
+def register(app: App, services: Services) -> None:
+    for action_id, action in REC_ACTIONS.items():
+        app.action(action_id)(_on_recommendation(services, action))
+
+    @app.action("item_recommend")
+    def open_recommend(
+        ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient, context: BoltContext
+    ) -> None:
+        ack()
+        user = (body.get("user") or {}).get("id", "")
+        with services.new_session() as session:
+            item = item_store.visible_item(
+                session=session, team_id=context.team_id or "", user_id=user, item_id=int(action.get("value") or 0)
+            )
+        if item is None:
+            client.chat_postMessage(channel=user, text="That item is no longer there to recommend.")
+            return
+        view = blocks.recommend_modal(
+            private_metadata=json.dumps({"item_id": item.id}), item=item, links=[], preset_users=[]
+        )
+        client.views_open(trigger_id=body["trigger_id"], view=view)
+
+    @app.action("suggest_recommend")
+    def recommend_suggested(
+        ack: Ack,
+        body: dict[str, Any],
+        action: dict[str, Any],
+        client: WebClient,
+        context: BoltContext,
+        respond: Respond,
+    ) -> None:
+        ack()
+        user = (body.get("user") or {}).get("id", "")
+        item_id, _, to_user = str(action.get("value", "")).partition(":")
+        team_id = context.team_id or ""
+        try:
+            person = colleague(services, client, team_id, to_user)
+        except NotAColleague:
+            person = None
+        with services.new_session() as session:
+            item = item_store.visible_item(session=session, team_id=team_id, user_id=user, item_id=int(item_id or 0))
+            if item is None or person is None or person.is_bot or to_user == user:
+                respond(
+                    text="That recommendation can't be sent any more.",
+                    response_type="ephemeral",
+                    replace_original=False,
+                )
+                return
+            [sent] = recommend(
+                session=session,
+                team_id=team_id,
+                from_user=user,
+                to_users=[to_user],
+                item=item,
+                note=None,
+                now=services.clock(),
+            )
+        deliver(services, client, [sent.recommendation.id or 0])
+        said = "Sent" if sent.new else "You had already sent"
+        respond(
+            text=f"{said} {blocks.item_link(item)} to <@{to_user}>.", response_type="ephemeral", replace_original=False
+        )
+
+
+def _on_recommendation(services: Services, action: str) -> Any:
+    def on_button(ack: Ack, body: dict[str, Any], payload: dict[str, Any], client: WebClient) -> None:
+        ack()
+        user = (body.get("user") or {}).get("id", "")
+        try:
+            with services.new_session() as session:
+                rec, item = act(
+                    session=session,
+                    rec_id=int(payload.get("value") or 0),
+                    user_id=user,
+                    action=action,
+                    now=services.clock(),
+                )
+        except NotAllowed:
+            client.chat_postMessage(channel=user, text="That recommendation was sent to someone else.")
+            return
+        # The DM this button sits in is the recommendation itself: show what was done, in place.
+        channel = (body.get("channel") or {}).get("id") or rec.dm_channel
+        ts = (body.get("message") or {}).get("ts") or rec.dm_ts
+        if rec.dm_channel is None or rec.dm_ts is None:
+            rec.dm_channel, rec.dm_ts = channel, ts
+        refresh(services, client, rec, item)
+
+    return on_button

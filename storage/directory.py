@@ -1,0 +1,73 @@
+"""People Peershelf has looked up (users.info), and who follows whom."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from storage.models import Follow, Interest, Person
+
+
+def get_person(*, session: Session, team_id: str, user_id: str) -> Person | None:
+    return session.exec(select(Person).where(Person.team_id == team_id, Person.user_id == user_id)).first()
+
+
+def remember_person(
+    *, session: Session, team_id: str, user_id: str, name: str | None, is_bot: bool, tz: str | None, now: datetime
+) -> Person:
+    """Record what users.info said of someone; their own preferences are left untouched."""
+    for _ in range(2):
+        person = get_person(session=session, team_id=team_id, user_id=user_id)
+        if person is None:
+            person = Person(team_id=team_id, user_id=user_id, created_at=now)
+        person.name, person.is_bot, person.tz, person.profile_refreshed_at = name, is_bot, tz, now
+        session.add(person)
+        try:
+            session.commit()
+            return person
+        except IntegrityError:  # looked up by a concurrent request
+            session.rollback()
+    raise RuntimeError(f"could not record person {user_id}")
+
+
+def follow(*, session: Session, team_id: str, follower_id: str, followee_id: str, now: datetime) -> bool:
+    """False when already following."""
+    session.add(Follow(team_id=team_id, follower_id=follower_id, followee_id=followee_id, created_at=now))
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        return False
+    return True
+
+
+def unfollow(*, session: Session, team_id: str, follower_id: str, followee_id: str) -> bool:
+    """False when not following."""
+    result = session.execute(
+        delete(Follow).where(
+            col(Follow.team_id) == team_id,
+            col(Follow.follower_id) == follower_id,
+            col(Follow.followee_id) == followee_id,
+        )
+    )
+    session.commit()
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def followees(*, session: Session, team_id: str, follower_id: str) -> list[str]:
+    statement = select(Follow.followee_id).where(Follow.team_id == team_id, Follow.follower_id == follower_id)
+    return list(session.exec(statement))
+
+
+def interested_in(*, session: Session, team_id: str, topics: list[str]) -> dict[str, list[str]]:
+    """People whose interests include any of `topics`: user id -> the topics they share, in `topics` order."""
+    if not topics:
+        return {}
+    statement = select(Interest).where(Interest.team_id == team_id, col(Interest.topic).in_(topics))
+    found: dict[str, list[str]] = {}
+    for interest in session.exec(statement.order_by(col(Interest.id))):
+        found.setdefault(interest.user_id, []).append(interest.topic)
+    return found
