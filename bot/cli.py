@@ -136,6 +136,17 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def cmd_feeds_poll(args: argparse.Namespace) -> int:
+    from bot.scheduler import poll_feeds
+    from bot.services import Services
+
+    settings = _settings()
+    _upgrade(settings)
+    added = poll_feeds(Services.from_settings(settings))
+    print(f"polled the feeds that were due; {added} new entries added to lists")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="peershelf", description="Peershelf, peer-to-peer learning in Slack.")
     parser.add_argument("--version", action="version", version=f"peershelf {__version__}")
@@ -150,6 +161,12 @@ def build_parser() -> argparse.ArgumentParser:
     db = commands.add_parser("db", help="database maintenance")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="COMMAND")
     db_commands.add_parser("upgrade", help="apply migrations").set_defaults(func=cmd_db_upgrade)
+
+    feeds = commands.add_parser("feeds", help="RSS/Atom feeds that lists follow")
+    feeds_commands = feeds.add_subparsers(dest="feeds_command", required=True, metavar="COMMAND")
+    feeds_commands.add_parser("poll", help="poll every feed that is due (each at most hourly)").set_defaults(
+        func=cmd_feeds_poll
+    )
 
     inspect = commands.add_parser("inspect", help="what Peershelf would record for a page (URL or saved .html file)")
     inspect.add_argument("sources", nargs="+", metavar="URL|FILE.html")

@@ -29,6 +29,8 @@ MAX_REDIRECTS = 5
 USER_AGENT = f"Mozilla/5.0 (compatible; Peershelf/{__version__}; link titles for a Slack workspace)"
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 JSON_TYPES = ("application/json", "text/json", "application/json+oembed")
+FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/xml", "text/xml", "application/rdf+xml")
+READ_TYPES = HTML_TYPES + JSON_TYPES + FEED_TYPES
 REDIRECTS = (301, 302, 303, 307, 308)
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -60,8 +62,15 @@ class Page:
     status: int
     content_type: str  # lower-cased media type without parameters, e.g. "text/html"
     charset: str | None  # from the Content-Type header, when given
-    body: bytes  # empty for content that is neither HTML nor JSON
+    body: bytes  # empty for content that is neither HTML, JSON nor a feed
     truncated: bool
+    etag: str | None = None
+    last_modified: str | None = None
+
+    @property
+    def not_modified(self) -> bool:
+        """The server's 304 to a conditional GET: nothing new since the ETag / date we sent."""
+        return self.status == 304
 
     @property
     def is_html(self) -> bool:
@@ -136,12 +145,16 @@ class Fetcher:
                 raise FetchRefused(f"{host} is an internal address ({refused[0]}); it is never fetched")
         return host, addresses[0]
 
-    def fetch(self, url: str) -> Page:
-        """GET `url`, following up to five redirects, each one checked like the first."""
+    def fetch(self, url: str, *, etag: str | None = None, last_modified: str | None = None) -> Page:
+        """GET `url`, following up to five redirects, each one checked like the first.
+
+        With `etag` / `last_modified` the request is conditional; an unchanged resource answers 304.
+        """
         deadline = time.monotonic() + self.timeout
+        conditions = {"If-None-Match": etag, "If-Modified-Since": last_modified}
         for _ in range(MAX_REDIRECTS + 1):
             host, address = self.check(url)
-            response = self._get(url, host, address, deadline)
+            response = self._get(url, host, address, deadline, {k: v for k, v in conditions.items() if v})
             if response is None:
                 raise FetchFailed("redirect without a Location header", retryable=False)
             if isinstance(response, str):
@@ -150,7 +163,9 @@ class Fetcher:
             return response
         raise FetchFailed(f"more than {MAX_REDIRECTS} redirects", retryable=False)
 
-    def _get(self, url: str, host: str, address: IPAddress, deadline: float) -> Page | str | None:
+    def _get(
+        self, url: str, host: str, address: IPAddress, deadline: float, conditions: dict[str, str]
+    ) -> Page | str | None:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise FetchFailed(f"no answer within {self.timeout:g} s", retryable=True)
@@ -159,6 +174,7 @@ class Fetcher:
             "Host": httpx.URL(url).netloc.decode("ascii"),
             "Accept": "text/html,application/xhtml+xml,*/*;q=0.8",
             "Accept-Encoding": "gzip, deflate",
+            **conditions,
         }
         try:
             with self.client.stream(
@@ -176,9 +192,18 @@ class Fetcher:
                     raise FetchFailed(f"HTTP {code}", retryable=code >= 500 or code in (408, 429), status=code)
                 media_type, charset = _content_type(response.headers.get("Content-Type", ""))
                 body, truncated = b"", False
-                if media_type in HTML_TYPES or media_type in JSON_TYPES or not media_type:
+                if response.status_code != 304 and (media_type in READ_TYPES or not media_type):
                     body, truncated = self._read(response, deadline)
-                return Page(url, response.status_code, media_type or "text/html", charset, body, truncated)
+                return Page(
+                    url,
+                    response.status_code,
+                    media_type or "text/html",
+                    charset,
+                    body,
+                    truncated,
+                    etag=response.headers.get("ETag"),
+                    last_modified=response.headers.get("Last-Modified"),
+                )
         except httpx.TimeoutException:
             raise FetchFailed(f"no answer within {self.timeout:g} s", retryable=True) from None
         except httpx.HTTPError as error:

@@ -72,4 +72,17 @@ def default_jobs(services: Services) -> list[Job]:
         Job("optimize-database", 3600, lambda: optimize(services.engine)),
         Job("recommendation-notices", 60, lambda: send_due_notices(services)),
         Job("undelivered-recommendations", 120, lambda: resend_undelivered(services)),
+        Job("poll-feeds", 300, lambda: poll_feeds(services)),
     ]
+
+
+def poll_feeds(services: Services) -> int:
+    """One polling pass over the feeds that are due (each at most hourly)."""
+    from bot.feeds import FeedPoller
+    from bot.worker import fetcher_for
+
+    fetcher = fetcher_for(services.settings)
+    try:
+        return FeedPoller(services, fetcher).poll_due()
+    finally:
+        fetcher.close()

@@ -19,8 +19,11 @@ from starlette.routing import Route
 
 from bot import __version__
 from bot.app import EVENTS_PATH
+from bot.feeds import atom
 from bot.services import Services
 from storage.db import ping
+from storage.directory import get_person
+from storage.lists import list_by_token, list_items
 
 logger = logging.getLogger(__name__)
 
@@ -38,9 +41,16 @@ def build_asgi(app: App, services: Services) -> Starlette:
         body = {"status": "ok" if answering else "error", "database": "ok" if answering else "unreachable"}
         return JSONResponse({**body, "version": __version__}, status_code=200 if answering else 503)
 
+    async def list_feed(request: Request) -> Response:
+        document = await run_in_threadpool(_list_atom, services, request.path_params["token"])
+        if document is None:
+            return Response("No such feed.", status_code=404, media_type="text/plain")
+        return Response(document, media_type="application/atom+xml; charset=utf-8")
+
     routes = [
         Route(EVENTS_PATH, slack_events, methods=["POST"]),
         Route("/healthz", healthz, methods=["GET"]),
+        Route("/feeds/{token}.atom", list_feed, methods=["GET"]),
     ]
     flow = app.oauth_flow
     if flow is not None:
@@ -58,3 +68,18 @@ def build_asgi(app: App, services: Services) -> Starlette:
             Route(flow.redirect_uri_path, oauth_redirect, methods=["GET"]),
         ]
     return Starlette(routes=routes)
+
+
+def _list_atom(services: Services, token: str) -> bytes | None:
+    with services.new_session() as session:
+        curated = list_by_token(session=session, token=token)
+        if curated is None:
+            return None
+        entries = list_items(session=session, curated=curated, limit=100)
+        owner = get_person(session=session, team_id=curated.team_id, user_id=curated.owner_id)
+    return atom(
+        curated,
+        entries,
+        owner=(owner.name if owner and owner.name else curated.owner_id),
+        base_url=services.settings.base_url,
+    )

@@ -77,6 +77,7 @@ class Subcommand:
     summary: str
     run: Runner
     aliases: tuple[str, ...] = ()
+    help: tuple[tuple[str, str], ...] = ()  # (usage, summary) lines for help, when one is not enough
 
 
 @dataclass
@@ -96,6 +97,10 @@ class Shelf:
     def listed(self) -> list[Subcommand]:
         """Each subcommand once, in the order it was added."""
         return list(dict.fromkeys(self.subcommands.values()))
+
+    def entries(self) -> list[tuple[str, str]]:
+        """Every (usage, summary) line for help and the Home tab."""
+        return [line for sub in self.listed() for line in (sub.help or ((sub.usage, sub.summary),))]
 
     def handle(self, invocation: Invocation) -> Reply:
         try:
@@ -123,5 +128,5 @@ class Shelf:
         return Reply(f"I don't know `/shelf {echo(name, 30)}`.{hint} Type `/shelf help` to see everything I can do.")
 
     def _help(self, invocation: Invocation, args: list[Token]) -> Reply:
-        entries = [(sub.usage, sub.summary) for sub in self.listed()]
+        entries = self.entries()
         return Reply(blocks.help_text(entries, self.tips), blocks.help_blocks(entries, self.tips))

@@ -140,5 +140,4 @@ def register(app: App, services: Services, shelf: Shelf) -> None:
     def publish_home(event: dict[str, Any], client: WebClient) -> None:
         if event.get("tab", "home") != "home":
             return
-        entries = [(sub.usage, sub.summary) for sub in shelf.listed()]
-        client.views_publish(user_id=event["user"], view=blocks.home_view(entries, shelf.tips))
+        client.views_publish(user_id=event["user"], view=blocks.home_view(shelf.entries(), shelf.tips))

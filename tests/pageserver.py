@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 import os
 import threading
 import time
@@ -22,6 +23,8 @@ class PageServer:
     def __init__(self, fixtures: Path = FIXTURES) -> None:
         self.fixtures = fixtures
         self.hits: dict[str, int] = {}
+        self.feeds: dict[str, tuple[str, str]] = {}  # name -> (content type, document), served at /feed/<name>
+        self.conditional: list[dict[str, str]] = []  # the conditional headers each /feed request carried
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -107,6 +110,13 @@ class PageServer:
                     ' "provider_name": "VidSite", "thumbnail_url": "https://i.example/t.jpg", "duration": 125}'
                 )
                 return self._send(request, 200, body.encode(), "application/json")
+            if path.startswith("/feed/"):
+                content_type, document = self.feeds[path.removeprefix("/feed/")]
+                etag = '"' + hashlib.sha256(document.encode()).hexdigest()[:16] + '"'
+                self.conditional.append({k: v for k, v in request.headers.items() if k.lower().startswith("if-")})
+                if request.headers.get("If-None-Match") == etag:
+                    return self._send(request, 304, b"", content_type, headers={"ETag": etag})
+                return self._send(request, 200, document.encode(), content_type, headers={"ETag": etag})
             if path == "/latin1":
                 body = "<html><title>Café Société</title></html>".encode("latin-1")
                 return self._send(request, 200, body, "text/html; charset=ISO-8859-1")
