@@ -269,3 +269,44 @@ def suggestion_blocks(item: Item, people: list[tuple[str, list[str], str | None]
             ],
         },
     ]
+
+
+# -- the weekly digest ------------------------------------------------------------------------------
+
+
+def item_actions(item: Item) -> Block:
+    return {
+        "type": "actions",
+        "block_id": f"item:{item.id}",
+        "elements": [
+            button("Save", "item_save", str(item.id)),
+            button("Done", "item_done", str(item.id)),
+            button("Recommend", "item_recommend", str(item.id)),
+        ],
+    }
+
+
+def digest_blocks(sections: list[tuple[str, list[tuple[Item, str, str]]]]) -> list[Block]:
+    """Each section a header and its item cards (line + Save / Done / Recommend), within 50 blocks.
+
+    When everything would not fit, the last items give way and a footer says so.
+    """
+    shown: list[Block] = [header("Your week on Peershelf")]
+    budget = MAX_BLOCKS_MESSAGE - 2  # room for the footer
+    left_out = 0
+    for title, entries in sections:
+        if len(shown) + 3 > budget:
+            left_out += len(entries)
+            continue
+        shown.append(section(f"*{title}*"))
+        for item, why, tags in entries:
+            if len(shown) + 2 > budget:
+                left_out += 1
+                continue
+            line = f"{item_link(item)} — {item_facts(item)}" + (f" · {tags}" if tags else "") + f"\n{why}"
+            shown += [section(line), item_actions(item)]
+    footer = "Change when this arrives with `/shelf digest day …` / `time …`, or `/shelf digest off`."
+    if left_out:
+        footer = f"{left_out} more didn't fit; `/shelf mine` has them. " + footer
+    shown.append(context(footer))
+    return shown

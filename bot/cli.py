@@ -147,6 +147,43 @@ def cmd_feeds_poll(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_digest_run(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from bot.render import blocks_to_text
+    from bot.scheduler import run_digests
+    from bot.services import Services
+
+    now = None
+    if args.now:
+        try:
+            now = datetime.fromisoformat(args.now.replace("Z", "+00:00"))
+        except ValueError:
+            raise Stop(f"--now {args.now!r} is not an ISO-8601 date and time (e.g. 2026-11-30T09:00:00Z)", 2) from None
+        now = now if now.tzinfo else now.replace(tzinfo=UTC)
+    settings = _settings()
+    if not args.dry_run:
+        try:
+            settings.require_credentials(http=False)
+        except MissingCredentials as error:
+            raise Stop(str(error), status=2) from None
+    _upgrade(settings)
+    services = Services.from_settings(settings)
+    try:
+        results = run_digests(services, now=now, dry_run=args.dry_run)
+    except (SlackApiError, SlackClientError, OSError) as error:
+        raise Stop(f"cannot reach Slack at SLACK_API_URL={settings.slack_api_url}: {error}") from None
+    for result in results:
+        for user_id, _text, shown in result.previews:
+            print(f"--- digest for {user_id}\n{blocks_to_text(shown)}\n")
+    sent = sum(r.sent for r in results)
+    skipped = sum(r.skipped for r in results)
+    failed = sum(r.failed for r in results)
+    verb = "would send" if args.dry_run else "sent"
+    print(f"{verb} {sent} digests; {skipped} empty (skipped); {failed} failed (retried next pass)")
+    return 1 if failed else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="peershelf", description="Peershelf, peer-to-peer learning in Slack.")
     parser.add_argument("--version", action="version", version=f"peershelf {__version__}")
@@ -161,6 +198,13 @@ def build_parser() -> argparse.ArgumentParser:
     db = commands.add_parser("db", help="database maintenance")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="COMMAND")
     db_commands.add_parser("upgrade", help="apply migrations").set_defaults(func=cmd_db_upgrade)
+
+    digest = commands.add_parser("digest", help="weekly digests")
+    digest_commands = digest.add_subparsers(dest="digest_command", required=True, metavar="COMMAND")
+    digest_run = digest_commands.add_parser("run", help="send every digest due now and not yet sent (safe from cron)")
+    digest_run.add_argument("--now", help="act as if at this ISO-8601 instant")
+    digest_run.add_argument("--dry-run", action="store_true", help="print the digests instead of sending them")
+    digest_run.set_defaults(func=cmd_digest_run)
 
     feeds = commands.add_parser("feeds", help="RSS/Atom feeds that lists follow")
     feeds_commands = feeds.add_subparsers(dest="feeds_command", required=True, metavar="COMMAND")

@@ -7,13 +7,17 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from bot.services import Services
 from storage.db import optimize
 from storage.events import forget_events_before
 
 logger = logging.getLogger(__name__)
+
+if TYPE_CHECKING:
+    from bot.digest import PassResult
 
 # Slack retries an event three times within about an hour; a day is a wide margin.
 EVENT_ID_RETENTION = timedelta(days=1)
@@ -73,7 +77,34 @@ def default_jobs(services: Services) -> list[Job]:
         Job("recommendation-notices", 60, lambda: send_due_notices(services)),
         Job("undelivered-recommendations", 120, lambda: resend_undelivered(services)),
         Job("poll-feeds", 300, lambda: poll_feeds(services)),
+        Job("weekly-digests", 60, lambda: run_digests(services)),
     ]
+
+
+def workspaces(services: Services) -> list[str]:
+    """Every workspace served: the bot token's (auth.test) in single-workspace mode, else the installs."""
+    from bot.slack import web_client
+    from storage.workspaces import installed_workspaces
+
+    if services.settings.slack_bot_token:
+        return [str(web_client(services.settings).auth_test()["team_id"])]
+    with services.new_session() as session:
+        return [w.team_id for w in installed_workspaces(session=session)]
+
+
+def run_digests(services: Services, *, now: datetime | None = None, dry_run: bool = False) -> list[PassResult]:
+    """One digest pass over every workspace: send each digest that is due and not yet sent."""
+    from bot.delivery import client_for_team
+    from bot.digest import DigestPass
+
+    results = []
+    for team_id in workspaces(services):
+        client = None if dry_run else client_for_team(services, team_id)
+        if client is None and not dry_run:
+            logger.warning("no bot token for team %s; its digests wait", team_id)
+            continue
+        results.append(DigestPass(services, client).run(team_id, now=now, dry_run=dry_run))
+    return results
 
 
 def poll_feeds(services: Services) -> int:

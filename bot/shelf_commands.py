@@ -188,7 +188,7 @@ class CaptureCommands:
         now = self.services.clock()
         with self.services.new_session() as session:
             item = resolve_item(session, invocation, args[0].text)
-            save, _ = item_store.save_item(
+            newly = item_store.mark_done(
                 session=session,
                 team_id=invocation.team_id,
                 user_id=invocation.user_id,
@@ -196,11 +196,7 @@ class CaptureCommands:
                 source="command",
                 now=now,
             )
-            already = save.status == "done"
-            save.status, save.done_at = "done", save.done_at or now
-            session.add(save)
-            session.commit()
-        if already:
+        if not newly:
             return Reply(f"{blocks.item_link(item)} was already marked done.")
         return Reply(f"Marked {blocks.item_link(item)} as done. Nice work.")
 

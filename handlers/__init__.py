@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from slack_bolt import App
 
+from bot.digest_commands import DigestCommands
 from bot.list_commands import ListCommands
 from bot.recommend_commands import RecommendCommands
 from bot.services import Services
@@ -27,6 +28,7 @@ def register(app: App, services: Services) -> None:
     TopicCommands(services).register(shelf)
     RecommendCommands(services).register(shelf)
     ListCommands(services).register(shelf)
+    DigestCommands(services).register(shelf)
     middleware.register(app, services)
     errors.register(app, services)
     commands.register(app, services, shelf)

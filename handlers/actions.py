@@ -25,6 +25,51 @@ def register(app: App, services: Services) -> None:
     for action_id, action in REC_ACTIONS.items():
         app.action(action_id)(_on_recommendation(services, action))
 
+    @app.action("item_save")
+    def save_item(
+        ack: Ack, body: dict[str, Any], action: dict[str, Any], context: BoltContext, respond: Respond
+    ) -> None:
+        ack()
+        user = (body.get("user") or {}).get("id", "")
+        now = services.clock()
+        with services.new_session() as session:
+            item = item_store.visible_item(
+                session=session, team_id=context.team_id or "", user_id=user, item_id=int(action.get("value") or 0)
+            )
+            if item is None:
+                text = "That item is no longer there."
+            else:
+                _, new = item_store.save_item(
+                    session=session, team_id=item.team_id, user_id=user, item=item, source="button", now=now
+                )
+                session.commit()
+                text = (
+                    f"Saved {blocks.item_link(item)} to your shelf."
+                    if new
+                    else f"{blocks.item_link(item)} is already on your shelf."
+                )
+        respond(text=text, response_type="ephemeral", replace_original=False)
+
+    @app.action("item_done")
+    def finish_item(
+        ack: Ack, body: dict[str, Any], action: dict[str, Any], context: BoltContext, respond: Respond
+    ) -> None:
+        ack()
+        user = (body.get("user") or {}).get("id", "")
+        now = services.clock()
+        with services.new_session() as session:
+            item = item_store.visible_item(
+                session=session, team_id=context.team_id or "", user_id=user, item_id=int(action.get("value") or 0)
+            )
+            if item is None:
+                text = "That item is no longer there."
+            else:
+                item_store.mark_done(
+                    session=session, team_id=item.team_id, user_id=user, item=item, source="button", now=now
+                )
+                text = f"Marked {blocks.item_link(item)} as done."
+        respond(text=text, response_type="ephemeral", replace_original=False)
+
     @app.action("item_recommend")
     def open_recommend(
         ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient, context: BoltContext

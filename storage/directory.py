@@ -71,3 +71,23 @@ def interested_in(*, session: Session, team_id: str, topics: list[str]) -> dict[
     for interest in session.exec(statement.order_by(col(Interest.id))):
         found.setdefault(interest.user_id, []).append(interest.topic)
     return found
+
+
+def set_digest(
+    *,
+    session: Session,
+    person: Person,
+    enabled: bool | None = None,
+    day: int | None = None,
+    at: str | None = None,
+) -> Person:
+    """Change a person's digest preferences; what is not given stays as it was."""
+    if enabled is not None:
+        person.digest_enabled = enabled
+    if day is not None:
+        person.digest_day = day
+    if at is not None:
+        person.digest_time = at
+    session.add(person)
+    session.commit()
+    return person

@@ -358,3 +358,14 @@ def merge_items(*, session: Session, keep: Item, drop: Item) -> None:
     session.flush()
     for save in session.exec(select(Save).where(Save.item_id == keep.id, col(Save.note).is_not(None))):
         search.index_note(session, team_id=keep.team_id, item_id=keep.id, user_id=save.user_id, note=save.note)
+
+
+def mark_done(*, session: Session, team_id: str, user_id: str, item: Item, source: str, now: datetime) -> bool:
+    """Mark an item read/watched on a person's shelf (putting it there if needed); False if it already was."""
+    save, _ = save_item(session=session, team_id=team_id, user_id=user_id, item=item, source=source, now=now)
+    if save.status == "done":
+        return False
+    save.status, save.done_at = "done", save.done_at or now
+    session.add(save)
+    session.commit()
+    return True
