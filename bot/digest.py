@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time as clock
 from collections.abc import Callable
@@ -13,11 +14,13 @@ from slack_sdk.errors import SlackApiError
 from sqlmodel import Session
 
 from bot import blocks
+from bot.directory import PROFILE_MAX_AGE, NotAColleague, colleague
 from bot.schedule import current_slot, preferences
 from bot.services import Services
 from storage import digests
 from storage import items as item_store
-from storage.models import Item
+from storage.directory import get_person
+from storage.models import Item, Person
 from storage.people import interests_of
 
 logger = logging.getLogger(__name__)
@@ -149,6 +152,8 @@ class DigestPass:
         with self.services.new_session() as session:
             users = digests.candidates(session=session, team_id=team_id)
             known = digests.people(session=session, team_id=team_id, user_ids=users)
+        if self.client is not None:
+            known.update(self._refresh_time_zones(team_id, users, known, now))
         for user_id in users:
             person = known.get(user_id)
             day, at = preferences(
@@ -160,6 +165,28 @@ class DigestPass:
             else:
                 self._deliver(team_id, user_id, slot, now, result)
         return result
+
+    def _refresh_time_zones(
+        self, team_id: str, users: list[str], known: dict[str, Person], now: datetime
+    ) -> dict[str, Person]:
+        """Ask Slack (users.info) for the time zone of anyone not looked up this week."""
+        assert self.client is not None
+        fresh: dict[str, Person] = {}
+        for user_id in users:
+            person = known.get(user_id)
+            if (
+                person is not None
+                and person.profile_refreshed_at
+                and now - person.profile_refreshed_at < PROFILE_MAX_AGE
+            ):
+                continue
+            with contextlib.suppress(NotAColleague):
+                colleague(self.services, self.client, team_id, user_id)
+            with self.services.new_session() as session:
+                found = get_person(session=session, team_id=team_id, user_id=user_id)
+            if found is not None:
+                fresh[user_id] = found
+        return fresh
 
     def _since(self, session: Session, team_id: str, user_id: str, slot: datetime) -> datetime:
         last = digests.last_sent(session=session, team_id=team_id, user_id=user_id)

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Exists, and_, exists, func, or_, union, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from storage.models import (
@@ -99,7 +100,8 @@ def list_additions(
 
 
 def _shared_by(user_id: str) -> Exists:
-    return exists().where(col(Share.item_id) == col(Item.id), col(Share.user_id) == user_id)
+    own = aliased(Share)  # its own alias: the outer query may be over shares too
+    return exists().where(col(own.item_id) == col(Item.id), col(own.user_id) == user_id)
 
 
 def from_followed(

@@ -66,5 +66,6 @@ def reply_text(response: Any) -> str:
         if "text" in block:
             parts.append(block["text"]["text"])
         for element in block.get("elements", []):
-            parts.append(element.get("text", ""))
+            text = element.get("text", "")
+            parts.append(text["text"] if isinstance(text, dict) else text)  # buttons carry plain_text objects
     return "\n".join(parts)

@@ -1,0 +1,241 @@
+"""Weekly digests: slots in people's own time zones, sections, exactly once, and Slack's limits."""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+
+import pytest
+from sqlmodel import select
+
+from bot.digest import DigestPass
+from bot.schedule import current_slot
+from bot.scheduler import run_digests
+from bot.services import Services
+from bot.slack import web_client
+from storage.models import DigestDelivery, Person
+from tests.driver import SlackDriver
+from tests.fakeslack import FakeSlack
+from tests.helpers import items, message, reply_text
+
+ANA, BEN, CAROL = "U0ANA0001", "U0BEN0001", "U0CAROL01"
+MONDAY_NOON_UTC = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)  # a Monday
+
+
+@pytest.mark.parametrize(
+    ("tz", "now", "slot"),
+    [
+        (
+            "Asia/Tokyo",
+            datetime(2026, 11, 30, 0, 30, tzinfo=UTC),
+            datetime(2026, 11, 30, 0, 0, tzinfo=UTC),
+        ),  # 09:30 JST
+        ("Asia/Tokyo", datetime(2026, 11, 29, 23, 30, tzinfo=UTC), datetime(2026, 11, 23, 0, 0, tzinfo=UTC)),  # 08:30
+        ("America/New_York", datetime(2026, 11, 30, 14, 0, tzinfo=UTC), datetime(2026, 11, 30, 14, 0, tzinfo=UTC)),
+        ("America/New_York", datetime(2026, 11, 30, 13, 59, tzinfo=UTC), datetime(2026, 11, 23, 14, 0, tzinfo=UTC)),
+        # New York leaves daylight saving on 1 November 2026: 09:00 is 13:00 UTC the Monday before, 14:00 after.
+        ("America/New_York", datetime(2026, 10, 27, 12, 0, tzinfo=UTC), datetime(2026, 10, 26, 13, 0, tzinfo=UTC)),
+        ("America/New_York", datetime(2026, 11, 3, 12, 0, tzinfo=UTC), datetime(2026, 11, 2, 14, 0, tzinfo=UTC)),
+        (None, datetime(2026, 11, 30, 9, 0, tzinfo=UTC), datetime(2026, 11, 30, 9, 0, tzinfo=UTC)),  # unknown: UTC
+        ("Not/AZone", datetime(2026, 11, 30, 9, 0, tzinfo=UTC), datetime(2026, 11, 30, 9, 0, tzinfo=UTC)),
+    ],
+)
+def test_the_slot_is_monday_nine_in_each_persons_own_time_zone(tz: str | None, now: datetime, slot: datetime) -> None:
+    assert current_slot(now, weekday=0, at=time(9, 0), tz_name=tz) == slot
+
+
+def test_a_time_skipped_by_daylight_saving_moves_forward() -> None:
+    # Europe/Berlin jumps from 02:00 to 03:00 on Sunday 29 March 2026.
+    slot = current_slot(datetime(2026, 3, 29, 12, 0, tzinfo=UTC), weekday=6, at=time(2, 30), tz_name="Europe/Berlin")
+    assert slot == datetime(2026, 3, 29, 1, 30, tzinfo=UTC)  # 03:30 CEST
+
+
+def dms(slack: FakeSlack, user: str) -> list[dict[str, Any]]:
+    """The digests DM'd to `user` (not the recommendations and notices they also get)."""
+    return [
+        c.params
+        for c in slack.calls_to("chat.postMessage")
+        if c.params.get("channel") == user and "Your week on Peershelf" in json.dumps(c.params.get("blocks"))
+    ]
+
+
+def deliveries(services: Services) -> list[DigestDelivery]:
+    with services.new_session() as session:
+        return list(session.exec(select(DigestDelivery).order_by(DigestDelivery.id)))  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def week(driver: SlackDriver, slack: FakeSlack, services: Services) -> None:
+    """A week in a small workspace: Ana follows Ben, subscribes to Carol's list, likes #rust."""
+    slack.add_user(CAROL, "Carol", tz="Asia/Tokyo")
+    services.clock = lambda: MONDAY_NOON_UTC - timedelta(days=3)
+    driver.command("interests #rust", user=ANA)
+    driver.command(f"follow <@{BEN}>", user=ANA)
+    driver.command('list new "Systems"', user=CAROL)
+    driver.command('subscribe "Systems"', user=ANA)
+    driver.event(message("<https://example.com/rust-async-book>", user=BEN, ts="1764500000.000100"))
+    driver.event(message("<https://example.com/rust-async-book>", user=CAROL, ts="1764500000.000200"))
+    driver.event(message("<https://example.com/ana-own-rust-post>", user=ANA, ts="1764500000.000300"))
+    for n, who in enumerate((CAROL, "U0DAVE0001")):  # popular in #rust this week, from people Ana does not follow
+        driver.event(message("<https://example.com/the-rust-borrow-checker-explained>", user=who, ts=f"1764500001.{n}"))
+    driver.event(message("<https://example.com/distributed-systems-reading>", user=CAROL, ts="1764500000.000400"))
+    systems = next(i.id for i in items(services) if "distributed" in i.url)
+    driver.command(f'list add "Systems" {systems} a classic', user=CAROL)
+    driver.event(message("<https://example.com/postmortem-culture>", user=CAROL, ts="1764500000.000500"))
+    postmortem = next(i.id for i in items(services) if "postmortem" in i.url)
+    driver.command(f"recommend <@{ANA}> {postmortem} for the incident review", user=CAROL)
+    driver.command("save https://example.com/old-unread-thing", user=ANA)
+    driver.command('list new "Someday"', user=ANA)
+    driver.command('subscribe "Someday"', user=BEN)  # Ben has a digest, but nothing in it this week
+
+
+def run_pass(services: Services, at: datetime, **kwargs: Any) -> Any:
+    services.clock = lambda: at
+    return DigestPass(services, web_client(services.settings), pace_seconds=0).run("T0PEERS01", now=at, **kwargs)
+
+
+def test_a_digest_holds_its_sections_in_order_without_ones_own_shares(
+    week: None, services: Services, slack: FakeSlack
+) -> None:
+    result = run_pass(services, MONDAY_NOON_UTC)
+    [digest] = dms(slack, ANA)
+    text = json.dumps(digest["blocks"], ensure_ascii=False)
+    order = ["Recommended to you", "New in lists you subscribe to", "New from people you follow",
+             "Top of the week in your interests", "Still on your shelf"]  # fmt: skip
+    positions = [text.index(title) for title in order]
+    assert positions == sorted(positions)
+    assert "postmortem-culture" in text and "recommended by <@U0CAROL01>" in text
+    assert "distributed-systems-reading" in text and "in _Systems_" in text
+    assert "rust-async-book" in text and "shared by <@U0BEN0001>" in text
+    assert "the-rust-borrow-checker-explained" in text and "2 people" in text
+    assert "ana-own-rust-post" not in text  # her own share never fills her own sections
+    assert "old-unread-thing" in text
+    assert text.count("rust-async-book") == 2  # one card (link + Save/Done/Recommend values), not two
+    assert len(digest["blocks"]) <= 50
+    assert result.sent >= 1
+
+
+def test_each_person_gets_one_digest_a_week_and_empty_ones_are_skipped(
+    week: None, services: Services, slack: FakeSlack
+) -> None:
+    run_pass(services, MONDAY_NOON_UTC)
+    run_pass(services, MONDAY_NOON_UTC + timedelta(hours=1))
+    assert len(dms(slack, ANA)) == 1
+    statuses = {d.user_id: d.status for d in deliveries(services)}
+    assert statuses[ANA] == "sent"
+    assert statuses[BEN] == "skipped"
+    assert dms(slack, BEN) == []
+    assert CAROL not in statuses  # nothing a digest could hold: not even considered
+
+
+def test_before_the_slot_nothing_is_sent_and_after_the_next_slot_last_week_is_not(
+    week: None, services: Services, slack: FakeSlack
+) -> None:
+    run_pass(services, MONDAY_NOON_UTC - timedelta(hours=4))  # Monday 08:00 UTC: Ana's slot (09:00 UTC) is ahead
+    assert [d.slot_at for d in deliveries(services) if d.user_id == ANA] == [
+        MONDAY_NOON_UTC - timedelta(days=7, hours=3)
+    ]
+    run_pass(services, MONDAY_NOON_UTC + timedelta(days=7))  # the bot was away all week
+    slots = sorted(d.slot_at for d in deliveries(services) if d.user_id == ANA)
+    assert MONDAY_NOON_UTC - timedelta(hours=3) not in slots  # the missed week is not sent late
+
+
+def test_two_passes_at_once_send_one_digest_each(week: None, services: Services, slack: FakeSlack) -> None:
+    start = threading.Barrier(2)
+
+    def race() -> None:
+        start.wait()
+        DigestPass(services, web_client(services.settings), pace_seconds=0).run("T0PEERS01", now=MONDAY_NOON_UTC)
+
+    threads = [threading.Thread(target=race) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert len(dms(slack, ANA)) == 1
+    assert [d.status for d in deliveries(services) if d.user_id == ANA] == ["sent"]
+
+
+def test_a_claim_left_by_a_crash_is_sent_by_the_next_pass(week: None, services: Services, slack: FakeSlack) -> None:
+    slot = MONDAY_NOON_UTC - timedelta(hours=3)
+    with services.new_session() as session:
+        session.add(DigestDelivery(team_id="T0PEERS01", user_id=ANA, slot_at=slot, status="claimed",
+                                   claimed_until=MONDAY_NOON_UTC - timedelta(minutes=1)))  # fmt: skip
+        session.commit()
+    run_pass(services, MONDAY_NOON_UTC)
+    assert len(dms(slack, ANA)) == 1
+
+
+def test_a_digest_whose_send_may_have_happened_is_never_sent_twice(
+    week: None, services: Services, slack: FakeSlack
+) -> None:
+    slot = MONDAY_NOON_UTC - timedelta(hours=3)
+    with services.new_session() as session:
+        session.add(DigestDelivery(team_id="T0PEERS01", user_id=ANA, slot_at=slot, status="sending",
+                                   claimed_until=MONDAY_NOON_UTC - timedelta(hours=1)))  # fmt: skip
+        session.commit()
+    run_pass(services, MONDAY_NOON_UTC)
+    assert dms(slack, ANA) == []
+
+
+def test_rate_limits_are_waited_out_and_other_errors_retried(week: None, services: Services, slack: FakeSlack) -> None:
+    slack.reset_calls()
+    slack.fail("chat.postMessage", status=429, retry_after=1)
+    run_pass(services, MONDAY_NOON_UTC)
+    attempts = slack.calls_to("chat.postMessage")
+    assert len(attempts) == 2 and attempts[1].at - attempts[0].at >= 0.95
+    assert len(dms(slack, ANA)) == 2  # the 429'd attempt and the one that went through: one digest delivered
+
+    with services.new_session() as session:
+        for delivery in session.exec(select(DigestDelivery)):
+            session.delete(delivery)
+        session.commit()
+    slack.reset_calls()
+    slack.fail_with("chat.postMessage", "internal_error", times=1)
+    failed = run_pass(services, MONDAY_NOON_UTC)
+    assert failed.failed == 1 and [d.status for d in deliveries(services) if d.user_id == ANA] == ["failed"]
+    run_pass(services, MONDAY_NOON_UTC + timedelta(minutes=1))
+    assert [d.status for d in deliveries(services) if d.user_id == ANA] == ["sent"]
+
+
+def test_a_huge_digest_stays_within_block_kit_limits(driver: SlackDriver, services: Services, slack: FakeSlack) -> None:
+    services.clock = lambda: MONDAY_NOON_UTC - timedelta(days=1)
+    for n in range(12):
+        driver.command(f"save https://example.com/unread-{n}", user=ANA)
+        driver.event(message(f"<https://example.com/by-ben-{n}>", user=BEN, ts=f"1764510000.{n:06d}"))
+        driver.command(f"recommend <@{ANA}> https://example.com/by-ben-{n}", user=BEN)
+    driver.command(f"follow <@{BEN}>", user=ANA)
+    run_pass(services, MONDAY_NOON_UTC)
+    [digest] = dms(slack, ANA)
+    assert len(digest["blocks"]) <= 50
+    assert all(len(b["text"]["text"]) <= 3000 for b in digest["blocks"] if b["type"] == "section")
+
+
+def test_digest_preview_and_settings(driver: SlackDriver, services: Services, week: None) -> None:
+    preview = reply_text(driver.command("digest", user=ANA))
+    assert "A preview of your next digest" in preview and "Recommended to you" in preview
+    assert "Mondays at 09:00 (Europe/Lisbon)" in reply_text(driver.command("digest on", user=ANA))
+    assert "Fridays at 09:00" in reply_text(driver.command("digest day fri", user=ANA))
+    assert "Fridays at 16:30" in reply_text(driver.command("digest time 16:30", user=ANA))
+    assert "isn't a day" in reply_text(driver.command("digest day someday", user=ANA))
+    assert "isn't a time" in reply_text(driver.command("digest time 4pm", user=ANA))
+    assert "Your digest is off" in reply_text(driver.command("digest off", user=ANA))
+    with services.new_session() as session:
+        ana = session.exec(select(Person).where(Person.user_id == ANA)).one()
+    assert (ana.digest_enabled, ana.digest_day, ana.digest_time, ana.tz) == (False, 4, "16:30", "Europe/Lisbon")
+    run_pass(services, datetime(2026, 12, 4, 17, 0, tzinfo=UTC))  # a Friday, after 16:30 in Lisbon
+    assert [d for d in deliveries(services) if d.user_id == ANA] == []
+
+
+def test_digest_run_serves_the_bots_workspace_and_dry_run_prints(
+    week: None, services: Services, slack: FakeSlack
+) -> None:
+    [result] = run_digests(services, now=MONDAY_NOON_UTC, dry_run=True)
+    assert deliveries(services) == []  # a dry run claims nothing
+    [(user, _, shown)] = [p for p in result.previews if p[0] == ANA]
+    from bot.render import blocks_to_text
+
+    text = blocks_to_text(shown)
+    assert "Recommended to you" in text and "(https://example.com/postmortem-culture)" in text and "[Save]" in text
