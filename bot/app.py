@@ -31,6 +31,7 @@ BOT_SCOPES = [
     "groups:read",
     "im:history",
     "im:read",
+    "im:write",
     "mpim:history",
     "mpim:read",
     "reactions:read",

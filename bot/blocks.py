@@ -51,19 +51,6 @@ def help_blocks(entries: list[tuple[str, str]], tips: list[str]) -> list[Block]:
     return [section(intro), section(_command_lines(entries))]
 
 
-def home_view(entries: list[tuple[str, str]], tips: list[str]) -> dict[str, Any]:
-    """The App Home tab."""
-    return {
-        "type": "home",
-        "blocks": [
-            header("Peershelf"),
-            section("\n".join([TAGLINE, *tips])),
-            divider(),
-            section("*What you can do*\n" + _command_lines(entries)),
-        ],
-    }
-
-
 # -- items ------------------------------------------------------------------------------------------
 
 MAX_TITLE = 150

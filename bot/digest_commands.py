@@ -31,6 +31,14 @@ class DigestCommands:
     def register(self, shelf: Shelf) -> None:
         shelf.add(
             Subcommand(
+                "export",
+                "/shelf export",
+                "your saves, lists, follows and recommendations as a JSON file in a DM",
+                self.export,
+            )
+        )
+        shelf.add(
+            Subcommand(
                 "digest",
                 "/shelf digest [on|off|day DAY|time HH:MM]",
                 "your weekly digest",
@@ -85,6 +93,11 @@ class DigestCommands:
             directory.set_digest(session=session, person=stored, **change)  # type: ignore[arg-type]
             day, at_time = preferences(self.services.settings, stored.digest_day, stored.digest_time)
             return Reply(describe(day, f"{at_time.hour:02d}:{at_time.minute:02d}", stored))
+
+    def export(self, invocation: Invocation, args: list[Token]) -> Reply:
+        if args:
+            raise UsageError()
+        return Reply("Putting your data together; it arrives as a JSON file in a DM from Peershelf.", export=True)
 
     def _preview(self, invocation: Invocation) -> Reply:
         shown = preview(self.services, team_id=invocation.team_id, user_id=invocation.user_id)

@@ -57,6 +57,7 @@ class Reply:
     text: str
     blocks: list[dict[str, Any]] | None = None
     deliver: tuple[int, ...] = ()  # recommendations to DM once Slack has its answer
+    export: bool = False  # upload the person's data export once Slack has its answer
 
 
 class UsageError(ValueError):

@@ -32,7 +32,7 @@ def register(app: App, services: Services) -> None:
     middleware.register(app, services)
     errors.register(app, services)
     commands.register(app, services, shelf)
-    actions.register(app, services)
+    actions.register(app, services, shelf)
     views.register(app, services)
     events.register(app, services, shelf)
     shortcuts.register(app, services)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 from typing import Any
@@ -14,14 +15,20 @@ from bot.delivery import deliver, refresh
 from bot.directory import NotAColleague, colleague
 from bot.recommend import NotAllowed, act, recommend
 from bot.services import Services
+from bot.settings import SettingsError, parse_hhmm
+from bot.shelf_command import Shelf
+from handlers.events import publish
 from storage import items as item_store
+from storage.directory import get_person, remember_person, set_digest
 
 logger = logging.getLogger(__name__)
 
 REC_ACTIONS = {"rec_save": "save", "rec_done": "done", "rec_thanks": "thanks"}
 
 
-def register(app: App, services: Services) -> None:
+def register(app: App, services: Services, shelf: Shelf) -> None:
+    _home_controls(app, services, shelf)
+
     for action_id, action in REC_ACTIONS.items():
         app.action(action_id)(_on_recommendation(services, action))
 
@@ -154,3 +161,40 @@ def _on_recommendation(services: Services, action: str) -> Any:
         refresh(services, client, rec, item)
 
     return on_button
+
+
+def _home_controls(app: App, services: Services, shelf: Shelf) -> None:
+    """The digest controls on the Home tab: they take effect at once and the tab is redrawn."""
+
+    def change(body: dict[str, Any], client: WebClient, context: BoltContext, **settings: Any) -> None:
+        user = (body.get("user") or {}).get("id", "")
+        team_id = context.team_id or ""
+        with contextlib.suppress(NotAColleague):  # the time zone the digest is scheduled in
+            colleague(services, client, team_id, user)
+        with services.new_session() as session:
+            person = get_person(session=session, team_id=team_id, user_id=user) or remember_person(
+                session=session, team_id=team_id, user_id=user, name=None, is_bot=False, tz=None, now=services.clock()
+            )
+            set_digest(session=session, person=person, **settings)
+        publish(services, client, team_id=team_id, user_id=user, shelf=shelf)
+
+    @app.action("home_digest_toggle")
+    def toggle(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+        ack()
+        change(body, client, context, enabled=action.get("value") == "on")
+
+    @app.action("home_digest_day")
+    def day(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+        ack()
+        value = (action.get("selected_option") or {}).get("value", "")
+        if value.isdigit() and 0 <= int(value) <= 6:
+            change(body, client, context, day=int(value))
+
+    @app.action("home_digest_time")
+    def at(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+        ack()
+        try:
+            chosen = parse_hhmm("time", str(action.get("selected_time") or ""))
+        except SettingsError:
+            return
+        change(body, client, context, at=f"{chosen.hour:02d}:{chosen.minute:02d}")

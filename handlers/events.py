@@ -8,8 +8,8 @@ from typing import Any
 from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
 
-from bot import blocks
 from bot.capture import Message, add_channel_topics, capture_message, duplicate_notices
+from bot.home import home_view
 from bot.reactions import confirmation, confirmation_blocks, save_fetched_message, save_known_message
 from bot.services import Services
 from bot.shelf_command import Shelf
@@ -137,7 +137,13 @@ def register(app: App, services: Services, shelf: Shelf) -> None:
     app.event("reaction_added")(ack=save_seen, lazy=[save_unseen])
 
     @app.event("app_home_opened")
-    def publish_home(event: dict[str, Any], client: WebClient) -> None:
+    def publish_home(event: dict[str, Any], client: WebClient, context: BoltContext) -> None:
         if event.get("tab", "home") != "home":
             return
-        client.views_publish(user_id=event["user"], view=blocks.home_view(shelf.entries(), shelf.tips))
+        publish(services, client, team_id=context.team_id or "", user_id=event["user"], shelf=shelf)
+
+
+def publish(services: Services, client: WebClient, *, team_id: str, user_id: str, shelf: Shelf) -> None:
+    """(Re)publish a person's Home tab."""
+    view = home_view(services, team_id=team_id, user_id=user_id, commands=shelf.entries(), tips=shelf.tips)
+    client.views_publish(user_id=user_id, view=view)

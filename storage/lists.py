@@ -218,3 +218,13 @@ def seen_entry(*, session: Session, feed: Feed, key: str, item_id: int | None, n
 def known_entry(*, session: Session, feed: Feed, key: str) -> bool:
     statement = select(FeedEntry.id).where(FeedEntry.feed_id == feed.id, FeedEntry.entry_key == key[:2048])
     return session.exec(statement).first() is not None
+
+
+def subscriptions_of(*, session: Session, team_id: str, user_id: str) -> list[CuratedList]:
+    statement = (
+        select(CuratedList)
+        .join(Subscription, col(Subscription.list_id) == col(CuratedList.id))
+        .where(Subscription.team_id == team_id, Subscription.user_id == user_id)
+        .order_by(col(CuratedList.name_key))
+    )
+    return list(session.exec(statement))

@@ -150,10 +150,17 @@ class FakeSlack:
     # -- the server -----------------------------------------------------------------------------
     def _handle(self, request: BaseHTTPRequestHandler) -> None:
         path = request.path.split("?", 1)[0]
-        method = path.removeprefix("/api/") if path.startswith("/api/") else "response_url"
+        if path.startswith("/api/"):
+            method = path.removeprefix("/api/")
+        else:
+            method = "file_upload" if path.startswith("/upload/") else "response_url"
         length = int(request.headers.get("Content-Length") or 0)
         raw = request.rfile.read(length).decode("utf-8") if length else ""
-        params = self._params(request, raw)
+        params = (
+            {"file_id": path.rsplit("/", 1)[-1], "content": raw}
+            if method == "file_upload"
+            else self._params(request, raw)
+        )
         auth = request.headers.get("Authorization", "")
         token = auth.removeprefix("Bearer ") if auth.startswith("Bearer ") else params.pop("token", None)
         with self._lock:
@@ -210,7 +217,7 @@ class FakeSlack:
         return f"{int(time.time())}.{next(self._ts):06d}"
 
     def _answer(self, method: str, params: dict[str, Any], token: str | None) -> dict[str, Any]:
-        if method == "response_url":
+        if method in ("response_url", "file_upload"):
             return {"ok": True}
         if method == "oauth.v2.access":
             return self._oauth_access(params)
@@ -308,6 +315,23 @@ class FakeSlack:
             m for m in replies if (latest is None or m["ts"] <= latest) and (oldest is None or m["ts"] >= oldest)
         ]
         return {"ok": True, "messages": [parent, *replies], "has_more": False}
+
+    def _conversations_open(self, params: dict[str, Any], team_id: str) -> dict[str, Any]:
+        users = str(params.get("users", ""))
+        return {"ok": True, "channel": {"id": "D" + users[1:], "is_im": True}}
+
+    def _files_getUploadURLExternal(self, params: dict[str, Any], team_id: str) -> dict[str, Any]:  # noqa: N802
+        file_id = "F" + self._next_ts().replace(".", "")[-10:]
+        return {"ok": True, "upload_url": self.api_url.replace("/api/", f"/upload/{file_id}"), "file_id": file_id}
+
+    def _files_completeUploadExternal(self, params: dict[str, Any], team_id: str) -> dict[str, Any]:  # noqa: N802
+        files = params.get("files")
+        listed = json.loads(files) if isinstance(files, str) else files or []
+        return {"ok": True, "files": [{"id": f["id"], "title": f.get("title")} for f in listed]}
+
+    def uploads(self) -> list[bytes]:
+        """What was uploaded with files.uploadV2, in order."""
+        return [call.params["content"].encode() for call in self.calls_to("file_upload")]
 
     def _team_info(self, params: dict[str, Any], team_id: str) -> dict[str, Any]:
         return {"ok": True, "team": {"id": team_id, "name": self.teams.get(team_id, team_id), "domain": "acme"}}

@@ -1,0 +1,94 @@
+"""The App Home tab and its controls, and /shelf export."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlmodel import select
+
+from bot.services import Services
+from storage.models import Person
+from tests.driver import SlackDriver, load_payload
+from tests.fakeslack import FakeSlack
+from tests.helpers import message, wait_for
+
+ANA, BEN = "U0ANA0001", "U0BEN0001"
+
+
+def open_home(driver: SlackDriver, slack: FakeSlack, user: str = ANA) -> dict[str, Any]:
+    slack.reset_calls()
+    driver.event({**load_payload("app_home_opened.json"), "user": user})
+    [published] = slack.calls_to("views.publish")
+    view: dict[str, Any] = published.params["view"]
+    return view
+
+
+def test_home_shows_shelf_lists_interests_digest_and_top(driver: SlackDriver, slack: FakeSlack) -> None:
+    driver.command("save https://example.com/kubernetes-networking")
+    driver.command('list new "Infra"')
+    driver.command("interests #devops")
+    driver.event(message("<https://example.com/popular>", user=BEN, ts="1764600000.000100"))
+    view = open_home(driver, slack)
+    text = json.dumps(view, ensure_ascii=False)
+    assert "*Your shelf* — 1 unread, 0 done" in text and "kubernetes-networking" in text
+    assert "*Your lists:* *Infra*" in text
+    assert "`#devops`" in text
+    assert "*Weekly digest:* on, Mondays at 09:00" in text
+    assert "Top of the week" in text and "example.com/popular" in text
+    actions = [e["action_id"] for b in view["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert {"item_done", "item_recommend", "home_digest_toggle", "home_digest_day", "home_digest_time"} <= set(actions)
+    assert len(view["blocks"]) <= 100
+
+
+def test_home_stays_within_limits_with_a_long_shelf(driver: SlackDriver, slack: FakeSlack) -> None:
+    for n in range(60):
+        driver.command(f"save https://example.com/article-{n}")
+    view = open_home(driver, slack)
+    assert len(view["blocks"]) <= 100
+    assert "and 50 more" in json.dumps(view)
+
+
+def control(driver: SlackDriver, action_id: str, **fields: Any) -> None:
+    payload = {
+        "type": "block_actions",
+        "user": {"id": ANA, "team_id": "T0PEERS01"},
+        "team": {"id": "T0PEERS01"},
+        "api_app_id": "A0PEERSHELF",
+        "trigger_id": "1.2.3",
+        "container": {"type": "view", "view_id": "V1"},
+        "view": {"id": "V1", "type": "home"},
+        "actions": [{"action_id": action_id, "block_id": "home_digest", "action_ts": "1", **fields}],
+    }
+    assert driver.interact(payload).status_code == 200
+
+
+def test_digest_controls_take_effect_at_once(driver: SlackDriver, slack: FakeSlack, services: Services) -> None:
+    slack.reset_calls()
+    control(driver, "home_digest_day", type="static_select", selected_option={"value": "4"})
+    control(driver, "home_digest_time", type="timepicker", selected_time="16:30")
+    control(driver, "home_digest_toggle", type="button", value="off")
+    with services.new_session() as session:
+        ana = session.exec(select(Person).where(Person.user_id == ANA)).one()
+    assert (ana.digest_day, ana.digest_time, ana.digest_enabled, ana.tz) == (4, "16:30", False, "Europe/Lisbon")
+    last = slack.calls_to("views.publish")[-1].params["view"]
+    assert "*Weekly digest:* off, Fridays at 16:30 (Europe/Lisbon)" in json.dumps(last)
+
+
+def test_export_dms_a_json_file_of_my_own_data(driver: SlackDriver, slack: FakeSlack) -> None:
+    driver.command("save https://example.com/mine #testing my note")
+    driver.event(
+        message("<https://example.com/secret>", user=BEN, channel="G0PRIVATE1", channel_type="group", ts="1.1")
+    )
+    driver.command("interests #testing")
+    driver.command(f"follow <@{BEN}>")
+    response = driver.command("export")
+    assert "arrives as a JSON file" in response.json()["text"]
+    [upload] = wait_for(lambda: slack.uploads())
+    exported = json.loads(upload)
+    assert [s["url"] for s in exported["saves"]] == ["https://example.com/mine"]
+    assert exported["saves"][0]["note"] == "my note" and exported["saves"][0]["tags"] == ["testing"]
+    assert exported["interests"] == ["testing"] and exported["follows"] == [BEN]
+    assert "secret" not in upload.decode()  # nothing of other people's private shares
+    [complete] = slack.calls_to("files.completeUploadExternal")
+    assert complete.params["channel_id"] == "D0ANA0001"
