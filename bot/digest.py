@@ -52,9 +52,18 @@ class Digest:
         return [item for section in self.sections for item, _ in section.entries]
 
 
-def build(session: Session, *, team_id: str, user_id: str, slot_at: datetime, since: datetime) -> Digest:
+def build(
+    session: Session,
+    *,
+    team_id: str,
+    user_id: str,
+    slot_at: datetime,
+    since: datetime,
+    week: dict[str, list[tuple[int, int]]] | None = None,
+) -> Digest:
     """Sections in order, only where not empty, five items each; an item appears once; a person's
-    own shares never fill their own sections."""
+    own shares never fill their own sections. `week` is `weekly_top` for the slot's week, shared
+    by everyone in a pass."""
     digest = Digest(user_id, slot_at)
     seen: set[int] = set()
     topics = interests_of(session=session, team_id=team_id, user_id=user_id)
@@ -82,7 +91,11 @@ def build(session: Session, *, team_id: str, user_id: str, slot_at: datetime, si
         (
             "Top of the week in your interests",
             digests.top_in_interests(
-                session=session, team_id=team_id, user_id=user_id, topics=topics, since=week_ago, limit=PER_SECTION * 2
+                session=session,
+                user_id=user_id,
+                topics=topics,
+                week=week if week is not None else digests.weekly_top(session=session, team_id=team_id, since=week_ago),
+                limit=PER_SECTION * 2,
             ),
         ),
         (
@@ -145,6 +158,7 @@ class DigestPass:
         self.client = client
         self.pace_seconds = pace_seconds  # bulk sends are paced below Slack's chat.postMessage limits
         self.sleep = sleep
+        self._weeks: dict[datetime, dict[str, list[tuple[int, int]]]] = {}
 
     def run(self, team_id: str, *, now: datetime | None = None, dry_run: bool = False) -> PassResult:
         now = now or self.services.clock()
@@ -188,6 +202,12 @@ class DigestPass:
                 fresh[user_id] = found
         return fresh
 
+    def _week(self, session: Session, team_id: str, slot: datetime) -> dict[str, list[tuple[int, int]]]:
+        """The week's top items by topic, computed once per distinct slot in a pass."""
+        if slot not in self._weeks:
+            self._weeks[slot] = digests.weekly_top(session=session, team_id=team_id, since=slot - timedelta(days=7))
+        return self._weeks[slot]
+
     def _since(self, session: Session, team_id: str, user_id: str, slot: datetime) -> datetime:
         last = digests.last_sent(session=session, team_id=team_id, user_id=user_id)
         return last if last is not None and last < slot else slot - FIRST_DIGEST_LOOKBACK
@@ -200,6 +220,7 @@ class DigestPass:
                 user_id=user_id,
                 slot_at=slot,
                 since=self._since(session, team_id, user_id, slot),
+                week=self._week(session, team_id, slot),
             )
             if digest.empty:
                 result.skipped += 1
@@ -228,6 +249,7 @@ class DigestPass:
                 user_id=user_id,
                 slot_at=slot,
                 since=self._since(session, team_id, user_id, slot),
+                week=self._week(session, team_id, slot),
             )
             if digest.empty:
                 digests.finish(session=session, delivery_id=claimed.id or 0, status="skipped", now=now)

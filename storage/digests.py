@@ -99,47 +99,62 @@ def list_additions(
     return [(item, str(name)) for item, name in session.exec(statement)]
 
 
+# Its own alias, made once (a new alias per query would defeat SQLAlchemy's statement cache):
+# the outer query may be over shares too.
+_OWN_SHARE = aliased(Share, name="own_share")
+
+
 def _shared_by(user_id: str) -> Exists:
-    own = aliased(Share)  # its own alias: the outer query may be over shares too
-    return exists().where(col(own.item_id) == col(Item.id), col(own.user_id) == user_id)
+    return exists().where(col(_OWN_SHARE.item_id) == col(Item.id), col(_OWN_SHARE.user_id) == user_id)
 
 
 def from_followed(
     *, session: Session, team_id: str, user_id: str, since: datetime, limit: int
 ) -> list[tuple[Item, str]]:
-    """What people the person follows shared in public or saved since `since`."""
-    followed = select(Follow.followee_id).where(Follow.team_id == team_id, Follow.follower_id == user_id)
-    shares = (
-        select(Item, Share.user_id, Share.shared_at.label("at"))  # type: ignore[attr-defined]
-        .join(Share, col(Share.item_id) == col(Item.id))
-        .where(
-            Share.team_id == team_id,
-            col(Share.user_id).in_(followed),
-            col(Share.shared_at) >= since,
-            col(Share.is_private).is_(False),
-        )
+    """What people the person follows shared in public or saved since `since`, newest first."""
+    followed = list(
+        session.exec(select(Follow.followee_id).where(Follow.team_id == team_id, Follow.follower_id == user_id))
     )
-    saves = (
-        select(Item, Save.user_id, Save.saved_at.label("at"))  # type: ignore[attr-defined]
-        .join(Save, col(Save.item_id) == col(Item.id))
-        .where(Save.team_id == team_id, col(Save.user_id).in_(followed), col(Save.saved_at) >= since)
-    )
-    found: dict[int, tuple[Item, str, datetime]] = {}
-    for statement, verb in ((shares, "shared"), (saves, "saved")):
-        statement = statement.where(col(Item.is_public), ~_shared_by(user_id))
-        for item, who, at in session.exec(statement.order_by(col(Item.id).desc()).limit(limit * 4)):
-            if item.id not in found or at > found[item.id][2]:
-                found[item.id or 0] = (item, f"{verb} by <@{who}>", at)
-    ranked = sorted(found.values(), key=lambda found_item: found_item[2], reverse=True)
-    return [(item, why) for item, why, _ in ranked[:limit]]
-
-
-def top_in_interests(
-    *, session: Session, team_id: str, user_id: str, topics: list[str], since: datetime, limit: int
-) -> list[tuple[Item, str]]:
-    """Public items of the week in the person's topics, by how many different people took to them."""
-    if not topics:
+    if not followed:
         return []
+    recent: list[tuple[int, str, datetime]] = []
+    for table, stamp, verb, extra in (
+        (Share, Share.shared_at, "shared", col(Share.is_private).is_(False)),
+        (Save, Save.saved_at, "saved", True),
+    ):
+        statement = (
+            select(table.item_id, table.user_id, stamp)  # type: ignore[attr-defined]
+            .where(table.team_id == team_id, col(table.user_id).in_(followed), col(stamp) >= since, extra)  # type: ignore[attr-defined]
+            .order_by(col(stamp).desc())
+            .limit(limit * 4)
+        )
+        recent += [(int(item_id), f"{verb} by <@{who}>", at) for item_id, who, at in session.execute(statement)]
+    recent.sort(key=lambda row: row[2], reverse=True)
+    ids = list(dict.fromkeys(item_id for item_id, _, _ in recent))
+    if not ids:
+        return []
+    # Ids first, whole rows only for the few shown: loading every candidate row dominated a pass.
+    allowed = set(session.exec(select(Item.id).where(col(Item.id).in_(ids), col(Item.is_public), ~_shared_by(user_id))))
+    chosen: dict[int, str] = {}
+    for item_id, why, _ in recent:
+        if item_id in allowed and item_id not in chosen and len(chosen) < limit:
+            chosen[item_id] = why
+    return _with_items(session, chosen)
+
+
+def _with_items(session: Session, reasons: dict[int, str]) -> list[tuple[Item, str]]:
+    """Load the items behind `reasons` (id -> why), keeping its order."""
+    if not reasons:
+        return []
+    loaded = {item.id: item for item in session.exec(select(Item).where(col(Item.id).in_(list(reasons))))}
+    return [(loaded[item_id], why) for item_id, why in reasons.items() if item_id in loaded]
+
+
+def weekly_top(
+    *, session: Session, team_id: str, since: datetime, per_topic: int = 40
+) -> dict[str, list[tuple[int, int]]]:
+    """For each topic, its public items of the week by how many different people shared (in public),
+    saved or recommended them: topic -> [(item id, people)], best first. Computed once per pass."""
     activity = union(
         select(col(Share.item_id).label("item_id"), col(Share.user_id).label("user_id")).where(
             Share.team_id == team_id, col(Share.shared_at) >= since, col(Share.is_private).is_(False)
@@ -149,19 +164,45 @@ def top_in_interests(
             Recommendation.team_id == team_id, col(Recommendation.created_at) >= since
         ),
     ).subquery()
-    people_count = func.count(func.distinct(activity.c.user_id)).label("people")
-    in_topics = exists().where(
-        col(ItemTag.item_id) == col(Item.id), col(ItemTag.tag).in_(topics), col(ItemTag.removed).is_(False)
+    counted = (
+        select(activity.c.item_id, func.count(func.distinct(activity.c.user_id)).label("people"))
+        .group_by(activity.c.item_id)
+        .subquery()
     )
     statement = (
-        select(Item, people_count)
-        .join(activity, activity.c.item_id == col(Item.id))
-        .where(col(Item.team_id) == team_id, col(Item.is_public), in_topics, ~_shared_by(user_id))
-        .group_by(col(Item.id))
-        .order_by(people_count.desc(), col(Item.id).desc())
-        .limit(limit)
+        select(ItemTag.tag, counted.c.item_id, counted.c.people)
+        .join(counted, counted.c.item_id == col(ItemTag.item_id))
+        .join(Item, col(Item.id) == counted.c.item_id)
+        .where(col(ItemTag.removed).is_(False), col(Item.is_public), col(Item.team_id) == team_id)
+        .order_by(counted.c.people.desc(), counted.c.item_id.desc())
     )
-    return [(item, f"{n} {'person' if n == 1 else 'people'}") for item, n in session.exec(statement)]
+    ranked: dict[str, list[tuple[int, int]]] = {}
+    for tag, item_id, people_count in session.execute(statement):
+        bucket = ranked.setdefault(str(tag), [])
+        if len(bucket) < per_topic:
+            bucket.append((int(item_id), int(people_count)))
+    return ranked
+
+
+def top_in_interests(
+    *,
+    session: Session,
+    user_id: str,
+    topics: list[str],
+    week: dict[str, list[tuple[int, int]]],
+    limit: int,
+) -> list[tuple[Item, str]]:
+    """The person's topics' best of the week (from `weekly_top`), without what they shared themselves."""
+    scores: dict[int, int] = {}
+    for topic in topics:
+        for item_id, people_count in week.get(topic, []):
+            scores[item_id] = max(scores.get(item_id, 0), people_count)
+    if not scores:
+        return []
+    best = sorted(scores, key=lambda item_id: (-scores[item_id], -item_id))[: limit * 3]
+    allowed = set(session.exec(select(Item.id).where(col(Item.id).in_(best), ~_shared_by(user_id))))
+    chosen = [i for i in best if i in allowed][:limit]
+    return _with_items(session, {i: f"{scores[i]} {'person' if scores[i] == 1 else 'people'}" for i in chosen})
 
 
 def unread_saves(*, session: Session, team_id: str, user_id: str, limit: int) -> list[tuple[Item, str]]:

@@ -142,6 +142,7 @@ class Share(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("team_id", "channel_id", "message_ts", "item_id"),
         Index("ix_share_team_shared_at", "team_id", "shared_at"),
+        Index("ix_share_team_user_shared_at", "team_id", "user_id", "shared_at"),  # what someone shared lately
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -161,7 +162,10 @@ class Share(SQLModel, table=True):
 class Save(SQLModel, table=True):
     """An item on a person's shelf."""
 
-    __table_args__ = (UniqueConstraint("team_id", "user_id", "item_id"),)
+    __table_args__ = (
+        UniqueConstraint("team_id", "user_id", "item_id"),
+        Index("ix_save_team_saved_at", "team_id", "saved_at"),  # the week's activity
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     team_id: str = Field(max_length=TEAM)

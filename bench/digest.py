@@ -1,0 +1,240 @@
+"""One full weekly-digest pass over a large synthetic workspace: time and peak memory.
+
+    python bench/digest.py [--people 10000] [--items 200000]
+    DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test python bench/digest.py
+
+The workspace has realistic follows, list subscriptions, interests, shares, saves and
+recommendations. Slack answers instantly (an in-process client with WebClient's interface), so
+the figure is Peershelf's own work: finding who is due, claiming, building, rendering, recording.
+With a PostgreSQL DATABASE_URL a throw-away database is created beside the named one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import resource
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from unittest.mock import create_autospec
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import psycopg  # noqa: E402
+from slack_sdk import WebClient  # noqa: E402
+from sqlalchemy import insert  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+
+from bot.digest import DigestPass  # noqa: E402
+from bot.services import Services  # noqa: E402
+from bot.settings import Settings  # noqa: E402
+from bot.topics import load_taxonomy  # noqa: E402
+from storage import migrate  # noqa: E402
+from storage.db import make_engine, session_factory  # noqa: E402
+from storage.models import (  # noqa: E402
+    CuratedList,
+    Follow,
+    Interest,
+    Item,
+    ItemTag,
+    ListItem,
+    Person,
+    Recommendation,
+    Save,
+    Share,
+    Subscription,
+)
+
+TEAM = "T0BENCH001"
+NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)  # a Monday, after everyone's 09:00 slot
+ZONES = ["Europe/Berlin", "Europe/London", "America/New_York", "America/Los_Angeles", "Asia/Tokyo", "Asia/Kolkata"]
+
+
+def chunks(rows: list[dict[str, object]], size: int = 5000) -> list[list[dict[str, object]]]:
+    return [rows[n : n + size] for n in range(0, len(rows), size)]
+
+
+def fill(url: str, people: int, item_count: int, rng: random.Random) -> None:
+    engine = make_engine(url)
+    migrate.upgrade(engine)
+    topics = list(load_taxonomy().topics)
+    users = [f"U{n:08d}" for n in range(people)]
+    recent = lambda: NOW - timedelta(minutes=rng.randint(10, 60 * 24 * 20))  # noqa: E731  within three weeks
+    started = time.perf_counter()
+    with engine.begin() as db:
+        for part in chunks(
+            [
+                {
+                    "team_id": TEAM,
+                    "user_id": u,
+                    "name": u,
+                    "tz": rng.choice(ZONES),
+                    "is_bot": False,
+                    "digest_enabled": True,
+                    "profile_refreshed_at": NOW,
+                    "created_at": NOW,
+                }
+                for u in users
+            ]
+        ):
+            db.execute(insert(Person), part)
+        item_ids: list[int] = []
+        for start in range(0, item_count, 5000):
+            rows = [
+                {
+                    "team_id": TEAM,
+                    "canonical_url": f"https://site{n % 900}.example/p/{n}",
+                    "url": f"https://site{n % 900}.example/p/{n}",
+                    "kind": "article",
+                    "title": f"Article {n}",
+                    "description": "About things",
+                    "is_public": rng.random() < 0.85,
+                    "fetch_state": "done",
+                    "fetch_attempts": 1,
+                    "created_at": NOW - timedelta(days=21),
+                    "updated_at": NOW,
+                }
+                for n in range(start, min(start + 5000, item_count))
+            ]
+            item_ids += list(db.execute(insert(Item).returning(Item.id), rows).scalars())
+        db.execute(
+            insert(ItemTag),
+            [
+                {
+                    "team_id": TEAM,
+                    "item_id": i,
+                    "tag": rng.choice(topics),
+                    "source": "auto",
+                    "removed": False,
+                    "created_at": NOW,
+                }
+                for i in item_ids
+            ],
+        )
+        shares = [
+            {
+                "team_id": TEAM,
+                "item_id": i,
+                "user_id": rng.choice(users),
+                "channel_id": "C0GENERAL1",
+                "channel_type": "channel",
+                "message_ts": f"{n}.0",
+                "is_private": False,
+                "shared_at": recent(),
+            }
+            for n, i in enumerate(item_ids)
+        ]
+        for part in chunks(shares):
+            db.execute(insert(Share), part)
+        saves = {(rng.choice(users), rng.choice(item_ids)) for _ in range(item_count // 2)}
+        for part in chunks(
+            [
+                {
+                    "team_id": TEAM,
+                    "user_id": u,
+                    "item_id": i,
+                    "status": rng.choice(["unread", "done"]),
+                    "source": "reaction",
+                    "saved_at": recent(),
+                }
+                for u, i in saves
+            ]
+        ):
+            db.execute(insert(Save), part)
+        follows = {(u, rng.choice(users)) for u in users for _ in range(5)}
+        for part in chunks(
+            [{"team_id": TEAM, "follower_id": a, "followee_id": b, "created_at": NOW} for a, b in follows if a != b]
+        ):
+            db.execute(insert(Follow), part)
+        interests = {(u, rng.choice(topics)) for u in users for _ in range(2)}
+        for part in chunks([{"team_id": TEAM, "user_id": u, "topic": t, "created_at": NOW} for u, t in interests]):
+            db.execute(insert(Interest), part)
+        list_ids = list(
+            db.execute(
+                insert(CuratedList).returning(CuratedList.id),
+                [
+                    {
+                        "team_id": TEAM,
+                        "owner_id": rng.choice(users),
+                        "name": f"List {n}",
+                        "name_key": f"list {n}",
+                        "feed_token": uuid.uuid4().hex,
+                        "created_at": NOW,
+                    }
+                    for n in range(people // 20)
+                ],
+            ).scalars()
+        )
+        entries = {(rng.choice(list_ids), rng.choice(item_ids)) for _ in range(len(list_ids) * 40)}
+        for part in chunks([{"list_id": lid, "item_id": i, "position": 0, "added_at": recent()} for lid, i in entries]):
+            db.execute(insert(ListItem), part)
+        subs = {(rng.choice(list_ids), u) for u in users for _ in range(2)}
+        for part in chunks([{"team_id": TEAM, "list_id": lid, "user_id": u, "created_at": NOW} for lid, u in subs]):
+            db.execute(insert(Subscription), part)
+        recs = {(rng.choice(item_ids), rng.choice(users), rng.choice(users)) for _ in range(people * 2)}
+        for part in chunks(
+            [
+                {"team_id": TEAM, "item_id": i, "from_user_id": a, "to_user_id": b, "created_at": recent()}
+                for i, a, b in recs
+                if a != b
+            ]
+        ):
+            db.execute(insert(Recommendation), part)
+    with engine.connect() as db:
+        db.exec_driver_sql("ANALYZE")
+        db.commit()
+    engine.dispose()
+    print(f"  filled {people:,} people, {item_count:,} items in {time.perf_counter() - started:.0f} s")
+
+
+def run(url: str) -> None:
+    engine = make_engine(url)
+    settings = Settings(slack_bot_token="xoxb-bench", database_url=url)
+    services = Services(settings=settings, engine=engine, new_session=session_factory(engine), clock=lambda: NOW)
+    client = create_autospec(WebClient, instance=True)
+    client.chat_postMessage.return_value = {"ok": True, "ts": "1.0", "channel": "D1"}
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    started = time.perf_counter()
+    result = DigestPass(services, client, pace_seconds=0).run(TEAM, now=NOW)
+    elapsed = time.perf_counter() - started
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(
+        f"  {engine.dialect.name}: digest pass {elapsed:.1f} s for {result.sent + result.skipped:,} people "
+        f"({result.sent:,} sent, {result.skipped:,} empty); peak RSS {peak / 1024:.0f} MB "
+        f"({(peak - before) / 1024:+.0f} MB during the pass)"
+    )
+    engine.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--people", type=int, default=10_000)
+    parser.add_argument("--items", type=int, default=200_000)
+    args = parser.parse_args()
+    rng = random.Random(11)
+    given = os.environ.get("DATABASE_URL")
+    if given and given.startswith("postgres"):
+        name = f"peershelf_bench_{uuid.uuid4().hex[:8]}"
+        admin = make_url(given).set(drivername="postgresql").render_as_string(hide_password=False)
+        with psycopg.connect(admin, autocommit=True) as connection:
+            connection.execute(f'CREATE DATABASE "{name}"')
+        url = make_url(given).set(database=name).render_as_string(hide_password=False)
+        try:
+            fill(url, args.people, args.items, rng)
+            run(url)
+        finally:
+            with psycopg.connect(admin, autocommit=True) as connection:
+                connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    else:
+        url = given or f"sqlite:///{tempfile.mkdtemp()}/digest.db"
+        fill(url, args.people, args.items, rng)
+        run(url)
+
+
+if __name__ == "__main__":
+    main()
