@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from bot import blocks
 from bot.directory import PROFILE_MAX_AGE, NotAColleague, colleague
@@ -20,8 +20,8 @@ from bot.services import Services
 from storage import digests
 from storage import items as item_store
 from storage.directory import get_person
-from storage.models import Item, Person
-from storage.people import interests_of
+from storage.models import DigestDelivery, Interest, Item, Person
+from storage.snapshot import Activity, Snapshot, public_items, shares_by
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +30,11 @@ UNREAD_REMINDERS = 3
 LEASE = timedelta(minutes=10)  # a claim older than this, never sent, is taken over
 MAX_ATTEMPTS = 5
 FIRST_DIGEST_LOOKBACK = timedelta(days=7)
+LONGEST_LOOKBACK = timedelta(days=28)  # someone back after a month away gets the last four weeks
+FINAL = ("sent", "skipped", "sending")  # deliveries a pass never touches again
+BATCH = 1000  # people whose digests are built together
+
+Week = dict[str, list[tuple[int, int]]]  # topic -> [(item id, people)], from storage.digests.weekly_top
 
 
 @dataclass
@@ -52,86 +57,160 @@ class Digest:
         return [item for section in self.sections for item, _ in section.entries]
 
 
-def build(
-    session: Session,
-    *,
-    team_id: str,
-    user_id: str,
-    slot_at: datetime,
-    since: datetime,
-    week: dict[str, list[tuple[int, int]]] | None = None,
-) -> Digest:
-    """Sections in order, only where not empty, five items each; an item appears once; a person's
-    own shares never fill their own sections. `week` is `weekly_top` for the slot's week, shared
-    by everyone in a pass."""
-    digest = Digest(user_id, slot_at)
-    seen: set[int] = set()
-    topics = interests_of(session=session, team_id=team_id, user_id=user_id)
-    week_ago = slot_at - timedelta(days=7)
-    candidates = [
-        (
-            "Recommended to you",
-            digests.recommended(session=session, team_id=team_id, user_id=user_id, limit=PER_SECTION * 2),
-        ),
-        (
-            "New in lists you subscribe to",
-            [
-                (item, f"in _{blocks.slack_escape(name)}_")
-                for item, name in digests.list_additions(
-                    session=session, team_id=team_id, user_id=user_id, since=since, limit=PER_SECTION * 2
-                )
-            ],
-        ),
-        (
-            "New from people you follow",
-            digests.from_followed(
-                session=session, team_id=team_id, user_id=user_id, since=since, limit=PER_SECTION * 2
-            ),
-        ),
-        (
-            "Top of the week in your interests",
-            digests.top_in_interests(
-                session=session,
-                user_id=user_id,
-                topics=topics,
-                week=week if week is not None else digests.weekly_top(session=session, team_id=team_id, since=week_ago),
-                limit=PER_SECTION * 2,
-            ),
-        ),
-        (
-            "Still on your shelf",
-            digests.unread_saves(session=session, team_id=team_id, user_id=user_id, limit=PER_SECTION),
-        ),
+@dataclass
+class Plan:
+    """One person's digest as item ids and reasons, before items are loaded."""
+
+    user_id: str
+    slot_at: datetime
+    sections: list[tuple[str, list[tuple[int, str]]]]
+    public_only: set[str]  # titles of sections that may only hold public items the person did not share
+
+
+def plan(
+    snapshot: Snapshot, *, user_id: str, slot_at: datetime, since: datetime, topics: list[str], week: Week
+) -> Plan:
+    """Candidate items per section, in order, generously: the final cut happens once items are known."""
+    recommended = [
+        (item_id, f"recommended by <@{who}>")
+        for item_id, who, _ in snapshot.recommended.get(user_id, [])
+        if (user_id, item_id) not in snapshot.done
     ]
-    for title, found in candidates:
+    additions = [
+        (item_id, f"in _{blocks.slack_escape(name)}_")
+        for item_id, name, when, by in snapshot.list_additions.get(user_id, [])
+        if when >= since and by != user_id
+    ]
+    activity: list[tuple[datetime, int, str]] = []
+    for followee in snapshot.follows.get(user_id, []):
+        activity += [
+            (when, item_id, f"shared by <@{followee}>")
+            for item_id, when in snapshot.shared.get(followee, [])
+            if when >= since
+        ]
+        activity += [
+            (when, item_id, f"saved by <@{followee}>")
+            for item_id, when in snapshot.saved.get(followee, [])
+            if when >= since
+        ]
+    activity.sort(key=lambda row: row[0], reverse=True)
+    followed = [(item_id, why) for _, item_id, why in activity]
+    scores: dict[int, int] = {}
+    for topic in topics:
+        for item_id, people in week.get(topic, []):
+            scores[item_id] = max(scores.get(item_id, 0), people)
+    top = [
+        (item_id, f"{scores[item_id]} {'person' if scores[item_id] == 1 else 'people'}")
+        for item_id in sorted(scores, key=lambda i: (-scores[i], -i))
+    ]
+    unread = [(item_id, "waiting on your shelf") for item_id in snapshot.unread.get(user_id, [])]
+    return Plan(
+        user_id,
+        slot_at,
+        [
+            ("Recommended to you", recommended[: PER_SECTION * 2]),
+            ("New in lists you subscribe to", additions[: PER_SECTION * 2]),
+            ("New from people you follow", followed[: PER_SECTION * 3]),
+            ("Top of the week in your interests", top[: PER_SECTION * 2]),
+            ("Still on your shelf", unread[: UNREAD_REMINDERS * 2]),
+        ],
+        {"New in lists you subscribe to", "New from people you follow", "Top of the week in your interests"},
+    )
+
+
+def assemble(plan_: Plan, items: dict[int, Item], own_shares: set[tuple[str, int]]) -> Digest:
+    """Sections in order, only where not empty, five items each (three reminders); an item appears
+    once; a person's own shares never fill their own sections; private items only where the
+    person may see them (recommended to them, on their shelf)."""
+    digest = Digest(plan_.user_id, plan_.slot_at)
+    seen: set[int] = set()
+    for title, candidates in plan_.sections:
         limit = UNREAD_REMINDERS if title == "Still on your shelf" else PER_SECTION
         entries: list[tuple[Item, str]] = []
-        for item, why in found:
-            if item.id in seen or len(entries) >= limit:
+        for item_id, why in candidates:
+            item = items.get(item_id)
+            if item is None or item_id in seen or len(entries) >= limit:
                 continue
-            seen.add(item.id or 0)
+            if title in plan_.public_only and (not item.is_public or (plan_.user_id, item_id) in own_shares):
+                continue
+            seen.add(item_id)
             entries.append((item, why))
         if entries:
             digest.sections.append(Section(title, entries))
     return digest
 
 
-def render(session: Session, digest: Digest) -> tuple[str, list[blocks.Block]]:
+def build_all(
+    session: Session,
+    *,
+    team_id: str,
+    slots: dict[str, datetime],
+    week_for: Callable[[datetime], Week],
+    activity: Activity | None = None,
+) -> dict[str, Digest]:
+    """Everyone's digest for their slot, from a handful of queries in all (see storage.snapshot)."""
+    users = sorted(slots)
+    if not users:
+        return {}
+    earliest = min(slots.values()) - LONGEST_LOOKBACK
+    snapshot = Snapshot.load(session, team_id=team_id, users=users, since=earliest, activity=activity)
+    interests: dict[str, list[str]] = {}
+    for start in range(0, len(users), 900):
+        for interest in session.exec(
+            select(Interest)
+            .where(Interest.team_id == team_id, col(Interest.user_id).in_(users[start : start + 900]))
+            .order_by(col(Interest.id))
+        ):
+            interests.setdefault(interest.user_id, []).append(interest.topic)
+    plans = []
+    for user_id in users:
+        slot = slots[user_id]
+        last = snapshot.last_sent.get(user_id)
+        since = max(last, slot - LONGEST_LOOKBACK) if last is not None and last < slot else slot - FIRST_DIGEST_LOOKBACK
+        plans.append(
+            plan(
+                snapshot,
+                user_id=user_id,
+                slot_at=slot,
+                since=since,
+                topics=interests.get(user_id, []),
+                week=week_for(slot),
+            )
+        )
+    wanted = {item_id for p in plans for _, candidates in p.sections for item_id, _ in candidates}
+    items = public_items(session, wanted)
+    pairs = {
+        (p.user_id, item_id)
+        for p in plans
+        for title, candidates in p.sections
+        if title in p.public_only
+        for item_id, _ in candidates
+    }
+    own = shares_by(session, team_id=team_id, pairs=pairs)
+    return {p.user_id: assemble(p, items, own) for p in plans}
+
+
+def render(digest: Digest, tags: dict[int, list[str]]) -> tuple[str, list[blocks.Block]]:
     """The DM: fallback text and blocks within Block Kit's limits."""
-    tags = item_store.active_tags(session=session, item_ids=[i.id or 0 for i in digest.items()])
     counts = ", ".join(f"{len(s.entries)} {s.title[0].lower() + s.title[1:]}" for s in digest.sections)
     text = f"Your weekly Peershelf digest: {counts}."
     sections = [
         (
             section.title,
-            [
-                (item, why, " ".join(f"#{t.tag}" for t in tags.get(item.id or 0, [])[:3]))
-                for item, why in section.entries
-            ],
+            [(item, why, " ".join(f"#{t}" for t in tags.get(item.id or 0, [])[:3])) for item, why in section.entries],
         )
         for section in digest.sections
     ]
     return text, blocks.digest_blocks(sections)
+
+
+def tags_of(session: Session, digests_: list[Digest]) -> dict[int, list[str]]:
+    ids = sorted({item.id or 0 for d in digests_ for item in d.items()})
+    found: dict[int, list[str]] = {}
+    for start in range(0, len(ids), 900):
+        for item_id, tags in item_store.active_tags(session=session, item_ids=ids[start : start + 900]).items():
+            found[item_id] = [t.tag for t in tags]
+    return found
 
 
 @dataclass
@@ -158,7 +237,8 @@ class DigestPass:
         self.client = client
         self.pace_seconds = pace_seconds  # bulk sends are paced below Slack's chat.postMessage limits
         self.sleep = sleep
-        self._weeks: dict[datetime, dict[str, list[tuple[int, int]]]] = {}
+        self._weeks: dict[datetime, Week] = {}
+        self._activity = Activity()
 
     def run(self, team_id: str, *, now: datetime | None = None, dry_run: bool = False) -> PassResult:
         now = now or self.services.clock()
@@ -166,19 +246,69 @@ class DigestPass:
         with self.services.new_session() as session:
             users = digests.candidates(session=session, team_id=team_id)
             known = digests.people(session=session, team_id=team_id, user_ids=users)
-        if self.client is not None:
+        if self.client is not None and not dry_run:
             known.update(self._refresh_time_zones(team_id, users, known, now))
+        slots = {}
         for user_id in users:
             person = known.get(user_id)
             day, at = preferences(
                 self.services.settings, person.digest_day if person else None, person.digest_time if person else None
             )
-            slot = current_slot(now, weekday=day, at=at, tz_name=person.tz if person else None)
-            if dry_run:
-                self._preview(team_id, user_id, slot, result)
-            else:
-                self._deliver(team_id, user_id, slot, now, result)
+            slots[user_id] = current_slot(now, weekday=day, at=at, tz_name=person.tz if person else None)
+        if not dry_run:
+            with self.services.new_session() as session:
+                done = self._finished(session, team_id, slots)
+            result.not_due += len(done)
+            slots = {user: slot for user, slot in slots.items() if user not in done}
+        pending = sorted(slots)
+        # In batches, so memory stays flat however large the workspace.
+        for start in range(0, len(pending), BATCH):
+            batch = {user: slots[user] for user in pending[start : start + BATCH]}
+            with self.services.new_session() as session:
+                built = build_all(
+                    session,
+                    team_id=team_id,
+                    slots=batch,
+                    week_for=lambda slot: self._week(session, team_id, slot),
+                    activity=self._activity,
+                )
+                tags = tags_of(session, [d for d in built.values() if not d.empty])
+            if not dry_run:
+                self._deliver_batch(team_id, built, tags, now, result)
+                continue
+            for user_id, digest in built.items():
+                if digest.empty:
+                    result.skipped += 1
+                else:
+                    result.previews.append((user_id, *render(digest, tags)))
+                    result.sent += 1
         return result
+
+    def _finished(self, session: Session, team_id: str, slots: dict[str, datetime]) -> set[str]:
+        """People whose delivery for their slot is already settled, read in one query per slot."""
+        by_slot: dict[datetime, list[str]] = {}
+        for user, slot in slots.items():
+            by_slot.setdefault(slot, []).append(user)
+        settled: set[str] = set()
+        for slot, users in by_slot.items():
+            for start in range(0, len(users), 900):
+                settled |= set(
+                    session.exec(
+                        select(DigestDelivery.user_id).where(
+                            DigestDelivery.team_id == team_id,
+                            DigestDelivery.slot_at == slot,
+                            col(DigestDelivery.user_id).in_(users[start : start + 900]),
+                            col(DigestDelivery.status).in_(FINAL),
+                        )
+                    )
+                )
+        return settled
+
+    def _week(self, session: Session, team_id: str, slot: datetime) -> Week:
+        """The week's top items by topic, computed once per distinct slot in a pass."""
+        if slot not in self._weeks:
+            self._weeks[slot] = digests.weekly_top(session=session, team_id=team_id, since=slot - timedelta(days=7))
+        return self._weeks[slot]
 
     def _refresh_time_zones(
         self, team_id: str, users: list[str], known: dict[str, Person], now: datetime
@@ -202,62 +332,52 @@ class DigestPass:
                 fresh[user_id] = found
         return fresh
 
-    def _week(self, session: Session, team_id: str, slot: datetime) -> dict[str, list[tuple[int, int]]]:
-        """The week's top items by topic, computed once per distinct slot in a pass."""
-        if slot not in self._weeks:
-            self._weeks[slot] = digests.weekly_top(session=session, team_id=team_id, since=slot - timedelta(days=7))
-        return self._weeks[slot]
-
-    def _since(self, session: Session, team_id: str, user_id: str, slot: datetime) -> datetime:
-        last = digests.last_sent(session=session, team_id=team_id, user_id=user_id)
-        return last if last is not None and last < slot else slot - FIRST_DIGEST_LOOKBACK
-
-    def _preview(self, team_id: str, user_id: str, slot: datetime, result: PassResult) -> None:
+    def _claim(self, team_id: str, slots: dict[str, datetime], now: datetime) -> dict[str, int]:
+        """Claim a batch's digests: person -> delivery id, for those this pass won."""
         with self.services.new_session() as session:
-            digest = build(
-                session,
-                team_id=team_id,
-                user_id=user_id,
-                slot_at=slot,
-                since=self._since(session, team_id, user_id, slot),
-                week=self._week(session, team_id, slot),
-            )
-            if digest.empty:
-                result.skipped += 1
-                return
-            text, shown = render(session, digest)
-        result.previews.append((user_id, text, shown))
-        result.sent += 1
+            won = digests.claim_many(session=session, team_id=team_id, slots=slots, now=now, lease=LEASE)
+            for user_id in sorted(set(slots) - won):  # rows from earlier attempts: stale claims, failures
+                if digests.claim(
+                    session=session,
+                    team_id=team_id,
+                    user_id=user_id,
+                    slot_at=slots[user_id],
+                    now=now,
+                    lease=LEASE,
+                    max_attempts=MAX_ATTEMPTS,
+                ):
+                    won.add(user_id)
+            ids = digests.delivery_ids(session=session, team_id=team_id, slots={u: slots[u] for u in won})
+        return ids
 
-    def _deliver(self, team_id: str, user_id: str, slot: datetime, now: datetime, result: PassResult) -> None:
+    def _deliver_batch(
+        self, team_id: str, built: dict[str, Digest], tags: dict[int, list[str]], now: datetime, result: PassResult
+    ) -> None:
+        ids = self._claim(team_id, {user: digest.slot_at for user, digest in built.items()}, now)
+        result.not_due += len(built) - len(ids)
+        empty = [ids[user] for user, digest in built.items() if user in ids and digest.empty]
+        if empty:
+            with self.services.new_session() as session:
+                digests.skip_many(session=session, delivery_ids=empty)
+            result.skipped += len(empty)
+        for user_id, digest in built.items():
+            if user_id in ids and not digest.empty:
+                self._send(team_id, digest, ids[user_id], tags, now, result)
+
+    def _send(
+        self,
+        team_id: str,
+        digest: Digest,
+        delivery_id: int,
+        tags: dict[int, list[str]],
+        now: datetime,
+        result: PassResult,
+    ) -> None:
+        user_id = digest.user_id
+        # From here a crash leaves "sending": never sent again, so nobody gets two digests a week.
         with self.services.new_session() as session:
-            claimed = digests.claim(
-                session=session,
-                team_id=team_id,
-                user_id=user_id,
-                slot_at=slot,
-                now=now,
-                lease=LEASE,
-                max_attempts=MAX_ATTEMPTS,
-            )
-            if claimed is None:
-                result.not_due += 1
-                return
-            digest = build(
-                session,
-                team_id=team_id,
-                user_id=user_id,
-                slot_at=slot,
-                since=self._since(session, team_id, user_id, slot),
-                week=self._week(session, team_id, slot),
-            )
-            if digest.empty:
-                digests.finish(session=session, delivery_id=claimed.id or 0, status="skipped", now=now)
-                result.skipped += 1
-                return
-            text, shown = render(session, digest)
-            # From here a crash leaves "sending": never sent again, so nobody gets two digests a week.
-            digests.finish(session=session, delivery_id=claimed.id or 0, status="sending", now=now)
+            digests.finish(session=session, delivery_id=delivery_id, status="sending", now=now)
+        text, shown = render(digest, tags)
         assert self.client is not None
         try:
             posted = self.client.chat_postMessage(channel=user_id, text=text, blocks=shown, unfurl_links=False)
@@ -265,11 +385,11 @@ class DigestPass:
             reason = str(error.response.get("error"))
             logger.warning("digest for %s of team %s not sent: %s", user_id, team_id, reason)
             with self.services.new_session() as session:
-                digests.finish(session=session, delivery_id=claimed.id or 0, status="failed", now=now, error=reason)
+                digests.finish(session=session, delivery_id=delivery_id, status="failed", now=now, error=reason)
             result.failed += 1
             return
         with self.services.new_session() as session:
-            digests.finish(session=session, delivery_id=claimed.id or 0, status="sent", now=now, ts=posted.get("ts"))
+            digests.finish(session=session, delivery_id=delivery_id, status="sent", now=now, ts=posted.get("ts"))
         result.sent += 1
         if self.pace_seconds:
             self.sleep(self.pace_seconds)
@@ -279,9 +399,12 @@ def preview(services: Services, *, team_id: str, user_id: str) -> tuple[str, lis
     """`/shelf digest`: the person's next digest as it stands now, or None when it would be empty."""
     now = services.clock()
     with services.new_session() as session:
-        last = digests.last_sent(session=session, team_id=team_id, user_id=user_id)
-        since = last if last is not None else now - FIRST_DIGEST_LOOKBACK
-        digest = build(session, team_id=team_id, user_id=user_id, slot_at=now, since=since)
-        if digest.empty:
+        built = build_all(
+            session,
+            team_id=team_id,
+            slots={user_id: now},
+            week_for=lambda slot: digests.weekly_top(session=session, team_id=team_id, since=slot - timedelta(days=7)),
+        )[user_id]
+        if built.empty:
             return None
-        return render(session, digest)
+        return render(built, tags_of(session, [built]))

@@ -4,19 +4,18 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import Exists, and_, exists, func, or_, union, update
+from sqlalchemy import and_, func, or_, union, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from storage.models import (
-    CuratedList,
     DigestDelivery,
     Follow,
     Interest,
     Item,
     ItemTag,
-    ListItem,
     Person,
     Recommendation,
     Save,
@@ -49,105 +48,7 @@ def people(*, session: Session, team_id: str, user_ids: list[str]) -> dict[str, 
     return found
 
 
-def last_sent(*, session: Session, team_id: str, user_id: str) -> datetime | None:
-    statement = select(func.max(DigestDelivery.slot_at)).where(
-        DigestDelivery.team_id == team_id, DigestDelivery.user_id == user_id, DigestDelivery.status == "sent"
-    )
-    return session.exec(statement).one()
-
-
-# -- sections ---------------------------------------------------------------------------------------
-
-
-def recommended(*, session: Session, team_id: str, user_id: str, limit: int) -> list[tuple[Item, str]]:
-    """Recommended to the person and not yet done, newest first, with who recommended it."""
-    done = exists().where(col(Save.item_id) == col(Item.id), col(Save.user_id) == user_id, col(Save.status) == "done")
-    statement = (
-        select(Item, Recommendation.from_user_id)
-        .join(Recommendation, col(Recommendation.item_id) == col(Item.id))
-        .where(
-            Recommendation.team_id == team_id,
-            Recommendation.to_user_id == user_id,
-            col(Recommendation.done_at).is_(None),
-            ~done,
-        )
-        .order_by(col(Recommendation.created_at).desc())
-        .limit(limit)
-    )
-    return [(item, f"recommended by <@{who}>") for item, who in session.exec(statement)]
-
-
-def list_additions(
-    *, session: Session, team_id: str, user_id: str, since: datetime, limit: int
-) -> list[tuple[Item, str]]:
-    """New in the lists the person subscribes to (not what they added themselves), with the list's name."""
-    statement = (
-        select(Item, CuratedList.name)
-        .join(ListItem, col(ListItem.item_id) == col(Item.id))
-        .join(CuratedList, col(CuratedList.id) == col(ListItem.list_id))
-        .join(Subscription, col(Subscription.list_id) == col(CuratedList.id))
-        .where(
-            Subscription.team_id == team_id,
-            Subscription.user_id == user_id,
-            col(ListItem.added_at) >= since,
-            or_(col(ListItem.added_by).is_(None), col(ListItem.added_by) != user_id),
-            col(Item.is_public),
-        )
-        .order_by(col(ListItem.added_at).desc())
-        .limit(limit)
-    )
-    return [(item, str(name)) for item, name in session.exec(statement)]
-
-
-# Its own alias, made once (a new alias per query would defeat SQLAlchemy's statement cache):
-# the outer query may be over shares too.
-_OWN_SHARE = aliased(Share, name="own_share")
-
-
-def _shared_by(user_id: str) -> Exists:
-    return exists().where(col(_OWN_SHARE.item_id) == col(Item.id), col(_OWN_SHARE.user_id) == user_id)
-
-
-def from_followed(
-    *, session: Session, team_id: str, user_id: str, since: datetime, limit: int
-) -> list[tuple[Item, str]]:
-    """What people the person follows shared in public or saved since `since`, newest first."""
-    followed = list(
-        session.exec(select(Follow.followee_id).where(Follow.team_id == team_id, Follow.follower_id == user_id))
-    )
-    if not followed:
-        return []
-    recent: list[tuple[int, str, datetime]] = []
-    for table, stamp, verb, extra in (
-        (Share, Share.shared_at, "shared", col(Share.is_private).is_(False)),
-        (Save, Save.saved_at, "saved", True),
-    ):
-        statement = (
-            select(table.item_id, table.user_id, stamp)  # type: ignore[attr-defined]
-            .where(table.team_id == team_id, col(table.user_id).in_(followed), col(stamp) >= since, extra)  # type: ignore[attr-defined]
-            .order_by(col(stamp).desc())
-            .limit(limit * 4)
-        )
-        recent += [(int(item_id), f"{verb} by <@{who}>", at) for item_id, who, at in session.execute(statement)]
-    recent.sort(key=lambda row: row[2], reverse=True)
-    ids = list(dict.fromkeys(item_id for item_id, _, _ in recent))
-    if not ids:
-        return []
-    # Ids first, whole rows only for the few shown: loading every candidate row dominated a pass.
-    allowed = set(session.exec(select(Item.id).where(col(Item.id).in_(ids), col(Item.is_public), ~_shared_by(user_id))))
-    chosen: dict[int, str] = {}
-    for item_id, why, _ in recent:
-        if item_id in allowed and item_id not in chosen and len(chosen) < limit:
-            chosen[item_id] = why
-    return _with_items(session, chosen)
-
-
-def _with_items(session: Session, reasons: dict[int, str]) -> list[tuple[Item, str]]:
-    """Load the items behind `reasons` (id -> why), keeping its order."""
-    if not reasons:
-        return []
-    loaded = {item.id: item for item in session.exec(select(Item).where(col(Item.id).in_(list(reasons))))}
-    return [(loaded[item_id], why) for item_id, why in reasons.items() if item_id in loaded]
+# -- the week's top items ----------------------------------------------------------------------------
 
 
 def weekly_top(
@@ -184,39 +85,6 @@ def weekly_top(
     return ranked
 
 
-def top_in_interests(
-    *,
-    session: Session,
-    user_id: str,
-    topics: list[str],
-    week: dict[str, list[tuple[int, int]]],
-    limit: int,
-) -> list[tuple[Item, str]]:
-    """The person's topics' best of the week (from `weekly_top`), without what they shared themselves."""
-    scores: dict[int, int] = {}
-    for topic in topics:
-        for item_id, people_count in week.get(topic, []):
-            scores[item_id] = max(scores.get(item_id, 0), people_count)
-    if not scores:
-        return []
-    best = sorted(scores, key=lambda item_id: (-scores[item_id], -item_id))[: limit * 3]
-    allowed = set(session.exec(select(Item.id).where(col(Item.id).in_(best), ~_shared_by(user_id))))
-    chosen = [i for i in best if i in allowed][:limit]
-    return _with_items(session, {i: f"{scores[i]} {'person' if scores[i] == 1 else 'people'}" for i in chosen})
-
-
-def unread_saves(*, session: Session, team_id: str, user_id: str, limit: int) -> list[tuple[Item, str]]:
-    """The oldest things still waiting on the person's shelf."""
-    statement = (
-        select(Item, Save.saved_at)
-        .join(Save, col(Save.item_id) == col(Item.id))
-        .where(Save.team_id == team_id, Save.user_id == user_id, Save.status == "unread")
-        .order_by(col(Save.saved_at), col(Save.id))
-        .limit(limit)
-    )
-    return [(item, "waiting on your shelf") for item, _ in session.exec(statement)]
-
-
 # -- the delivery claim -----------------------------------------------------------------------------
 
 
@@ -239,9 +107,8 @@ def claim(
     row = DigestDelivery(
         team_id=team_id, user_id=user_id, slot_at=slot_at, status="claimed", claimed_until=now + lease, created_at=now
     )
+    session.add(row)
     try:
-        with session.begin_nested():
-            session.add(row)
         session.commit()
         return row
     except IntegrityError:
@@ -277,15 +144,79 @@ def finish(
     *, session: Session, delivery_id: int, status: str, now: datetime, error: str | None = None, ts: str | None = None
 ) -> None:
     """Record how the claimed delivery ended: sending (about to call Slack), sent, skipped or failed."""
-    delivery = session.get(DigestDelivery, delivery_id)
-    if delivery is None:
-        return
-    delivery.status = status
+    values: dict[str, object] = {"status": status, "error": error[:512] if error else None}
     if status in ("sent", "failed"):
-        delivery.attempts += 1
+        values["attempts"] = DigestDelivery.attempts + 1  # type: ignore[operator]
     if status == "sent":
-        delivery.sent_at, delivery.message_ts = now, ts
-    delivery.error = error[:512] if error else None
-    delivery.claimed_until = None if status != "sending" else delivery.claimed_until
-    session.add(delivery)
+        values.update(sent_at=now, message_ts=ts)
+    if status != "sending":
+        values["claimed_until"] = None
+    session.execute(
+        update(DigestDelivery)
+        .where(col(DigestDelivery.id) == delivery_id)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
+
+
+def claim_many(
+    *, session: Session, team_id: str, slots: dict[str, datetime], now: datetime, lease: timedelta
+) -> set[str]:
+    """Claim many people's digests in one statement: those whose row this call inserted.
+
+    INSERT … ON CONFLICT DO NOTHING RETURNING: a row another process inserted first is simply not
+    returned. Rows left over from earlier attempts are taken over one by one with `claim`.
+    """
+    if not slots:
+        return set()
+    insert_for = sqlite_insert if session.get_bind().dialect.name == "sqlite" else postgresql_insert
+    rows = [
+        {
+            "team_id": team_id,
+            "user_id": user,
+            "slot_at": slot,
+            "status": "claimed",
+            "claimed_until": now + lease,
+            "attempts": 0,
+            "created_at": now,
+        }  # fmt: skip
+        for user, slot in slots.items()
+    ]
+    claimed: set[str] = set()
+    for start in range(0, len(rows), 500):
+        statement = (
+            insert_for(DigestDelivery)
+            .values(rows[start : start + 500])
+            .on_conflict_do_nothing(index_elements=["team_id", "user_id", "slot_at"])
+            .returning(col(DigestDelivery.user_id))
+        )
+        claimed |= {str(row[0]) for row in session.execute(statement)}
+    session.commit()
+    return claimed
+
+
+def delivery_ids(*, session: Session, team_id: str, slots: dict[str, datetime]) -> dict[str, int]:
+    """The delivery row of each person's slot."""
+    found: dict[str, int] = {}
+    users = sorted(slots)
+    for start in range(0, len(users), 500):
+        chunk = users[start : start + 500]
+        for row in session.exec(
+            select(DigestDelivery).where(DigestDelivery.team_id == team_id, col(DigestDelivery.user_id).in_(chunk))
+        ):
+            if slots.get(row.user_id) == row.slot_at:
+                found[row.user_id] = row.id or 0
+    return found
+
+
+def skip_many(*, session: Session, delivery_ids: list[int]) -> None:
+    """Record empty digests as skipped, in one statement."""
+    for start in range(0, len(delivery_ids), 500):
+        session.execute(
+            update(DigestDelivery)
+            .where(col(DigestDelivery.id).in_(delivery_ids[start : start + 500]))
+            .values(status="skipped", claimed_until=None)
+            .execution_options(synchronize_session=False)
+        )
     session.commit()
