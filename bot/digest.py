@@ -375,8 +375,8 @@ class DigestPass:
     ) -> None:
         user_id = digest.user_id
         # From here a crash leaves "sending": never sent again, so nobody gets two digests a week.
-        with self.services.new_session() as session:
-            digests.finish(session=session, delivery_id=delivery_id, status="sending", now=now)
+        with self.services.engine.begin() as connection:
+            digests.mark(connection, delivery_id=delivery_id, status="sending", now=now)
         text, shown = render(digest, tags)
         assert self.client is not None
         try:
@@ -384,12 +384,12 @@ class DigestPass:
         except SlackApiError as error:  # a 429 was already waited out by the client's retry handler
             reason = str(error.response.get("error"))
             logger.warning("digest for %s of team %s not sent: %s", user_id, team_id, reason)
-            with self.services.new_session() as session:
-                digests.finish(session=session, delivery_id=delivery_id, status="failed", now=now, error=reason)
+            with self.services.engine.begin() as connection:
+                digests.mark(connection, delivery_id=delivery_id, status="failed", now=now, error=reason)
             result.failed += 1
             return
-        with self.services.new_session() as session:
-            digests.finish(session=session, delivery_id=delivery_id, status="sent", now=now, ts=posted.get("ts"))
+        with self.services.engine.begin() as connection:
+            digests.mark(connection, delivery_id=delivery_id, status="sent", now=now, ts=posted.get("ts"))
         result.sent += 1
         if self.pace_seconds:
             self.sleep(self.pace_seconds)

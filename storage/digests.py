@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, func, or_, union, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -144,6 +145,20 @@ def finish(
     *, session: Session, delivery_id: int, status: str, now: datetime, error: str | None = None, ts: str | None = None
 ) -> None:
     """Record how the claimed delivery ended: sending (about to call Slack), sent, skipped or failed."""
+    mark(session.connection(), delivery_id=delivery_id, status=status, now=now, error=error, ts=ts)
+    session.commit()
+
+
+def mark(
+    connection: Connection,
+    *,
+    delivery_id: int,
+    status: str,
+    now: datetime,
+    error: str | None = None,
+    ts: str | None = None,
+) -> None:
+    """The update behind `finish`, on a plain connection (a pass records two per digest sent)."""
     values: dict[str, object] = {"status": status, "error": error[:512] if error else None}
     if status in ("sent", "failed"):
         values["attempts"] = DigestDelivery.attempts + 1  # type: ignore[operator]
@@ -151,13 +166,7 @@ def finish(
         values.update(sent_at=now, message_ts=ts)
     if status != "sending":
         values["claimed_until"] = None
-    session.execute(
-        update(DigestDelivery)
-        .where(col(DigestDelivery.id) == delivery_id)
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    )
-    session.commit()
+    connection.execute(update(DigestDelivery).where(col(DigestDelivery.id) == delivery_id).values(**values))
 
 
 def claim_many(
