@@ -184,6 +184,19 @@ def cmd_digest_run(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def cmd_demo(args: argparse.Namespace) -> int:
+    from bot.demo import run_demo
+
+    # The story is the output; the app's own logs would drown it.
+    logging.getLogger().setLevel(logging.WARNING)
+
+    def pause() -> None:
+        input("\n[Enter] for the next scene… ")
+
+    run_demo(print, step=args.step, pause=pause)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="peershelf", description="Peershelf, peer-to-peer learning in Slack.")
     parser.add_argument("--version", action="version", version=f"peershelf {__version__}")
@@ -205,6 +218,10 @@ def build_parser() -> argparse.ArgumentParser:
     digest_run.add_argument("--now", help="act as if at this ISO-8601 instant")
     digest_run.add_argument("--dry-run", action="store_true", help="print the digests instead of sending them")
     digest_run.set_defaults(func=cmd_digest_run)
+
+    demo = commands.add_parser("demo", help="an offline walk-through of a week with Peershelf (no Slack needed)")
+    demo.add_argument("--step", action="store_true", help="pause between scenes")
+    demo.set_defaults(func=cmd_demo)
 
     feeds = commands.add_parser("feeds", help="RSS/Atom feeds that lists follow")
     feeds_commands = feeds.add_subparsers(dest="feeds_command", required=True, metavar="COMMAND")

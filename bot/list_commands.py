@@ -25,6 +25,10 @@ LIST_HELP = (
 )
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 class ListProblem(LookupError):
     """No such list, several of that name, or not the asker's to change; the message says which."""
 
@@ -180,9 +184,8 @@ class ListCommands:
             subscribers = list_store.subscriber_counts(session=session, list_ids=[curated.id or 0]).get(
                 curated.id or 0, 0
             )
-        heading = (
-            f"*{echo(curated.name, 80)}* by <@{curated.owner_id}> — {len(entries)} items, {subscribers} subscribers"
-        )
+        counted = f"{_count(len(entries), 'item')}, {_count(subscribers, 'subscriber')}"
+        heading = f"*{echo(curated.name, 80)}* by <@{curated.owner_id}> — {counted}"
         if curated.description:
             heading += f"\n{blocks.slack_escape(clip(curated.description, 300))}"
         rows = []
@@ -223,7 +226,8 @@ class ListCommands:
         if not ranked:
             return Reply('No lists yet. Start one with `/shelf list new "Name"`.')
         lines = [
-            f"*{echo(c.name, 80)}* by <@{c.owner_id}> — {sizes.get(c.id or 0, 0)} items, {n} subscribers"
+            f"*{echo(c.name, 80)}* by <@{c.owner_id}> — {_count(sizes.get(c.id or 0, 0), 'item')}, "
+            f"{_count(n, 'subscriber')}"
             for c, n in ranked
         ]
         text = "\n".join([heading, *lines])

@@ -8,7 +8,11 @@ request never hold up the others.
 from __future__ import annotations
 
 import logging
+import socket
+import threading
+import time
 
+import uvicorn
 from slack_bolt import App
 from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
 from starlette.applications import Starlette
@@ -83,3 +87,32 @@ def _list_atom(services: Services, token: str) -> bytes | None:
         owner=(owner.name if owner and owner.name else curated.owner_id),
         base_url=services.settings.base_url,
     )
+
+
+class ServerThread:
+    """The app's HTTP server (uvicorn) on a free loopback port, in a background thread: for the demo
+    and the tests, which drive the same endpoint Slack would."""
+
+    def __init__(self, asgi: Starlette) -> None:
+        self.socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.socket.bind(("127.0.0.1", 0))
+        self.server = uvicorn.Server(uvicorn.Config(asgi, log_level="warning", lifespan="off"))
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.socket]}, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.socket.getsockname()[1]}"
+
+    def __enter__(self) -> ServerThread:
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("the app's HTTP server did not start")
+            time.sleep(0.01)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+        self.socket.close()

@@ -12,31 +12,27 @@ import dataclasses
 import ipaddress
 import os
 import shutil
-import socket
-import threading
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
-import uvicorn
 from slack_bolt import App
 from sqlalchemy import text
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import SQLModel
 
 from bot.app import create_app
+from bot.fakeslack import BOT_TOKEN, FakeSlack
 from bot.fetcher import Fetcher, FetchFailed, IPAddress
-from bot.server import build_asgi
+from bot.server import ServerThread, build_asgi
 from bot.services import Services
 from bot.settings import Settings
+from bot.slackdriver import SlackDriver
 from bot.worker import MetadataWorker
 from storage import migrate
 from storage.db import make_engine, session_factory
-from tests.driver import SlackDriver
-from tests.fakeslack import BOT_TOKEN, FakeSlack
 from tests.pageserver import PageServer, page_server
 
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
@@ -136,35 +132,6 @@ def services(settings: Settings, engine: Engine) -> Services:
 @pytest.fixture
 def bolt_app(services: Services) -> App:
     return create_app(services)
-
-
-class ServerThread:
-    """The app's real HTTP server (uvicorn) on a free loopback port, in a background thread."""
-
-    def __init__(self, asgi: object) -> None:
-        self.socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.socket.bind(("127.0.0.1", 0))
-        self.server = uvicorn.Server(uvicorn.Config(asgi, log_level="warning", lifespan="off"))  # type: ignore[arg-type]
-        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.socket]}, daemon=True)
-
-    @property
-    def url(self) -> str:
-        host, port = self.socket.getsockname()[:2]
-        return f"http://{host}:{port}"
-
-    def __enter__(self) -> ServerThread:
-        self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("the app's HTTP server did not start")
-            time.sleep(0.01)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
-        self.socket.close()
 
 
 @pytest.fixture

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from bot.fakeslack import FakeSlack
 from bot.services import Services
+from bot.slackdriver import SlackDriver
 from bot.worker import MetadataWorker
-from tests.driver import SlackDriver
-from tests.fakeslack import FakeSlack
 from tests.helpers import items, message, reply_text, shares, wait_for
 from tests.pageserver import PageServer
 

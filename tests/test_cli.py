@@ -15,10 +15,10 @@ import httpx
 import pytest
 from sqlalchemy import text
 
+from bot.fakeslack import APP_TOKEN, BOT_TOKEN, FakeSlack
+from bot.slackdriver import SlackDriver
 from storage.db import make_engine
 from tests.conftest import SIGNING_SECRET
-from tests.driver import SlackDriver
-from tests.fakeslack import APP_TOKEN, BOT_TOKEN, FakeSlack
 from tests.helpers import wait_for
 from tests.pageserver import PageServer
 

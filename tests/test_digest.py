@@ -11,13 +11,13 @@ import pytest
 from sqlmodel import select
 
 from bot.digest import DigestPass
+from bot.fakeslack import FakeSlack
 from bot.schedule import current_slot
 from bot.scheduler import run_digests
 from bot.services import Services
 from bot.slack import web_client
+from bot.slackdriver import SlackDriver
 from storage.models import DigestDelivery, Person
-from tests.driver import SlackDriver
-from tests.fakeslack import FakeSlack
 from tests.helpers import items, message, reply_text
 
 ANA, BEN, CAROL = "U0ANA0001", "U0BEN0001", "U0CAROL01"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.driver import SlackDriver
-from tests.fakeslack import FakeSlack
+from bot.fakeslack import FakeSlack
+from bot.slackdriver import SlackDriver
 
 
 def reply_of(response) -> dict:  # type: ignore[no-untyped-def]

@@ -7,10 +7,10 @@ from typing import Any
 
 from sqlmodel import select
 
+from bot.fakeslack import FakeSlack
 from bot.services import Services
+from bot.slackdriver import SlackDriver, load_payload
 from storage.models import Person
-from tests.driver import SlackDriver, load_payload
-from tests.fakeslack import FakeSlack
 from tests.helpers import message, wait_for
 
 ANA, BEN = "U0ANA0001", "U0BEN0001"

@@ -13,8 +13,8 @@ from sqlmodel import select
 from bot.feeds import FIRST_POLL_ENTRIES, POLL_EVERY, FeedPoller
 from bot.fetcher import Fetcher
 from bot.services import Services
+from bot.slackdriver import SlackDriver
 from storage.models import CuratedList, Feed, ListItem
-from tests.driver import SlackDriver
 from tests.helpers import items, message, reply_text
 from tests.pageserver import PageServer
 

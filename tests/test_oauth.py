@@ -13,14 +13,14 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from bot.app import create_app
+from bot.fakeslack import FakeSlack
 from bot.server import build_asgi
 from bot.services import Services
 from bot.settings import Settings
+from bot.slackdriver import SlackDriver
 from storage.db import session_factory
 from storage.workspaces import installed_workspaces
 from tests.conftest import SIGNING_SECRET, ServerThread
-from tests.driver import SlackDriver
-from tests.fakeslack import FakeSlack
 
 CLIENT_ID = "1111111111.2222222222"
 

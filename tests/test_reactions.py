@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
+from bot.fakeslack import FakeSlack
 from bot.services import Services
-from tests.driver import SlackDriver, load_payload
-from tests.fakeslack import FakeSlack
+from bot.slackdriver import SlackDriver, load_payload
 from tests.helpers import items, message, saves, shares, wait_for
 
 

@@ -10,10 +10,10 @@ import pytest
 from sqlmodel import select
 
 from bot.delivery import resend_undelivered, send_due_notices
+from bot.fakeslack import FakeSlack
 from bot.services import Services
+from bot.slackdriver import SlackDriver, load_payload
 from storage.models import Follow, Recommendation
-from tests.driver import SlackDriver, load_payload
-from tests.fakeslack import FakeSlack
 from tests.helpers import items, message, reply_text, saves, wait_for
 
 ANA, BEN, CAROL = "U0ANA0001", "U0BEN0001", "U0CAROL01"

@@ -9,11 +9,11 @@ import pytest
 from slack_bolt import Ack, App
 from sqlmodel import select
 
+from bot.fakeslack import FakeSlack
 from bot.services import Services
+from bot.slackdriver import SlackDriver, load_payload
 from handlers.errors import SORRY
 from storage.models import ProcessedEvent
-from tests.driver import SlackDriver, load_payload
-from tests.fakeslack import FakeSlack
 
 
 def home_opened(user: str = "U0ANA0001") -> dict:  # type: ignore[type-arg]

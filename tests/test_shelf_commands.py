@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.services import Services
-from tests.driver import SlackDriver
+from bot.slackdriver import SlackDriver
 from tests.helpers import items, reply_text, saves
 
 

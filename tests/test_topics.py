@@ -9,13 +9,13 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
+from bot.fakeslack import FakeSlack
 from bot.services import Services
+from bot.slackdriver import SlackDriver
 from bot.tagging import auto_tag, channel_topics
 from bot.topics import load_taxonomy
 from bot.worker import MetadataWorker
 from storage.models import Interest, Item, ItemTag
-from tests.driver import SlackDriver
-from tests.fakeslack import FakeSlack
 from tests.helpers import items, message, reply_text, wait_for
 from tests.pageserver import FIXTURES, PageServer
 

@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 
 from bot.fetcher import Fetcher
 from bot.services import Services
+from bot.slackdriver import SlackDriver
 from bot.worker import LEASE, MAX_ATTEMPTS, MetadataWorker, backoff
 from storage.db import make_engine, session_factory
 from tests.conftest import offline_resolver
-from tests.driver import SlackDriver
 from tests.helpers import items, message, reply_text
 from tests.pageserver import PageServer
 

@@ -1,7 +1,8 @@
 """A fake Slack Web API: a local HTTP server that records every call and answers like Slack.
 
-Only the boundary is faked. The app talks to it over real HTTP through slack-sdk (SLACK_API_URL),
-so retries, rate-limit handling and payload encoding are exercised as in production.
+The test suite and `peershelf demo` run the real app against it. Only the boundary is faked: the
+app talks to it over real HTTP through slack-sdk (SLACK_API_URL), so retries, rate-limit handling
+and payload encoding are exercised as in production.
 """
 
 from __future__ import annotations
@@ -84,8 +85,7 @@ class FakeSlack:
     @property
     def api_url(self) -> str:
         assert self._server is not None
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}/api/"
+        return f"http://127.0.0.1:{self._server.server_address[1]}/api/"
 
     @property
     def response_url(self) -> str:

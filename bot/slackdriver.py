@@ -17,14 +17,14 @@ from urllib.parse import urlencode
 
 import httpx
 
-from tests.fakeslack import TEAM_ID
+from bot.fakeslack import TEAM_ID
 
 PAYLOADS = Path(__file__).parent / "payloads"
 _ids = itertools.count(1)
 
 
 def load_payload(name: str) -> dict[str, Any]:
-    """A recorded Slack payload from tests/payloads."""
+    """A recorded Slack payload (bot/payloads), as Slack sends it."""
     loaded: dict[str, Any] = json.loads((PAYLOADS / name).read_text())
     return loaded
 

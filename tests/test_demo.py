@@ -1,0 +1,42 @@
+"""`peershelf demo` keeps telling the truth: every scene produced what it claims."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from bot.demo import ANA, BEN, CHEN, DARA, run_demo
+
+
+def test_the_demo_week_shows_what_each_person_would_see() -> None:
+    lines: list[str] = []
+    result = run_demo(lines.append)
+    output = "\n".join(lines)
+    assert len(result.scenes) == 7
+    # The private link is seen by the person who shared it, and by nobody else.
+    for user in (ANA, BEN, CHEN):
+        assert not any("reorg" in seen.lower() and "plan" in seen.lower() for seen in result.seen[user])
+    assert any("Platform team reorg plan" in seen for seen in result.seen[DARA])
+    # The reaction save, the recommendation with its thanks, the list fed by a feed.
+    assert any(seen.startswith("Saved to your shelf: Understanding Ownership in Rust") for seen in result.seen[ANA])
+    assert any("@Ana thanked you for Blameless Postmortems" in seen for seen in result.seen[CHEN])
+    assert any("Async Rust with Tokio" in seen and "Learning Rust by @Ben" in seen for seen in result.seen[ANA])
+    # The digests name the right items for the right people, and empty ones are not sent.
+    ana, dara = result.digests[ANA] or "", result.digests[DARA] or ""
+    assert "Blameless Postmortems That Actually Teach" in ana and "recommended by @Chen" in ana
+    assert "in _Learning Rust_" in ana
+    assert "Understanding Ownership in Rust" in dara and "shared by @Ben" in dara
+    assert "reorg" not in (ana + dara).lower()
+    assert result.digests[BEN] is None and result.digests[CHEN] is None
+    assert "Ana sees (the Home tab)" in output
+
+
+def test_peershelf_demo_runs_offline_from_the_command_line(tmp_path: Path) -> None:
+    script = Path(sys.executable).parent / "peershelf"
+    done = subprocess.run(
+        [str(script), "demo"], cwd=tmp_path, capture_output=True, text=True, timeout=60, env={"PATH": ""}
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Next Monday · the weekly digests" in done.stdout
+    assert "Traceback" not in done.stderr
