@@ -20,9 +20,9 @@ from storage.models import (
     Person,
     Recommendation,
     Save,
-    Share,
     Subscription,
 )
+from storage.people import recent_activity
 
 
 def candidates(*, session: Session, team_id: str) -> list[str]:
@@ -57,15 +57,7 @@ def weekly_top(
 ) -> dict[str, list[tuple[int, int]]]:
     """For each topic, its public items of the week by how many different people shared (in public),
     saved or recommended them: topic -> [(item id, people)], best first. Computed once per pass."""
-    activity = union(
-        select(col(Share.item_id).label("item_id"), col(Share.user_id).label("user_id")).where(
-            Share.team_id == team_id, col(Share.shared_at) >= since, col(Share.is_private).is_(False)
-        ),
-        select(col(Save.item_id), col(Save.user_id)).where(Save.team_id == team_id, col(Save.saved_at) >= since),
-        select(col(Recommendation.item_id), col(Recommendation.from_user_id)).where(
-            Recommendation.team_id == team_id, col(Recommendation.created_at) >= since
-        ),
-    ).subquery()
+    activity = recent_activity(team_id, since)
     counted = (
         select(activity.c.item_id, func.count(func.distinct(activity.c.user_id)).label("people"))
         .group_by(activity.c.item_id)

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from storage import search
+from storage.claims import claim_due
 from storage.models import FeedEntry, Item, ItemTag, ListItem, Recommendation, Save, Share
 
 # -- items ------------------------------------------------------------------------------------------
@@ -291,35 +292,14 @@ def replace_auto_tags(*, session: Session, item: Item, topics: list[tuple[str, s
 
 
 def claim_items_for_fetch(*, session: Session, now: datetime, lease: timedelta, limit: int) -> list[Item]:
-    """Take up to `limit` items due for fetching, leased for `lease`, so no other worker takes them.
-
-    One UPDATE … WHERE id IN (due) RETURNING: atomic on SQLite (one writer at a time); on PostgreSQL
-    the inner select skips rows another worker is claiming (FOR UPDATE SKIP LOCKED).
-    """
-    due = (
-        select(Item.id)
-        .where(
-            col(Item.fetch_state) == "pending",
-            or_(col(Item.next_fetch_at).is_(None), col(Item.next_fetch_at) <= now),
-            or_(col(Item.claimed_until).is_(None), col(Item.claimed_until) < now),
-        )
-        .order_by(col(Item.next_fetch_at), col(Item.id))
-        .limit(limit)
+    """Take up to `limit` items due for fetching, leased for `lease`, so no other worker takes them."""
+    due = and_(
+        col(Item.fetch_state) == "pending",
+        or_(col(Item.next_fetch_at).is_(None), col(Item.next_fetch_at) <= now),
     )
-    if session.get_bind().dialect.name == "postgresql":
-        due = due.with_for_update(skip_locked=True)
-    claim = (
-        update(Item)
-        .where(col(Item.id).in_(due))
-        .values(claimed_until=now + lease)
-        .returning(col(Item.id))
-        .execution_options(synchronize_session=False)
+    return claim_due(
+        session, Item, due=due, order_by=[col(Item.next_fetch_at), col(Item.id)], now=now, lease=lease, limit=limit
     )
-    ids = [int(row[0]) for row in session.execute(claim)]
-    session.commit()
-    if not ids:
-        return []
-    return list(session.exec(select(Item).where(col(Item.id).in_(ids)).order_by(col(Item.id))))
 
 
 def merge_items(*, session: Session, keep: Item, drop: Item) -> None:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, or_, update
+from sqlalchemy import delete, func, or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from storage.claims import claim_due
 from storage.models import CuratedList, Feed, FeedEntry, Item, ListItem, Subscription
 
 
@@ -179,29 +180,10 @@ def add_feed(*, session: Session, curated: CuratedList, url: str, by: str, now: 
 
 def claim_feeds(*, session: Session, now: datetime, lease: timedelta, limit: int) -> list[Feed]:
     """Feeds due for polling, leased so that no other process polls them at the same time."""
-    due = (
-        select(Feed.id)
-        .where(
-            or_(col(Feed.next_poll_at).is_(None), col(Feed.next_poll_at) <= now),
-            or_(col(Feed.claimed_until).is_(None), col(Feed.claimed_until) < now),
-        )
-        .order_by(col(Feed.next_poll_at), col(Feed.id))
-        .limit(limit)
+    due = or_(col(Feed.next_poll_at).is_(None), col(Feed.next_poll_at) <= now)
+    return claim_due(
+        session, Feed, due=due, order_by=[col(Feed.next_poll_at), col(Feed.id)], now=now, lease=lease, limit=limit
     )
-    if session.get_bind().dialect.name == "postgresql":
-        due = due.with_for_update(skip_locked=True)
-    claim = (
-        update(Feed)
-        .where(col(Feed.id).in_(due))
-        .values(claimed_until=now + lease)
-        .returning(col(Feed.id))
-        .execution_options(synchronize_session=False)
-    )
-    ids = [int(row[0]) for row in session.execute(claim)]
-    session.commit()
-    if not ids:
-        return []
-    return list(session.exec(select(Feed).where(col(Feed.id).in_(ids)).order_by(col(Feed.id))))
 
 
 def seen_entry(*, session: Session, feed: Feed, key: str, item_id: int | None, now: datetime) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, func, union_all
+from sqlalchemy import Subquery, delete, func, union_all
 from sqlmodel import Session, col, select
 
 from storage.items import has_tag
@@ -28,14 +28,11 @@ def set_interests(*, session: Session, team_id: str, user_id: str, topics: list[
     session.commit()
 
 
-def top_items(
-    *, session: Session, team_id: str, since: datetime, tag: str | None = None, limit: int = 10
-) -> list[tuple[Item, int]]:
-    """Public items ranked by how many different people shared, saved or recommended them since `since`.
-
-    Only public shares count: a share in a private channel is nobody else's business, even as a number.
-    """
-    activity = union_all(
+def recent_activity(team_id: str, since: datetime) -> Subquery:
+    """(item_id, user_id) for every public share, save and recommendation since `since`: who took
+    to what. Only public shares count: a share in a private channel is nobody's business, even as
+    a number."""
+    return union_all(
         select(col(Share.item_id).label("item_id"), col(Share.user_id).label("user_id")).where(
             Share.team_id == team_id, col(Share.shared_at) >= since, col(Share.is_private).is_(False)
         ),
@@ -44,6 +41,13 @@ def top_items(
             Recommendation.team_id == team_id, col(Recommendation.created_at) >= since
         ),
     ).subquery()
+
+
+def top_items(
+    *, session: Session, team_id: str, since: datetime, tag: str | None = None, limit: int = 10
+) -> list[tuple[Item, int]]:
+    """Public items ranked by how many different people shared, saved or recommended them since `since`."""
+    activity = recent_activity(team_id, since)
     people = func.count(func.distinct(activity.c.user_id)).label("people")
     statement = (
         select(Item, people)
