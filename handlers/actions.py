@@ -5,10 +5,12 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
+from sqlmodel import Session
 
 from bot import blocks
 from bot.delivery import deliver, refresh
@@ -20,6 +22,7 @@ from bot.shelf_command import Shelf
 from handlers.events import publish
 from storage import items as item_store
 from storage.directory import get_person, remember_person, set_digest
+from storage.models import Item
 
 logger = logging.getLogger(__name__)
 
@@ -32,50 +35,39 @@ def register(app: App, services: Services, shelf: Shelf) -> None:
     for action_id, action in REC_ACTIONS.items():
         app.action(action_id)(_on_recommendation(services, action))
 
-    @app.action("item_save")
-    def save_item(
-        ack: Ack, body: dict[str, Any], action: dict[str, Any], context: BoltContext, respond: Respond
-    ) -> None:
-        ack()
-        user = (body.get("user") or {}).get("id", "")
-        now = services.clock()
-        with services.new_session() as session:
-            item = item_store.visible_item(
-                session=session, team_id=context.team_id or "", user_id=user, item_id=int(action.get("value") or 0)
-            )
-            if item is None:
-                text = "That item is no longer there."
-            else:
-                _, new = item_store.save_item(
-                    session=session, team_id=item.team_id, user_id=user, item=item, source="button", now=now
-                )
-                session.commit()
-                text = (
-                    f"Saved {blocks.item_link(item)} to your shelf."
-                    if new
-                    else f"{blocks.item_link(item)} is already on your shelf."
-                )
-        respond(text=text, response_type="ephemeral", replace_original=False)
+    def on_item(act: Callable[[Session, Item, str], str]) -> Callable[..., None]:
+        """A Save or Done button on an item card: act on the item if the presser may see it."""
 
-    @app.action("item_done")
-    def finish_item(
-        ack: Ack, body: dict[str, Any], action: dict[str, Any], context: BoltContext, respond: Respond
-    ) -> None:
-        ack()
-        user = (body.get("user") or {}).get("id", "")
-        now = services.clock()
-        with services.new_session() as session:
-            item = item_store.visible_item(
-                session=session, team_id=context.team_id or "", user_id=user, item_id=int(action.get("value") or 0)
-            )
-            if item is None:
-                text = "That item is no longer there."
-            else:
-                item_store.mark_done(
-                    session=session, team_id=item.team_id, user_id=user, item=item, source="button", now=now
+        def press(
+            ack: Ack, body: dict[str, Any], action: dict[str, Any], context: BoltContext, respond: Respond
+        ) -> None:
+            ack()
+            user = (body.get("user") or {}).get("id", "")
+            with services.new_session() as session:
+                item = item_store.visible_item(
+                    session=session, team_id=context.team_id or "", user_id=user, item_id=int(action.get("value") or 0)
                 )
-                text = f"Marked {blocks.item_link(item)} as done."
-        respond(text=text, response_type="ephemeral", replace_original=False)
+                text = "That item is no longer there." if item is None else act(session, item, user)
+            respond(text=text, response_type="ephemeral", replace_original=False)
+
+        return press
+
+    def save(session: Session, item: Item, user: str) -> str:
+        _, new = item_store.save_item(
+            session=session, team_id=item.team_id, user_id=user, item=item, source="button", now=services.clock()
+        )
+        session.commit()
+        link = blocks.item_link(item)
+        return f"Saved {link} to your shelf." if new else f"{link} is already on your shelf."
+
+    def done(session: Session, item: Item, user: str) -> str:
+        item_store.mark_done(
+            session=session, team_id=item.team_id, user_id=user, item=item, source="button", now=services.clock()
+        )
+        return f"Marked {blocks.item_link(item)} as done."
+
+    app.action("item_save")(on_item(save))
+    app.action("item_done")(on_item(done))
 
     @app.action("item_recommend")
     def open_recommend(

@@ -92,3 +92,24 @@ def test_export_dms_a_json_file_of_my_own_data(driver: SlackDriver, slack: FakeS
     assert "secret" not in upload.decode()  # nothing of other people's private shares
     [complete] = slack.calls_to("files.completeUploadExternal")
     assert complete.params["channel_id"] == "D0ANA0001"
+
+
+def test_save_and_done_buttons_on_item_cards(driver: SlackDriver, slack: FakeSlack, services: Services) -> None:
+    from tests.helpers import items, saves
+
+    driver.event(message("<https://example.com/worth-it>", user=BEN, ts="1764600001.000100"))
+    [item] = items(services)
+    driver.press("item_save", str(item.id), user=ANA)
+    driver.press("item_save", str(item.id), user=ANA)
+    assert [(s.user_id, s.status) for s in saves(services)] == [(ANA, "unread")]
+    driver.press("item_done", str(item.id), user=ANA)
+    assert [(s.user_id, s.status) for s in saves(services)] == [(ANA, "done")]
+    told = [r.params["text"] for r in slack.responses()]
+    assert told[0].startswith("Saved") and "already on your shelf" in told[1] and told[2].startswith("Marked")
+    driver.event(
+        message("<https://example.com/hidden>", user=BEN, channel="G0PRIVATE1", channel_type="group", ts="2.2")
+    )
+    hidden = next(i for i in items(services) if "hidden" in i.url)
+    driver.press("item_save", str(hidden.id), user=ANA)
+    assert "no longer there" in slack.responses()[-1].params["text"]
+    assert len(saves(services, ANA)) == 1
