@@ -21,7 +21,7 @@ from storage import digests
 from storage import items as item_store
 from storage.directory import get_person
 from storage.models import DigestDelivery, Interest, Item, Person
-from storage.snapshot import Activity, Snapshot, public_items, shares_by
+from storage.snapshot import Activity, Snapshot, items_by_id, shares_by
 
 logger = logging.getLogger(__name__)
 
@@ -178,7 +178,7 @@ def build_all(
             )
         )
     wanted = {item_id for p in plans for _, candidates in p.sections for item_id, _ in candidates}
-    items = public_items(session, wanted)
+    items = items_by_id(session, wanted)
     pairs = {
         (p.user_id, item_id)
         for p in plans

@@ -168,8 +168,8 @@ def _aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def public_items(session: Session, item_ids: Iterable[int]) -> dict[int, Item]:
-    """The public items among `item_ids`, loaded once for a whole pass."""
+def items_by_id(session: Session, item_ids: Iterable[int]) -> dict[int, Item]:
+    """The items behind `item_ids` (public or not: callers decide), loaded once for a batch."""
     ids = sorted(set(item_ids))
     found: dict[int, Item] = {}
     for start in range(0, len(ids), CHUNK):
