@@ -21,7 +21,7 @@ from storage import digests
 from storage import items as item_store
 from storage.directory import get_person
 from storage.models import DigestDelivery, Interest, Item, Person
-from storage.snapshot import Activity, Snapshot, items_by_id, shares_by
+from storage.snapshot import Activity, Snapshot, items_by_id, last_sent, shares_by
 
 logger = logging.getLogger(__name__)
 
@@ -140,6 +140,11 @@ def assemble(plan_: Plan, items: dict[int, Item], own_shares: set[tuple[str, int
     return digest
 
 
+def _since(slot: datetime, last: datetime | None) -> datetime:
+    """New since the last digest (at most four weeks back), or the last seven days for a first one."""
+    return max(last, slot - LONGEST_LOOKBACK) if last is not None and last < slot else slot - FIRST_DIGEST_LOOKBACK
+
+
 def build_all(
     session: Session,
     *,
@@ -152,8 +157,16 @@ def build_all(
     users = sorted(slots)
     if not users:
         return {}
-    earliest = min(slots.values()) - LONGEST_LOOKBACK
-    snapshot = Snapshot.load(session, team_id=team_id, users=users, since=earliest, activity=activity)
+    sent = last_sent(session, team_id=team_id, users=users)
+    sinces = {user: _since(slots[user], sent.get(user)) for user in users}
+    snapshot = Snapshot.load(
+        session,
+        team_id=team_id,
+        users=users,
+        since=min(sinces.values()),
+        activity=activity,
+        activity_since=min(slots.values()) - LONGEST_LOOKBACK,
+    )
     interests: dict[str, list[str]] = {}
     for start in range(0, len(users), 900):
         for interest in session.exec(
@@ -165,8 +178,7 @@ def build_all(
     plans = []
     for user_id in users:
         slot = slots[user_id]
-        last = snapshot.last_sent.get(user_id)
-        since = max(last, slot - LONGEST_LOOKBACK) if last is not None and last < slot else slot - FIRST_DIGEST_LOOKBACK
+        since = sinces[user_id]
         plans.append(
             plan(
                 snapshot,

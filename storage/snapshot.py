@@ -30,6 +30,7 @@ from storage.models import (
 )
 
 CHUNK = 900  # bound parameters per IN (…), under SQLite's limit
+ADDITIONS_PER_PERSON = 30
 
 
 def _chunks(values: list[str]) -> Iterator[list[str]]:
@@ -48,14 +49,21 @@ class Snapshot:
     shared: dict[str, list[tuple[int, datetime]]] = field(default_factory=dict)  # public shares since `since`
     saved: dict[str, list[tuple[int, datetime]]] = field(default_factory=dict)  # saves since `since`
     unread: dict[str, list[int]] = field(default_factory=dict)  # oldest first
-    last_sent: dict[str, datetime] = field(default_factory=dict)
 
     @classmethod
     def load(
-        cls, session: Session, *, team_id: str, users: list[str], since: datetime, activity: Activity | None = None
+        cls,
+        session: Session,
+        *,
+        team_id: str,
+        users: list[str],
+        since: datetime,
+        activity: Activity | None = None,
+        activity_since: datetime | None = None,
     ) -> Snapshot:
         """`since` is the earliest moment any of these people's digests looks back to. `activity`
-        carries what followed people did across the batches of one pass, so it is read once."""
+        carries what followed people did across the batches of one pass, so it is read once, from
+        `activity_since` (early enough for every batch)."""
         snap = cls()
         recommended: dict[str, list[tuple[int, str, datetime]]] = defaultdict(list)
         additions: dict[str, list[tuple[int, str, datetime, str | None]]] = defaultdict(list)
@@ -85,13 +93,17 @@ class Snapshot:
                     )
                 )
             }
-            for item_id, name, when, by, user in session.execute(
-                sa_select(  # five columns: more than sqlmodel's select() is typed for
+            newest = func.row_number().over(
+                partition_by=col(Subscription.user_id), order_by=col(ListItem.added_at).desc()
+            )
+            ranked = (
+                sa_select(  # six columns: more than sqlmodel's select() is typed for
                     col(ListItem.item_id),
                     col(CuratedList.name),
                     col(ListItem.added_at),
                     col(ListItem.added_by),
                     col(Subscription.user_id),
+                    newest.label("n"),
                 )
                 .join(CuratedList, col(CuratedList.id) == col(ListItem.list_id))
                 .join(Subscription, col(Subscription.list_id) == col(CuratedList.id))
@@ -100,9 +112,16 @@ class Snapshot:
                     col(Subscription.user_id).in_(chunk),
                     col(ListItem.added_at) >= since,
                 )
-                .order_by(col(ListItem.added_at).desc())
+                .subquery()
+            )
+            # Each person's newest few additions are all a digest can show; a busy list must not
+            # bring its whole month into memory for every subscriber.
+            for item_id, name, when, by, user in session.execute(
+                sa_select(ranked.c.item_id, ranked.c.name, ranked.c.added_at, ranked.c.added_by, ranked.c.user_id)
+                .where(ranked.c.n <= ADDITIONS_PER_PERSON)
+                .order_by(ranked.c.added_at.desc())
             ):
-                additions[user].append((int(item_id), str(name), when, by))
+                additions[user].append((int(item_id), str(name), _aware(when), by))
             for follower, followee in session.execute(
                 select(Follow.follower_id, Follow.followee_id).where(
                     Follow.team_id == team_id, col(Follow.follower_id).in_(chunk)
@@ -116,19 +135,9 @@ class Snapshot:
             ):
                 if len(unread[user]) < 10:
                     unread[user].append(int(item_id))
-            for user, slot in session.execute(
-                select(DigestDelivery.user_id, func.max(DigestDelivery.slot_at))
-                .where(
-                    DigestDelivery.team_id == team_id,
-                    col(DigestDelivery.user_id).in_(chunk),
-                    DigestDelivery.status == "sent",
-                )
-                .group_by(col(DigestDelivery.user_id))
-            ):
-                snap.last_sent[user] = _aware(slot)
         followed = sorted({f for fs in follows.values() for f in fs})
         cache = activity if activity is not None else Activity()
-        cache.load(session, team_id=team_id, users=followed, since=since)
+        cache.load(session, team_id=team_id, users=followed, since=activity_since or since)
         snap.recommended, snap.list_additions, snap.follows = dict(recommended), dict(additions), dict(follows)
         snap.shared, snap.saved, snap.unread = cache.shared, cache.saved, dict(unread)
         return snap
@@ -162,6 +171,23 @@ class Activity:
                 for user, item_id, when in rows:
                     into.setdefault(str(user), []).append((int(item_id), _aware(when)))
             self.known.update(chunk)
+
+
+def last_sent(session: Session, *, team_id: str, users: list[str]) -> dict[str, datetime]:
+    """The slot of each person's last digest sent, where there was one."""
+    found: dict[str, datetime] = {}
+    for chunk in _chunks(users):
+        for user, slot in session.execute(
+            select(DigestDelivery.user_id, func.max(DigestDelivery.slot_at))
+            .where(
+                DigestDelivery.team_id == team_id,
+                col(DigestDelivery.user_id).in_(chunk),
+                DigestDelivery.status == "sent",
+            )
+            .group_by(col(DigestDelivery.user_id))
+        ):
+            found[str(user)] = _aware(slot)
+    return found
 
 
 def _aware(value: datetime) -> datetime:
