@@ -372,9 +372,13 @@ class DigestPass:
             with self.services.new_session() as session:
                 digests.skip_many(session=session, delivery_ids=empty)
             result.skipped += len(empty)
+        sent: tuple[int, str | None] | None = None  # the last digest sent, recorded with the next one's mark
         for user_id, digest in built.items():
             if user_id in ids and not digest.empty:
-                self._send(team_id, digest, ids[user_id], tags, now, result)
+                sent = self._send(team_id, digest, ids[user_id], tags, now, result, previous=sent)
+        if sent is not None:
+            with self.services.engine.begin() as connection:
+                digests.mark(connection, delivery_id=sent[0], status="sent", now=now, ts=sent[1])
 
     def _send(
         self,
@@ -384,10 +388,16 @@ class DigestPass:
         tags: dict[int, list[str]],
         now: datetime,
         result: PassResult,
-    ) -> None:
+        *,
+        previous: tuple[int, str | None] | None,
+    ) -> tuple[int, str | None] | None:
+        """Send one digest; returns (delivery id, message ts) for the caller to record as sent."""
         user_id = digest.user_id
-        # From here a crash leaves "sending": never sent again, so nobody gets two digests a week.
+        # One transaction records the previous digest as sent and this one as "sending". From here a
+        # crash leaves this one "sending": never sent again, so nobody gets two digests a week.
         with self.services.engine.begin() as connection:
+            if previous is not None:
+                digests.mark(connection, delivery_id=previous[0], status="sent", now=now, ts=previous[1])
             digests.mark(connection, delivery_id=delivery_id, status="sending", now=now)
         text, shown = render(digest, tags)
         assert self.client is not None
@@ -399,12 +409,11 @@ class DigestPass:
             with self.services.engine.begin() as connection:
                 digests.mark(connection, delivery_id=delivery_id, status="failed", now=now, error=reason)
             result.failed += 1
-            return
-        with self.services.engine.begin() as connection:
-            digests.mark(connection, delivery_id=delivery_id, status="sent", now=now, ts=posted.get("ts"))
+            return None
         result.sent += 1
         if self.pace_seconds:
             self.sleep(self.pace_seconds)
+        return delivery_id, posted.get("ts")
 
 
 def preview(services: Services, *, team_id: str, user_id: str) -> tuple[str, list[blocks.Block]] | None:
