@@ -14,6 +14,7 @@ from slack_sdk.http_retry.builtin_handlers import (
     ServerErrorRetryHandler,
 )
 
+from bot.capture import Message
 from bot.services import Services
 from bot.settings import Settings
 from bot.tagging import channel_topics
@@ -140,3 +141,25 @@ def tell(
         except SlackApiError as error:
             logger.info("ephemeral in %s refused (%s); sending a DM", channel_id, error.response.get("error"))
     client.chat_postMessage(channel=user_id, text=text, blocks=blocks, unfurl_links=False)
+
+
+def message_from_slack(
+    services: Services, client: WebClient, team_id: str, channel_id: str, raw: dict[str, Any]
+) -> tuple[Message, bool]:
+    """A message as Slack gave it (history, a shortcut's payload), and whether a bot wrote it.
+
+    The conversation's privacy comes from conversations.info (cached): unsure means private.
+    """
+    private = channel_is_private(services, client, team_id, channel_id)
+    message = Message(
+        team_id=team_id,
+        channel_id=channel_id,
+        channel_type="im" if channel_id.startswith("D") else ("group" if private else "channel"),
+        user_id=str(raw.get("user") or raw.get("bot_id") or ""),
+        ts=str(raw.get("ts", "")),
+        text=raw.get("text") or "",
+        thread_ts=raw.get("thread_ts"),
+        blocks=raw.get("blocks"),
+    )
+    is_bot = bool(raw.get("bot_id")) or raw.get("subtype") == "bot_message" or not raw.get("user")
+    return message, is_bot

@@ -13,7 +13,7 @@ from bot.home import home_view
 from bot.reactions import confirmation, confirmation_blocks, save_fetched_message, save_known_message
 from bot.services import Services
 from bot.shelf_command import Shelf
-from bot.slack import channel_is_private, conversation, fetch_message, tell, workspace_url
+from bot.slack import conversation, fetch_message, message_from_slack, tell, workspace_url
 from storage.channels import default_topics
 
 logger = logging.getLogger(__name__)
@@ -107,18 +107,7 @@ def register(app: App, services: Services, shelf: Shelf) -> None:
             text = "I couldn't read that message, so nothing was saved. Is Peershelf in that conversation?"
             tell(client, channel_id=channel, user_id=user, text=text)
             return
-        private = channel_is_private(services, client, context.team_id, channel)
-        message = Message(
-            team_id=context.team_id,
-            channel_id=channel,
-            channel_type="im" if channel.startswith("D") else ("group" if private else "channel"),
-            user_id=str(raw.get("user") or raw.get("bot_id") or ""),
-            ts=ts,
-            text=raw.get("text") or "",
-            thread_ts=raw.get("thread_ts"),
-            blocks=raw.get("blocks"),
-        )
-        is_bot = bool(raw.get("bot_id")) or raw.get("subtype") == "bot_message" or not raw.get("user")
+        message, is_bot = message_from_slack(services, client, context.team_id, channel, {**raw, "ts": ts})
         url = workspace_url(services, client, context.team_id)
         with services.new_session() as session:
             saved = save_fetched_message(

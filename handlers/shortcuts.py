@@ -9,11 +9,10 @@ from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
 from bot import blocks
-from bot.capture import Message
 from bot.links import links_in_message
 from bot.reactions import confirmation, confirmation_blocks, save_fetched_message
 from bot.services import Services
-from bot.slack import channel_is_private, workspace_url
+from bot.slack import message_from_slack, workspace_url
 
 SHORTCUTS = {"save_to_shelf": "Save to shelf", "recommend_message": "Recommend…"}
 
@@ -32,23 +31,13 @@ def register(app: App, services: Services) -> None:
         if channel in services.settings.ignore_channels:
             respond(text="Peershelf doesn't save from this channel.", response_type="ephemeral")
             return
-        private = channel_is_private(services, client, team_id, channel)
-        message = Message(
-            team_id=team_id,
-            channel_id=channel,
-            channel_type="im" if channel.startswith("D") else ("group" if private else "channel"),
-            user_id=str(raw.get("user") or raw.get("bot_id") or ""),
-            ts=str(raw["ts"]),
-            text=raw.get("text") or "",
-            thread_ts=raw.get("thread_ts"),
-            blocks=raw.get("blocks"),
-        )
+        message, is_bot = message_from_slack(services, client, team_id, channel, raw)
         url = workspace_url(services, client, team_id)
         with services.new_session() as session:
             saved = save_fetched_message(
                 session=session,
                 message=message,
-                is_bot=bool(raw.get("bot_id")) or not raw.get("user"),
+                is_bot=is_bot,
                 reactor_id=user,
                 workspace_url=url,
                 now=services.clock(),
