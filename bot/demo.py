@@ -221,8 +221,7 @@ class Demo:
         self.command(CHEN, f"recommend <@{ANA}|ana> {postmortems} for our incident review on Friday")
         self.settle()
         self.new_calls()
-        with services.new_session() as session:
-            rec = session.exec(select(Recommendation)).one()
+        rec = self._delivered(services)
         self.dm_owner[str(rec.dm_channel)] = ANA
         self.out("  Ana presses [Thanks] in the DM.")
         self.driver.press("rec_thanks", str(rec.id), user=ANA, channel=str(rec.dm_channel), message_ts=str(rec.dm_ts))
@@ -267,6 +266,16 @@ class Demo:
         self.driver.event(load_payload("app_home_opened.json") | {"user": ANA})
         view = self.slack.calls_to("views.publish")[-1].params["view"]
         self.show(ANA, "the Home tab", blocks_to_text(view["blocks"], self.name))
+
+    def _delivered(self, services: Services) -> Recommendation:
+        """The recommendation, once its DM is recorded (that happens just after Slack answers)."""
+        for _ in range(200):
+            with services.new_session() as session:
+                rec = session.exec(select(Recommendation)).one()
+            if rec.dm_ts:
+                return rec
+            threading.Event().wait(0.025)
+        raise RuntimeError("the recommendation DM was not recorded")
 
     def _item_id(self, services: Services, fragment: str) -> int:
         with services.new_session() as session:
