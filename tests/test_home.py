@@ -90,7 +90,7 @@ def test_export_dms_a_json_file_of_my_own_data(driver: SlackDriver, slack: FakeS
     assert exported["saves"][0]["note"] == "my note" and exported["saves"][0]["tags"] == ["testing"]
     assert exported["interests"] == ["testing"] and exported["follows"] == [BEN]
     assert "secret" not in upload.decode()  # nothing of other people's private shares
-    [complete] = slack.calls_to("files.completeUploadExternal")
+    [complete] = wait_for(lambda: slack.calls_to("files.completeUploadExternal"))  # just after the upload
     assert complete.params["channel_id"] == "D0ANA0001"
 
 
