@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
+from slack_sdk import WebClient
 from sqlmodel import Session
 
 from bot import blocks
 from bot.capture import Message, Saved, capture_message, permalink, save_items, save_links, save_note
 from bot.links import links_in_message
 from bot.recommend import suggestions
+from bot.services import Services
+from bot.slack import message_from_slack, workspace_url
 from bot.topics import Taxonomy
 from storage import items as item_store
 from storage.models import Item
@@ -84,3 +88,25 @@ def confirmation_blocks(session: Session, saved: list[Saved], reactor_id: str) -
         people = suggestions(session=session, team_id=first_new.item.team_id, item=first_new.item, exclude={reactor_id})
         shown += blocks.suggestion_blocks(first_new.item, people)
     return shown
+
+
+def save_slack_message(
+    services: Services, client: WebClient, *, team_id: str, channel_id: str, raw: dict[str, Any], reactor_id: str
+) -> tuple[str, list[blocks.Block]]:
+    """Save a message as Slack gave it (a reaction on an unseen message, the Save to shelf shortcut);
+    returns the confirmation's text and blocks."""
+    message, is_bot = message_from_slack(services, client, team_id, channel_id, raw)
+    url = workspace_url(services, client, team_id)
+    with services.new_session() as session:
+        saved = save_fetched_message(
+            session=session,
+            message=message,
+            is_bot=is_bot,
+            reactor_id=reactor_id,
+            workspace_url=url,
+            now=services.clock(),
+            taxonomy=services.taxonomy,
+        )
+        shown = confirmation_blocks(session, saved, reactor_id)
+    services.fetch_wakeup.set()
+    return confirmation(saved), shown

@@ -10,10 +10,10 @@ from slack_sdk import WebClient
 
 from bot.capture import Message, add_channel_topics, capture_message, duplicate_notices
 from bot.home import home_view
-from bot.reactions import confirmation, confirmation_blocks, save_fetched_message, save_known_message
+from bot.reactions import confirmation, confirmation_blocks, save_known_message, save_slack_message
 from bot.services import Services
 from bot.shelf_command import Shelf
-from bot.slack import conversation, fetch_message, message_from_slack, tell, workspace_url
+from bot.slack import conversation, fetch_message, tell, workspace_url
 from storage.channels import default_topics
 
 logger = logging.getLogger(__name__)
@@ -107,21 +107,10 @@ def register(app: App, services: Services, shelf: Shelf) -> None:
             text = "I couldn't read that message, so nothing was saved. Is Peershelf in that conversation?"
             tell(client, channel_id=channel, user_id=user, text=text)
             return
-        message, is_bot = message_from_slack(services, client, context.team_id, channel, {**raw, "ts": ts})
-        url = workspace_url(services, client, context.team_id)
-        with services.new_session() as session:
-            saved = save_fetched_message(
-                session=session,
-                message=message,
-                is_bot=is_bot,
-                reactor_id=user,
-                workspace_url=url,
-                now=services.clock(),
-                taxonomy=services.taxonomy,
-            )
-            shown = confirmation_blocks(session, saved, user)
-        services.fetch_wakeup.set()
-        tell(client, channel_id=channel, user_id=user, text=confirmation(saved), blocks=shown)
+        text, shown = save_slack_message(
+            services, client, team_id=context.team_id, channel_id=channel, raw={**raw, "ts": ts}, reactor_id=user
+        )
+        tell(client, channel_id=channel, user_id=user, text=text, blocks=shown)
 
     app.event("reaction_added")(ack=save_seen, lazy=[save_unseen])
 

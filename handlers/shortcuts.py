@@ -10,9 +10,8 @@ from slack_sdk import WebClient
 
 from bot import blocks
 from bot.links import links_in_message
-from bot.reactions import confirmation, confirmation_blocks, save_fetched_message
+from bot.reactions import save_slack_message
 from bot.services import Services
-from bot.slack import message_from_slack, workspace_url
 
 SHORTCUTS = {"save_to_shelf": "Save to shelf", "recommend_message": "Recommend…"}
 
@@ -31,21 +30,10 @@ def register(app: App, services: Services) -> None:
         if channel in services.settings.ignore_channels:
             respond(text="Peershelf doesn't save from this channel.", response_type="ephemeral")
             return
-        message, is_bot = message_from_slack(services, client, team_id, channel, raw)
-        url = workspace_url(services, client, team_id)
-        with services.new_session() as session:
-            saved = save_fetched_message(
-                session=session,
-                message=message,
-                is_bot=is_bot,
-                reactor_id=user,
-                workspace_url=url,
-                now=services.clock(),
-                taxonomy=services.taxonomy,
-            )
-            shown = confirmation_blocks(session, saved, user)
-        services.fetch_wakeup.set()
-        respond(text=confirmation(saved), blocks=shown, response_type="ephemeral", replace_original=False)
+        text, shown = save_slack_message(
+            services, client, team_id=team_id, channel_id=channel, raw=raw, reactor_id=user
+        )
+        respond(text=text, blocks=shown, response_type="ephemeral", replace_original=False)
 
     # Slack gets its answer at once; reading the channel's privacy and saving happen after it.
     app.shortcut("save_to_shelf")(ack=acknowledge, lazy=[save_to_shelf])
