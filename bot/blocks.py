@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Protocol
 
 from bot.text import clip, slack_escape
 from storage.models import Item
@@ -56,12 +57,31 @@ def help_blocks(entries: list[tuple[str, str]], tips: list[str]) -> list[Block]:
 MAX_TITLE = 150
 
 
-def display_title(item: Item) -> str:
+class Card(Protocol):
+    """What an item's line needs: an Item, or just those columns of one when many are rendered."""
+
+    @property
+    def id(self) -> int | None: ...
+    @property
+    def url(self) -> str: ...
+    @property
+    def title(self) -> str | None: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def site_name(self) -> str | None: ...
+    @property
+    def author(self) -> str | None: ...
+    @property
+    def duration_seconds(self) -> int | None: ...
+
+
+def display_title(item: Card) -> str:
     """The title, or the link itself while the page is unknown (it keeps its URL as title)."""
     return item.title or (item.url if item.url.startswith(("http://", "https://")) else "Untitled")
 
 
-def item_link(item: Item) -> str:
+def item_link(item: Card) -> str:
     """The item's title as a mrkdwn link (plain bold for books with no page)."""
     title = slack_escape(clip(display_title(item), MAX_TITLE))
     if item.url.startswith(("http://", "https://")):
@@ -74,7 +94,7 @@ def _duration(seconds: int) -> str:
     return f"{minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"{max(minutes, 1)} min"
 
 
-def item_facts(item: Item) -> str:
+def item_facts(item: Card) -> str:
     """Kind, site or author, and length, as one short line."""
     facts = [item.kind]
     if item.site_name:
@@ -261,7 +281,7 @@ def suggestion_blocks(item: Item, people: list[tuple[str, list[str], str | None]
 # -- the weekly digest ------------------------------------------------------------------------------
 
 
-def item_actions(item: Item) -> Block:
+def item_actions(item: Card) -> Block:
     return {
         "type": "actions",
         "block_id": f"item:{item.id}",
@@ -273,7 +293,7 @@ def item_actions(item: Item) -> Block:
     }
 
 
-def digest_blocks(sections: list[tuple[str, list[tuple[Item, str, str]]]]) -> list[Block]:
+def digest_blocks(sections: Sequence[tuple[str, Sequence[tuple[Card, str, str]]]]) -> list[Block]:
     """Each section a header and its item cards (line + Save / Done / Recommend), within 50 blocks.
 
     When everything would not fit, the last items give way and a footer says so.

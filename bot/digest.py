@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from sqlalchemy.engine import Connection
 from sqlmodel import Session, col, select
 
 from bot import blocks
@@ -19,9 +20,10 @@ from bot.schedule import current_slot, preferences
 from bot.services import Services
 from storage import digests
 from storage import items as item_store
+from storage.db import one_of
 from storage.directory import get_person
-from storage.models import DigestDelivery, Interest, Item, Person
-from storage.snapshot import Activity, Snapshot, items_by_id, last_sent, shares_by
+from storage.models import DigestDelivery, Interest, Person
+from storage.snapshot import Activity, ItemCard, Snapshot, cards_by_id, last_sent, shares_by, visibility
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +42,7 @@ Week = dict[str, list[tuple[int, int]]]  # topic -> [(item id, people)], from st
 @dataclass
 class Section:
     title: str
-    entries: list[tuple[Item, str]]  # item and why it is here
+    entries: list[tuple[ItemCard, str]]  # item and why it is here
 
 
 @dataclass
@@ -53,7 +55,7 @@ class Digest:
     def empty(self) -> bool:
         return not any(section.entries for section in self.sections)
 
-    def items(self) -> list[Item]:
+    def items(self) -> list[ItemCard]:
         return [item for section in self.sections for item, _ in section.entries]
 
 
@@ -118,25 +120,37 @@ def plan(
     )
 
 
-def assemble(plan_: Plan, items: dict[int, Item], own_shares: set[tuple[str, int]]) -> Digest:
+Choice = list[tuple[str, list[tuple[int, str]]]]  # sections as titles and (item id, why)
+
+
+def choose(plan_: Plan, public: dict[int, bool], own_shares: set[tuple[str, int]]) -> Choice:
     """Sections in order, only where not empty, five items each (three reminders); an item appears
     once; a person's own shares never fill their own sections; private items only where the
-    person may see them (recommended to them, on their shelf)."""
-    digest = Digest(plan_.user_id, plan_.slot_at)
+    person may see them (recommended to them, on their shelf). `public` holds every existing item."""
+    chosen: Choice = []
     seen: set[int] = set()
     for title, candidates in plan_.sections:
         limit = UNREAD_REMINDERS if title == "Still on your shelf" else PER_SECTION
-        entries: list[tuple[Item, str]] = []
+        entries: list[tuple[int, str]] = []
         for item_id, why in candidates:
-            item = items.get(item_id)
-            if item is None or item_id in seen or len(entries) >= limit:
+            if item_id not in public or item_id in seen or len(entries) >= limit:
                 continue
-            if title in plan_.public_only and (not item.is_public or (plan_.user_id, item_id) in own_shares):
+            if title in plan_.public_only and (not public[item_id] or (plan_.user_id, item_id) in own_shares):
                 continue
             seen.add(item_id)
-            entries.append((item, why))
+            entries.append((item_id, why))
         if entries:
-            digest.sections.append(Section(title, entries))
+            chosen.append((title, entries))
+    return chosen
+
+
+def assemble(user_id: str, slot_at: datetime, chosen: Choice, items: dict[int, ItemCard]) -> Digest:
+    """The digest of the chosen items (one removed meanwhile simply drops out)."""
+    digest = Digest(user_id, slot_at)
+    for title, entries in chosen:
+        found = [(items[item_id], why) for item_id, why in entries if item_id in items]
+        if found:
+            digest.sections.append(Section(title, found))
     return digest
 
 
@@ -171,7 +185,7 @@ def build_all(
     for start in range(0, len(users), 900):
         for interest in session.exec(
             select(Interest)
-            .where(Interest.team_id == team_id, col(Interest.user_id).in_(users[start : start + 900]))
+            .where(Interest.team_id == team_id, one_of(session, col(Interest.user_id), users[start : start + 900]))
             .order_by(col(Interest.id))
         ):
             interests.setdefault(interest.user_id, []).append(interest.topic)
@@ -189,8 +203,7 @@ def build_all(
                 week=week_for(slot),
             )
         )
-    wanted = {item_id for p in plans for _, candidates in p.sections for item_id, _ in candidates}
-    items = items_by_id(session, wanted)
+    public = visibility(session, {item_id for p in plans for _, candidates in p.sections for item_id, _ in candidates})
     pairs = {
         (p.user_id, item_id)
         for p in plans
@@ -199,7 +212,10 @@ def build_all(
         for item_id, _ in candidates
     }
     own = shares_by(session, team_id=team_id, pairs=pairs)
-    return {p.user_id: assemble(p, items, own) for p in plans}
+    chosen = {p.user_id: choose(p, public, own) for p in plans}
+    # Whole items only for what made the cut: a few per person instead of every candidate.
+    items = cards_by_id(session, {item_id for c in chosen.values() for _, entries in c for item_id, _ in entries})
+    return {user_id: assemble(user_id, slots[user_id], c, items) for user_id, c in chosen.items()}
 
 
 def render(digest: Digest, tags: dict[int, list[str]]) -> tuple[str, list[blocks.Block]]:
@@ -217,11 +233,10 @@ def render(digest: Digest, tags: dict[int, list[str]]) -> tuple[str, list[blocks
 
 
 def tags_of(session: Session, digests_: list[Digest]) -> dict[int, list[str]]:
-    ids = sorted({item.id or 0 for d in digests_ for item in d.items()})
+    ids = sorted({item.id for d in digests_ for item in d.items()})
     found: dict[int, list[str]] = {}
     for start in range(0, len(ids), 900):
-        for item_id, tags in item_store.active_tags(session=session, item_ids=ids[start : start + 900]).items():
-            found[item_id] = [t.tag for t in tags]
+        found.update(item_store.tag_names(session=session, item_ids=ids[start : start + 900]))
     return found
 
 
@@ -309,7 +324,7 @@ class DigestPass:
                         select(DigestDelivery.user_id).where(
                             DigestDelivery.team_id == team_id,
                             DigestDelivery.slot_at == slot,
-                            col(DigestDelivery.user_id).in_(users[start : start + 900]),
+                            one_of(session, col(DigestDelivery.user_id), users[start : start + 900]),
                             col(DigestDelivery.status).in_(FINAL),
                         )
                     )
@@ -348,8 +363,8 @@ class DigestPass:
         """Claim a batch's digests: person -> delivery id, for those this pass won."""
         with self.services.new_session() as session:
             won = digests.claim_many(session=session, team_id=team_id, slots=slots, now=now, lease=LEASE)
-            for user_id in sorted(set(slots) - won):  # rows from earlier attempts: stale claims, failures
-                if digests.claim(
+            for user_id in sorted(set(slots) - set(won)):  # rows from earlier attempts: stale claims, failures
+                row = digests.claim(
                     session=session,
                     team_id=team_id,
                     user_id=user_id,
@@ -357,10 +372,10 @@ class DigestPass:
                     now=now,
                     lease=LEASE,
                     max_attempts=MAX_ATTEMPTS,
-                ):
-                    won.add(user_id)
-            ids = digests.delivery_ids(session=session, team_id=team_id, slots={u: slots[u] for u in won})
-        return ids
+                )
+                if row is not None and row.id is not None:
+                    won[user_id] = row.id
+        return won
 
     def _deliver_batch(
         self, team_id: str, built: dict[str, Digest], tags: dict[int, list[str]], now: datetime, result: PassResult
@@ -372,16 +387,20 @@ class DigestPass:
             with self.services.new_session() as session:
                 digests.skip_many(session=session, delivery_ids=empty)
             result.skipped += len(empty)
-        sent: tuple[int, str | None] | None = None  # the last digest sent, recorded with the next one's mark
-        for user_id, digest in built.items():
-            if user_id in ids and not digest.empty:
-                sent = self._send(team_id, digest, ids[user_id], tags, now, result, previous=sent)
-        if sent is not None:
-            with self.services.engine.begin() as connection:
+        # One connection for the batch, in autocommit mode: each state change below is a single
+        # statement, so each digest costs one round trip to the database, not a transaction.
+        with self.services.engine.connect() as connection:
+            connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+            sent: tuple[int, str | None] | None = None  # the last digest sent, recorded with the next one's mark
+            for user_id, digest in built.items():
+                if user_id in ids and not digest.empty:
+                    sent = self._send(connection, team_id, digest, ids[user_id], tags, now, result, previous=sent)
+            if sent is not None:
                 digests.mark(connection, delivery_id=sent[0], status="sent", now=now, ts=sent[1])
 
     def _send(
         self,
+        connection: Connection,
         team_id: str,
         digest: Digest,
         delivery_id: int,
@@ -393,12 +412,9 @@ class DigestPass:
     ) -> tuple[int, str | None] | None:
         """Send one digest; returns (delivery id, message ts) for the caller to record as sent."""
         user_id = digest.user_id
-        # One transaction records the previous digest as sent and this one as "sending". From here a
+        # One statement records the previous digest as sent and this one as "sending". From here a
         # crash leaves this one "sending": never sent again, so nobody gets two digests a week.
-        with self.services.engine.begin() as connection:
-            if previous is not None:
-                digests.mark(connection, delivery_id=previous[0], status="sent", now=now, ts=previous[1])
-            digests.mark(connection, delivery_id=delivery_id, status="sending", now=now)
+        digests.advance(connection, sending=delivery_id, sent=previous, now=now)
         text, shown = render(digest, tags)
         assert self.client is not None
         try:
@@ -406,8 +422,7 @@ class DigestPass:
         except SlackApiError as error:  # a 429 was already waited out by the client's retry handler
             reason = str(error.response.get("error"))
             logger.warning("digest for %s of team %s not sent: %s", user_id, team_id, reason)
-            with self.services.engine.begin() as connection:
-                digests.mark(connection, delivery_id=delivery_id, status="failed", now=now, error=reason)
+            digests.mark(connection, delivery_id=delivery_id, status="failed", now=now, error=reason)
             result.failed += 1
             return None
         result.sent += 1

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, or_, union, update
+from sqlalchemy import and_, bindparam, case, func, null, or_, union, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from storage.db import one_of
 from storage.models import (
     DigestDelivery,
     Follow,
@@ -23,6 +24,7 @@ from storage.models import (
     Subscription,
 )
 from storage.people import recent_activity
+from storage.types import UTCDateTime
 
 
 def candidates(*, session: Session, team_id: str) -> list[str]:
@@ -44,7 +46,9 @@ def people(*, session: Session, team_id: str, user_ids: list[str]) -> dict[str, 
     found: dict[str, Person] = {}
     for start in range(0, len(user_ids), 500):
         chunk = user_ids[start : start + 500]
-        for person in session.exec(select(Person).where(Person.team_id == team_id, col(Person.user_id).in_(chunk))):
+        for person in session.exec(
+            select(Person).where(Person.team_id == team_id, one_of(session, col(Person.user_id), chunk))
+        ):
             found[person.user_id] = person
     return found
 
@@ -63,18 +67,25 @@ def weekly_top(
         .group_by(activity.c.item_id)
         .subquery()
     )
-    statement = (
-        select(ItemTag.tag, counted.c.item_id, counted.c.people)
+    place = func.row_number().over(
+        partition_by=col(ItemTag.tag), order_by=(counted.c.people.desc(), counted.c.item_id.desc())
+    )
+    # Each topic's best few ranked by the database: a busy week tags tens of thousands of items.
+    best = (
+        select(col(ItemTag.tag), counted.c.item_id, counted.c.people, place.label("place"))
         .join(counted, counted.c.item_id == col(ItemTag.item_id))
         .join(Item, col(Item.id) == counted.c.item_id)
         .where(col(ItemTag.removed).is_(False), col(Item.is_public), col(Item.team_id) == team_id)
-        .order_by(counted.c.people.desc(), counted.c.item_id.desc())
+        .subquery()
+    )
+    statement = (
+        select(best.c.tag, best.c.item_id, best.c.people)
+        .where(best.c.place <= per_topic)
+        .order_by(best.c.people.desc(), best.c.item_id.desc())
     )
     ranked: dict[str, list[tuple[int, int]]] = {}
     for tag, item_id, people_count in session.execute(statement):
-        bucket = ranked.setdefault(str(tag), [])
-        if len(bucket) < per_topic:
-            bucket.append((int(item_id), int(people_count)))
+        ranked.setdefault(str(tag), []).append((int(item_id), int(people_count)))
     return ranked
 
 
@@ -161,17 +172,52 @@ def mark(
     connection.execute(update(DigestDelivery).where(col(DigestDelivery.id) == delivery_id).values(**values))
 
 
+_ROW = DigestDelivery.__table__.c  # type: ignore[attr-defined]
+_IS_NEXT = _ROW.id == bindparam("next_id")
+# Built once: `advance` runs once per digest of a bulk send, and composing the statement each time
+# cost more than the database's work.
+_ADVANCE = (
+    update(DigestDelivery.__table__)  # type: ignore[attr-defined]
+    .where(_ROW.id.in_([bindparam("sent_id"), bindparam("next_id")]))
+    .values(
+        status=case((_IS_NEXT, "sending"), else_="sent"),
+        error=None,
+        attempts=case((_IS_NEXT, _ROW.attempts), else_=_ROW.attempts + 1),
+        sent_at=case((_IS_NEXT, _ROW.sent_at), else_=bindparam("sent_now", type_=UTCDateTime)),
+        message_ts=case((_IS_NEXT, _ROW.message_ts), else_=bindparam("sent_ts", type_=_ROW.message_ts.type)),
+        claimed_until=case((_IS_NEXT, _ROW.claimed_until), else_=null()),
+    )
+)
+
+
+def advance(connection: Connection, *, sending: int, sent: tuple[int, str | None] | None, now: datetime) -> None:
+    """Mark digest `sending` as about to be sent and record the previous one, `sent` (id, message ts),
+    as sent. One UPDATE: a single statement is atomic without a transaction around it, so on a
+    connection in autocommit mode each digest of a bulk send costs one round trip."""
+    if sent is None:
+        mark(connection, delivery_id=sending, status="sending", now=now)
+        return
+    connection.execute(_ADVANCE, {"sent_id": sent[0], "next_id": sending, "sent_now": now, "sent_ts": sent[1]})
+
+
 def claim_many(
     *, session: Session, team_id: str, slots: dict[str, datetime], now: datetime, lease: timedelta
-) -> set[str]:
-    """Claim many people's digests in one statement: those whose row this call inserted.
+) -> dict[str, int]:
+    """Claim many people's digests at once: person -> delivery id, for the rows this call inserted.
 
     INSERT … ON CONFLICT DO NOTHING RETURNING: a row another process inserted first is simply not
-    returned. Rows left over from earlier attempts are taken over one by one with `claim`.
+    returned. Rows left over from earlier attempts are taken over one by one with `claim`. The
+    statement is compiled once and run for all rows (SQLAlchemy batches them into multi-row inserts).
     """
     if not slots:
-        return set()
+        return {}
     insert_for = sqlite_insert if session.get_bind().dialect.name == "sqlite" else postgresql_insert
+    table = DigestDelivery.__table__  # type: ignore[attr-defined]
+    statement = (
+        insert_for(table)
+        .on_conflict_do_nothing(index_elements=["team_id", "user_id", "slot_at"])
+        .returning(table.c.user_id, table.c.id)
+    )
     rows = [
         {
             "team_id": team_id,
@@ -184,31 +230,9 @@ def claim_many(
         }  # fmt: skip
         for user, slot in slots.items()
     ]
-    claimed: set[str] = set()
-    for start in range(0, len(rows), 500):
-        statement = (
-            insert_for(DigestDelivery)
-            .values(rows[start : start + 500])
-            .on_conflict_do_nothing(index_elements=["team_id", "user_id", "slot_at"])
-            .returning(col(DigestDelivery.user_id))
-        )
-        claimed |= {str(row[0]) for row in session.execute(statement)}
+    claimed = {str(user): int(id_) for user, id_ in session.connection().execute(statement, rows)}
     session.commit()
     return claimed
-
-
-def delivery_ids(*, session: Session, team_id: str, slots: dict[str, datetime]) -> dict[str, int]:
-    """The delivery row of each person's slot."""
-    found: dict[str, int] = {}
-    users = sorted(slots)
-    for start in range(0, len(users), 500):
-        chunk = users[start : start + 500]
-        for row in session.exec(
-            select(DigestDelivery).where(DigestDelivery.team_id == team_id, col(DigestDelivery.user_id).in_(chunk))
-        ):
-            if slots.get(row.user_id) == row.slot_at:
-                found[row.user_id] = row.id or 0
-    return found
 
 
 def skip_many(*, session: Session, delivery_ids: list[int]) -> None:
@@ -216,7 +240,7 @@ def skip_many(*, session: Session, delivery_ids: list[int]) -> None:
     for start in range(0, len(delivery_ids), 500):
         session.execute(
             update(DigestDelivery)
-            .where(col(DigestDelivery.id).in_(delivery_ids[start : start + 500]))
+            .where(one_of(session, col(DigestDelivery.id), delivery_ids[start : start + 500]))
             .values(status="skipped", claimed_until=None)
             .execution_options(synchronize_session=False)
         )

@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 
 from storage import search
 from storage.claims import claim_due
+from storage.db import one_of
 from storage.models import FeedEntry, Item, ItemTag, ListItem, Recommendation, Save, Share
 
 # -- items ------------------------------------------------------------------------------------------
@@ -222,12 +223,26 @@ def active_tags(*, session: Session, item_ids: Sequence[int]) -> dict[int, list[
         return {}
     statement = (
         select(ItemTag)
-        .where(col(ItemTag.item_id).in_(list(item_ids)), col(ItemTag.removed).is_(False))
+        .where(one_of(session, col(ItemTag.item_id), list(item_ids)), col(ItemTag.removed).is_(False))
         .order_by(col(ItemTag.id))
     )
     found: dict[int, list[ItemTag]] = {}
     for tag in session.exec(statement):
         found.setdefault(tag.item_id, []).append(tag)
+    return found
+
+
+def tag_names(*, session: Session, item_ids: Sequence[int]) -> dict[int, list[str]]:
+    """The active tags of each item, as names in the order they were given: for rendering many items."""
+    found: dict[int, list[str]] = {}
+    if item_ids:
+        statement = (
+            select(ItemTag.item_id, ItemTag.tag)
+            .where(one_of(session, col(ItemTag.item_id), list(item_ids)), col(ItemTag.removed).is_(False))
+            .order_by(col(ItemTag.id))
+        )
+        for item_id, tag in session.execute(statement):
+            found.setdefault(int(item_id), []).append(str(tag))
     return found
 
 

@@ -12,11 +12,13 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 from sqlalchemy import func
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
+from storage.db import one_of
 from storage.models import (
     CuratedList,
     DigestDelivery,
@@ -79,7 +81,7 @@ class Snapshot:
                 )
                 .where(
                     Recommendation.team_id == team_id,
-                    col(Recommendation.to_user_id).in_(chunk),
+                    one_of(session, col(Recommendation.to_user_id), chunk),
                     col(Recommendation.done_at).is_(None),
                 )
                 .order_by(col(Recommendation.created_at).desc())
@@ -89,7 +91,7 @@ class Snapshot:
                 (str(user), int(item))
                 for user, item in session.execute(
                     select(Save.user_id, Save.item_id).where(
-                        Save.team_id == team_id, col(Save.user_id).in_(chunk), Save.status == "done"
+                        Save.team_id == team_id, one_of(session, col(Save.user_id), chunk), Save.status == "done"
                     )
                 )
             }
@@ -109,7 +111,7 @@ class Snapshot:
                 .join(Subscription, col(Subscription.list_id) == col(CuratedList.id))
                 .where(
                     col(Subscription.team_id) == team_id,
-                    col(Subscription.user_id).in_(chunk),
+                    one_of(session, col(Subscription.user_id), chunk),
                     col(ListItem.added_at) >= since,
                 )
                 .subquery()
@@ -124,13 +126,13 @@ class Snapshot:
                 additions[user].append((int(item_id), str(name), _aware(when), by))
             for follower, followee in session.execute(
                 select(Follow.follower_id, Follow.followee_id).where(
-                    Follow.team_id == team_id, col(Follow.follower_id).in_(chunk)
+                    Follow.team_id == team_id, one_of(session, col(Follow.follower_id), chunk)
                 )
             ):
                 follows[follower].append(followee)
             for user, item_id in session.execute(
                 select(Save.user_id, Save.item_id)
-                .where(Save.team_id == team_id, col(Save.user_id).in_(chunk), Save.status == "unread")
+                .where(Save.team_id == team_id, one_of(session, col(Save.user_id), chunk), Save.status == "unread")
                 .order_by(col(Save.saved_at), col(Save.id))
             ):
                 if len(unread[user]) < 10:
@@ -162,7 +164,12 @@ class Activity:
                 rank = func.row_number().over(partition_by=col(model.user_id), order_by=col(stamp).desc())
                 recent = (
                     sa_select(col(model.user_id), col(model.item_id), col(stamp).label("at"), rank.label("n"))
-                    .where(col(model.team_id) == team_id, col(model.user_id).in_(chunk), col(stamp) >= since, extra)
+                    .where(
+                        col(model.team_id) == team_id,
+                        one_of(session, col(model.user_id), chunk),
+                        col(stamp) >= since,
+                        extra,
+                    )
                     .subquery()
                 )
                 rows = session.execute(
@@ -181,7 +188,7 @@ def last_sent(session: Session, *, team_id: str, users: list[str]) -> dict[str, 
             select(DigestDelivery.user_id, func.max(DigestDelivery.slot_at))
             .where(
                 DigestDelivery.team_id == team_id,
-                col(DigestDelivery.user_id).in_(chunk),
+                one_of(session, col(DigestDelivery.user_id), chunk),
                 DigestDelivery.status == "sent",
             )
             .group_by(col(DigestDelivery.user_id))
@@ -194,13 +201,44 @@ def _aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def items_by_id(session: Session, item_ids: Iterable[int]) -> dict[int, Item]:
-    """The items behind `item_ids` (public or not: callers decide), loaded once for a batch."""
+def visibility(session: Session, item_ids: Iterable[int]) -> dict[int, bool]:
+    """Whether each of `item_ids` is public: all a digest needs to choose among its candidates,
+    read as plain rows (whole items are loaded for the few chosen)."""
     ids = sorted(set(item_ids))
-    found: dict[int, Item] = {}
+    found: dict[int, bool] = {}
     for start in range(0, len(ids), CHUNK):
-        for item in session.exec(select(Item).where(col(Item.id).in_(ids[start : start + CHUNK]))):
-            found[item.id or 0] = item
+        for item_id, public in session.execute(
+            select(Item.id, Item.is_public).where(one_of(session, col(Item.id), ids[start : start + CHUNK]))
+        ):
+            found[int(item_id or 0)] = bool(public)
+    return found
+
+
+class ItemCard(NamedTuple):
+    """The columns of an item that a digest shows: a batch of digests shows a hundred thousand."""
+
+    id: int
+    url: str
+    title: str | None
+    kind: str
+    site_name: str | None
+    author: str | None
+    duration_seconds: int | None
+
+
+def cards_by_id(session: Session, item_ids: Iterable[int]) -> dict[int, ItemCard]:
+    """The items behind `item_ids` (public or not: callers decide), read once for a batch as plain
+    rows: building whole Items cost more than everything else in a digest pass's reading."""
+    ids = sorted(set(item_ids))
+    fields = (Item.id, Item.url, Item.title, Item.kind, Item.site_name, Item.author, Item.duration_seconds)
+    columns = [col(attribute) for attribute in fields]
+    found: dict[int, ItemCard] = {}
+    for start in range(0, len(ids), CHUNK):
+        for row in session.execute(
+            sa_select(*columns).where(one_of(session, col(Item.id), ids[start : start + CHUNK]))
+        ):
+            card = ItemCard(*row)
+            found[card.id] = card
     return found
 
 
@@ -211,7 +249,9 @@ def shares_by(session: Session, *, team_id: str, pairs: set[tuple[str, int]]) ->
     found: set[tuple[str, int]] = set()
     for chunk in _chunks(users):
         for user, item_id in session.execute(
-            select(Share.user_id, Share.item_id).where(Share.team_id == team_id, col(Share.user_id).in_(chunk))
+            select(Share.user_id, Share.item_id).where(
+                Share.team_id == team_id, one_of(session, col(Share.user_id), chunk)
+            )
         ):
             if int(item_id) in items:
                 found.add((str(user), int(item_id)))

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from bot.digest import DigestPass
+from bot.digest import LEASE, DigestPass
 from bot.fakeslack import FakeSlack
 from bot.schedule import current_slot
 from bot.scheduler import run_digests
@@ -178,6 +178,41 @@ def test_a_digest_whose_send_may_have_happened_is_never_sent_twice(
         session.commit()
     run_pass(services, MONDAY_NOON_UTC)
     assert dms(slack, ANA) == []
+
+
+def test_a_bulk_pass_records_each_digest_and_a_crash_midway_resends_none(
+    driver: SlackDriver, services: Services, slack: FakeSlack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    people = [ANA, BEN, "U0DAVE0001", "U0ERIN001"]
+    for who in people[2:]:
+        slack.add_user(who, who[2:6].title())
+    services.clock = lambda: MONDAY_NOON_UTC - timedelta(days=1)
+    for n, who in enumerate(people):
+        driver.command(f"save https://example.com/reading-{n}", user=who)
+    client = web_client(services.settings)
+    post = client.chat_postMessage
+    tried: list[str] = []
+
+    def dies_on_the_second(**kwargs: Any) -> Any:
+        tried.append(kwargs["channel"])
+        if len(tried) == 2:
+            raise RuntimeError("the process was killed")
+        return post(**kwargs)
+
+    monkeypatch.setattr(client, "chat_postMessage", dies_on_the_second)
+    services.clock = lambda: MONDAY_NOON_UTC
+    with pytest.raises(RuntimeError):
+        DigestPass(services, client, pace_seconds=0).run("T0PEERS01", now=MONDAY_NOON_UTC)
+    first, second = tried
+    status = {d.user_id: d.status for d in deliveries(services)}
+    assert status[first] == "sent" and status[second] == "sending"  # may have gone out: never again
+    assert all(status[p] == "claimed" for p in people if p not in tried)
+
+    run_pass(services, MONDAY_NOON_UTC + LEASE + timedelta(minutes=1))  # the claims left behind expire
+    assert dms(slack, second) == []
+    assert all(len(dms(slack, p)) == 1 for p in people if p != second)
+    finished = [d for d in deliveries(services) if d.user_id != second]
+    assert all(d.status == "sent" and d.message_ts and d.attempts == 1 and d.sent_at for d in finished)
 
 
 def test_rate_limits_are_waited_out_and_other_errors_retried(week: None, services: Services, slack: FakeSlack) -> None:
