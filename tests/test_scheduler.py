@@ -35,6 +35,30 @@ def test_a_failing_job_is_retried_and_does_not_stop_the_others() -> None:
     assert runs["flaky"] >= 3
 
 
+def test_a_long_job_does_not_hold_up_the_others() -> None:
+    release = threading.Event()
+    quick_runs = 0
+    enough = threading.Event()
+
+    def long_digest_pass() -> None:
+        release.wait(timeout=5)
+
+    def notices() -> None:
+        nonlocal quick_runs
+        quick_runs += 1
+        if quick_runs >= 3:
+            enough.set()
+
+    scheduler = Scheduler([Job("digests", 0.01, long_digest_pass), Job("notices", 0.01, notices)])
+    scheduler.start()
+    try:
+        assert enough.wait(timeout=3)  # while the long job is still running
+        assert not release.is_set()
+    finally:
+        release.set()
+        scheduler.stop()
+
+
 def test_old_event_ids_are_forgotten_and_recent_ones_kept(services: Services) -> None:
     now = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
     with services.new_session() as session:
