@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import time as clock
 from collections.abc import Callable
@@ -14,14 +13,13 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.engine import Connection
 from sqlmodel import Session, col, select
 
-from bot import blocks
-from bot.directory import PROFILE_MAX_AGE, NotAColleague, colleague
+from bot import blocks, directory
+from bot.directory import PROFILE_MAX_AGE
 from bot.schedule import current_slot, preferences
 from bot.services import Services
 from storage import digests
 from storage import items as item_store
 from storage.db import one_of
-from storage.directory import get_person
 from storage.models import DigestDelivery, Interest, Person
 from storage.snapshot import Activity, ItemCard, Snapshot, cards_by_id, last_sent, shares_by, visibility
 
@@ -340,24 +338,20 @@ class DigestPass:
     def _refresh_time_zones(
         self, team_id: str, users: list[str], known: dict[str, Person], now: datetime
     ) -> dict[str, Person]:
-        """Ask Slack (users.info) for the time zone of anyone not looked up this week."""
+        """Ask Slack for the time zone of anyone not looked up this week (in bulk when many)."""
         assert self.client is not None
-        fresh: dict[str, Person] = {}
-        for user_id in users:
-            person = known.get(user_id)
-            if (
-                person is not None
-                and person.profile_refreshed_at
-                and now - person.profile_refreshed_at < PROFILE_MAX_AGE
-            ):
-                continue
-            with contextlib.suppress(NotAColleague):
-                colleague(self.services, self.client, team_id, user_id)
-            with self.services.new_session() as session:
-                found = get_person(session=session, team_id=team_id, user_id=user_id)
-            if found is not None:
-                fresh[user_id] = found
-        return fresh
+        stale = [
+            user_id
+            for user_id in users
+            if (person := known.get(user_id)) is None
+            or not person.profile_refreshed_at
+            or now - person.profile_refreshed_at >= PROFILE_MAX_AGE
+        ]
+        if not stale:
+            return {}
+        directory.refresh(self.services, self.client, team_id, stale)
+        with self.services.new_session() as session:
+            return digests.people(session=session, team_id=team_id, user_ids=stale)
 
     def _claim(self, team_id: str, slots: dict[str, datetime], now: datetime) -> dict[str, int]:
         """Claim a batch's digests: person -> delivery id, for those this pass won."""

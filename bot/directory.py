@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.services import Services
-from storage.directory import get_person, remember_person
+from storage.directory import get_person, remember_people, remember_person
 
 logger = logging.getLogger(__name__)
 
 PROFILE_MAX_AGE = timedelta(days=7)
+LOOK_UP_ALONE = 20  # up to this many people, users.info each; more, users.list for all
 
 
 @dataclass(frozen=True)
@@ -44,20 +47,56 @@ def colleague(services: Services, client: WebClient, team_id: str, user_id: str)
     except SlackApiError as error:
         logger.info("users.info %s of team %s: %s", user_id, team_id, error.response.get("error"))
         raise NotAColleague(user_id) from None
-    if user.get("deleted") or (
-        user.get("team_id") and user.get("team_id") != team_id and not user.get("enterprise_user")
-    ):
+    found = _colleague(user, team_id)
+    if found is None:
         raise NotAColleague(user_id)
-    name = (user.get("profile") or {}).get("display_name") or user.get("real_name") or user.get("name")
-    is_bot = bool(user.get("is_bot")) or user_id == "USLACKBOT"
     with services.new_session() as session:
         remember_person(
             session=session,
             team_id=team_id,
             user_id=user_id,
-            name=name,
-            is_bot=is_bot,
-            tz=user.get("tz"),
+            name=found.name,
+            is_bot=found.is_bot,
+            tz=found.tz,
             now=services.clock(),
         )
-    return Colleague(user_id, name, is_bot, user.get("tz"))
+    return found
+
+
+def _colleague(user: dict[str, Any], team_id: str) -> Colleague | None:
+    """A users.info / users.list member as a Colleague; None for the deactivated and outsiders."""
+    if user.get("deleted") or (
+        user.get("team_id") and user.get("team_id") != team_id and not user.get("enterprise_user")
+    ):
+        return None
+    user_id = str(user["id"])
+    name = (user.get("profile") or {}).get("display_name") or user.get("real_name") or user.get("name")
+    return Colleague(user_id, name, bool(user.get("is_bot")) or user_id == "USLACKBOT", user.get("tz"))
+
+
+def refresh(services: Services, client: WebClient, team_id: str, user_ids: list[str]) -> None:
+    """Look many people up again at once. users.info is one person a call (about 100 a minute);
+    users.list pages through the workspace 200 at a time, so past a handful it is far quicker: ten
+    thousand people take 50 calls instead of 10,000. Anyone it does not name (a colleague from
+    another workspace of the organisation) is looked up alone."""
+    remaining = set(user_ids)
+    if len(remaining) > LOOK_UP_ALONE:
+        try:
+            for page in client.users_list(limit=200):
+                now = services.clock()
+                found = [c for c in (_colleague(m, team_id) for m in page.get("members") or []) if c is not None]
+                with services.new_session() as session:
+                    remember_people(
+                        session=session,
+                        team_id=team_id,
+                        people=[(c.user_id, c.name, c.is_bot, c.tz) for c in found if c.user_id in remaining],
+                        now=now,
+                    )
+                remaining -= {str(m.get("id")) for m in page.get("members") or []}
+                if not remaining:
+                    break
+        except SlackApiError as error:  # what was read is kept; the rest one by one
+            logger.info("users.list of team %s: %s", team_id, error.response.get("error"))
+    for user_id in sorted(remaining):
+        with contextlib.suppress(NotAColleague):
+            colleague(services, client, team_id, user_id)

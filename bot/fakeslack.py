@@ -54,6 +54,7 @@ class FakeSlack:
     oauth_codes: dict[str, dict[str, Any]] = field(default_factory=dict)
     messages: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # channel -> messages
     not_in: set[str] = field(default_factory=set)  # channels the bot is not a member of
+    users_page: int = 200  # users.list returns at most this many members a page, whatever `limit` asks
     _ts: itertools.count = field(default_factory=lambda: itertools.count(1))  # type: ignore[type-arg]
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _server: ThreadingHTTPServer | None = None
@@ -273,6 +274,13 @@ class FakeSlack:
     def _users_info(self, params: dict[str, Any], team_id: str) -> dict[str, Any]:
         user = self.users.get(str(params.get("user")))
         return {"ok": True, "user": user} if user else {"ok": False, "error": "user_not_found"}
+
+    def _users_list(self, params: dict[str, Any], team_id: str) -> dict[str, Any]:
+        members = sorted((u for u in self.users.values() if u["team_id"] == team_id), key=lambda u: str(u["id"]))
+        start = int(params.get("cursor") or 0)
+        size = min(int(params.get("limit") or 200), self.users_page)
+        next_cursor = str(start + size) if start + size < len(members) else ""
+        return {"ok": True, "members": members[start : start + size], "response_metadata": {"next_cursor": next_cursor}}
 
     def _conversations_info(self, params: dict[str, Any], team_id: str) -> dict[str, Any]:
         channel = self.channels.get(str(params.get("channel")))

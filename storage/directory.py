@@ -8,6 +8,7 @@ from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from storage.db import one_of
 from storage.models import Follow, Interest, Person
 
 
@@ -31,6 +32,27 @@ def remember_person(
         except IntegrityError:  # looked up by a concurrent request
             session.rollback()
     raise RuntimeError(f"could not record person {user_id}")
+
+
+def remember_people(
+    *, session: Session, team_id: str, people: list[tuple[str, str | None, bool, str | None]], now: datetime
+) -> None:
+    """`remember_person` for many (user id, name, is bot, time zone) at once, from users.list."""
+    if not people:
+        return
+    ids = [user_id for user_id, *_ in people]
+    statement = select(Person).where(Person.team_id == team_id, one_of(session, col(Person.user_id), ids))
+    known = {person.user_id: person for person in session.exec(statement)}
+    for user_id, name, is_bot, tz in people:
+        person = known.get(user_id) or Person(team_id=team_id, user_id=user_id, created_at=now)
+        person.name, person.is_bot, person.tz, person.profile_refreshed_at = name, is_bot, tz, now
+        session.add(person)
+    try:
+        session.commit()
+    except IntegrityError:  # someone was looked up by a concurrent request meanwhile: one by one
+        session.rollback()
+        for user_id, name, is_bot, tz in people:
+            remember_person(session=session, team_id=team_id, user_id=user_id, name=name, is_bot=is_bot, tz=tz, now=now)
 
 
 def follow(*, session: Session, team_id: str, follower_id: str, followee_id: str, now: datetime) -> bool:

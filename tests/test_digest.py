@@ -215,6 +215,32 @@ def test_a_bulk_pass_records_each_digest_and_a_crash_midway_resends_none(
     assert all(d.status == "sent" and d.message_ts and d.attempts == 1 and d.sent_at for d in finished)
 
 
+def test_many_time_zones_are_read_a_page_at_a_time_not_one_person_each(
+    driver: SlackDriver, services: Services, slack: FakeSlack
+) -> None:
+    people = [f"U0P{n:07d}" for n in range(24)]
+    for who in people:
+        slack.add_user(who, who[-4:])
+    organisation = "U0GRID0001"  # a colleague from another workspace of the organisation: not in users.list
+    slack.add_user(organisation, "Grid")
+    services.clock = lambda: MONDAY_NOON_UTC - timedelta(days=8)
+    for who in [*people, organisation]:
+        driver.command(f"save https://example.com/reading-{who}", user=who)
+    slack.users[organisation].update(team_id="T0OTHER01", enterprise_user={"id": organisation})
+    for n, who in enumerate([*people, organisation]):  # since then, half of them moved to Tokyo
+        slack.users[who]["tz"] = "Asia/Tokyo" if n % 2 else "America/New_York"
+    slack.users_page = 10
+    slack.reset_calls()
+
+    run_pass(services, MONDAY_NOON_UTC + timedelta(hours=3))  # 15:00 UTC: past 09:00 in Tokyo and New York
+    members = [u for u in slack.users.values() if u["team_id"] == "T0PEERS01"]
+    assert len(slack.calls_to("users.list")) == -(-len(members) // 10)  # the directory, 10 people a page
+    assert [c.params["user"] for c in slack.calls_to("users.info")] == [organisation]
+    slots = {d.user_id: d.slot_at for d in deliveries(services)}
+    tokyo, new_york = MONDAY_NOON_UTC - timedelta(hours=12), MONDAY_NOON_UTC + timedelta(hours=2)
+    assert slots == {who: tokyo if n % 2 else new_york for n, who in enumerate([*people, organisation])}
+
+
 def test_rate_limits_are_waited_out_and_other_errors_retried(week: None, services: Services, slack: FakeSlack) -> None:
     slack.reset_calls()
     slack.fail("chat.postMessage", status=429, retry_after=1)
