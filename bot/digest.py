@@ -408,7 +408,11 @@ class DigestPass:
         user_id = digest.user_id
         # One statement records the previous digest as sent and this one as "sending". From here a
         # crash leaves this one "sending": never sent again, so nobody gets two digests a week.
-        digests.advance(connection, sending=delivery_id, sent=previous, now=now)
+        if not digests.advance(connection, sending=delivery_id, lease=now + LEASE, sent=previous, now=now):
+            # This pass outlived its claim (long waits on Slack) and another pass took it over.
+            logger.info("digest for %s of team %s was taken over by another pass", user_id, team_id)
+            result.not_due += 1
+            return None
         text, shown = render(digest, tags)
         assert self.client is not None
         try:

@@ -174,11 +174,15 @@ def mark(
 
 _ROW = DigestDelivery.__table__.c  # type: ignore[attr-defined]
 _IS_NEXT = _ROW.id == bindparam("next_id")
+# Still this pass's claim: a claim whose lease ran out may have been taken over by another process,
+# which then sends that digest itself. The lease's end, the same for all of one pass's claims, tells.
+_STILL_OURS = and_(_IS_NEXT, _ROW.status == "claimed", _ROW.claimed_until == bindparam("lease", type_=UTCDateTime))
 # Built once: `advance` runs once per digest of a bulk send, and composing the statement each time
 # cost more than the database's work.
+_START = update(DigestDelivery.__table__).where(_STILL_OURS).values(status="sending")  # type: ignore[attr-defined]
 _ADVANCE = (
     update(DigestDelivery.__table__)  # type: ignore[attr-defined]
-    .where(_ROW.id.in_([bindparam("sent_id"), bindparam("next_id")]))
+    .where(or_(_ROW.id == bindparam("sent_id"), _STILL_OURS))
     .values(
         status=case((_IS_NEXT, "sending"), else_="sent"),
         error=None,
@@ -190,14 +194,17 @@ _ADVANCE = (
 )
 
 
-def advance(connection: Connection, *, sending: int, sent: tuple[int, str | None] | None, now: datetime) -> None:
-    """Mark digest `sending` as about to be sent and record the previous one, `sent` (id, message ts),
-    as sent. One UPDATE: a single statement is atomic without a transaction around it, so on a
-    connection in autocommit mode each digest of a bulk send costs one round trip."""
+def advance(
+    connection: Connection, *, sending: int, lease: datetime, sent: tuple[int, str | None] | None, now: datetime
+) -> bool:
+    """Mark digest `sending` as about to be sent, if it is still claimed with the lease ending at
+    `lease`, and record the previous one, `sent` (id, message ts), as sent. False when the claim was
+    lost: the caller must not send. One UPDATE: a single statement is atomic without a transaction
+    around it, so on a connection in autocommit mode each digest of a bulk send costs one round trip."""
     if sent is None:
-        mark(connection, delivery_id=sending, status="sending", now=now)
-        return
-    connection.execute(_ADVANCE, {"sent_id": sent[0], "next_id": sending, "sent_now": now, "sent_ts": sent[1]})
+        return connection.execute(_START, {"next_id": sending, "lease": lease}).rowcount == 1
+    values = {"sent_id": sent[0], "next_id": sending, "lease": lease, "sent_now": now, "sent_ts": sent[1]}
+    return connection.execute(_ADVANCE, values).rowcount == 2
 
 
 def claim_many(

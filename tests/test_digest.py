@@ -215,6 +215,33 @@ def test_a_bulk_pass_records_each_digest_and_a_crash_midway_resends_none(
     assert all(d.status == "sent" and d.message_ts and d.attempts == 1 and d.sent_at for d in finished)
 
 
+def test_a_pass_that_outlives_its_claims_leaves_the_rest_to_the_pass_that_took_them_over(
+    driver: SlackDriver, services: Services, slack: FakeSlack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    people = [ANA, BEN, "U0DAVE0001", "U0ERIN001"]
+    for who in people[2:]:
+        slack.add_user(who, who[2:6].title())
+    services.clock = lambda: MONDAY_NOON_UTC - timedelta(days=1)
+    for n, who in enumerate(people):
+        driver.command(f"save https://example.com/reading-{n}", user=who)
+    slow = web_client(services.settings)
+    post = slow.chat_postMessage
+
+    def stalls_past_the_lease(**kwargs: Any) -> Any:
+        posted = post(**kwargs)
+        if not slow_sent:  # Slack keeps this pass waiting; meanwhile its other claims expire and are taken over
+            run_pass(services, MONDAY_NOON_UTC + LEASE + timedelta(minutes=1))
+        slow_sent.append(kwargs["channel"])
+        return posted
+
+    slow_sent: list[str] = []
+    monkeypatch.setattr(slow, "chat_postMessage", stalls_past_the_lease)
+    result = DigestPass(services, slow, pace_seconds=0).run("T0PEERS01", now=MONDAY_NOON_UTC)
+    assert len(slow_sent) == 1 and result.sent == 1 and result.not_due == len(people) - 1
+    assert all(len(dms(slack, who)) == 1 for who in people)
+    assert all(d.status == "sent" for d in deliveries(services))
+
+
 def test_many_time_zones_are_read_a_page_at_a_time_not_one_person_each(
     driver: SlackDriver, services: Services, slack: FakeSlack
 ) -> None:
