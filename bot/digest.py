@@ -269,7 +269,8 @@ class DigestPass:
         now = now or self.services.clock()
         result = PassResult()
         with self.services.new_session() as session:
-            users = digests.candidates(session=session, team_id=team_id)
+            since = digests.candidates(session=session, team_id=team_id)  # person -> when they first had something
+            users = list(since)
             known = digests.people(session=session, team_id=team_id, user_ids=users)
         if self.client is not None and not dry_run:
             known.update(self._refresh_time_zones(team_id, users, known, now))
@@ -279,7 +280,13 @@ class DigestPass:
             day, at = preferences(
                 self.services.settings, person.digest_day if person else None, person.digest_time if person else None
             )
-            slots[user_id] = current_slot(now, weekday=day, at=at, tz_name=person.tz if person else None)
+            slot = current_slot(now, weekday=day, at=at, tz_name=person.tz if person else None)
+            if since[user_id] > slot:
+                # New to Peershelf since this week's slot: their first digest comes on their next
+                # digest day, not a minute after their first save or the first recommendation to them.
+                result.not_due += 1
+                continue
+            slots[user_id] = slot
         if not dry_run:
             with self.services.new_session() as session:
                 done = self._finished(session, team_id, slots)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, bindparam, case, func, null, or_, union, update
+from sqlalchemy import and_, bindparam, case, func, null, or_, union_all, update
+from sqlalchemy import select as sa_select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
@@ -27,19 +28,27 @@ from storage.people import recent_activity
 from storage.types import UTCDateTime
 
 
-def candidates(*, session: Session, team_id: str) -> list[str]:
-    """People with something a digest could hold: interests, subscriptions, follows, saves or
-    recommendations received. People who turned their digest off are left out."""
-    everyone = union(
-        select(Interest.user_id).where(Interest.team_id == team_id),
-        select(Subscription.user_id).where(Subscription.team_id == team_id),
-        select(Follow.follower_id).where(Follow.team_id == team_id),
-        select(Save.user_id).where(Save.team_id == team_id),
-        select(Recommendation.to_user_id).where(Recommendation.team_id == team_id),
+def candidates(*, session: Session, team_id: str) -> dict[str, datetime]:
+    """People with something a digest could hold (interests, subscriptions, follows, saves or
+    recommendations received), each with when they first had any. People who turned their digest
+    off are left out."""
+    everyone = union_all(
+        select(col(Interest.user_id).label("user_id"), col(Interest.created_at).label("at")).where(
+            Interest.team_id == team_id
+        ),
+        select(col(Subscription.user_id), col(Subscription.created_at)).where(Subscription.team_id == team_id),
+        select(col(Follow.follower_id), col(Follow.created_at)).where(Follow.team_id == team_id),
+        select(col(Save.user_id), col(Save.saved_at)).where(Save.team_id == team_id),
+        select(col(Recommendation.to_user_id), col(Recommendation.created_at)).where(Recommendation.team_id == team_id),
     ).subquery()
     off = select(Person.user_id).where(Person.team_id == team_id, col(Person.digest_enabled).is_(False))
-    statement = select(everyone.c[0]).where(everyone.c[0].not_in(off)).order_by(everyone.c[0])
-    return [str(row[0]) for row in session.execute(statement)]
+    statement = (
+        sa_select(everyone.c.user_id, func.min(everyone.c.at))
+        .where(everyone.c.user_id.not_in(off))
+        .group_by(everyone.c.user_id)
+        .order_by(everyone.c.user_id)
+    )
+    return {str(user): first for user, first in session.execute(statement)}
 
 
 def people(*, session: Session, team_id: str, user_ids: list[str]) -> dict[str, Person]:

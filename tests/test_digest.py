@@ -22,6 +22,7 @@ from tests.helpers import items, message, reply_text
 
 ANA, BEN, CAROL = "U0ANA0001", "U0BEN0001", "U0CAROL01"
 MONDAY_NOON_UTC = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)  # a Monday
+AFTERNOON = MONDAY_NOON_UTC + timedelta(hours=3)  # past 09:00 in Lisbon, Berlin and New York
 
 
 @pytest.mark.parametrize(
@@ -121,7 +122,7 @@ def test_each_person_gets_one_digest_a_week_and_empty_ones_are_skipped(
     week: None, services: Services, slack: FakeSlack
 ) -> None:
     run_pass(services, MONDAY_NOON_UTC)
-    run_pass(services, MONDAY_NOON_UTC + timedelta(hours=1))
+    run_pass(services, MONDAY_NOON_UTC + timedelta(hours=3))  # 15:00 UTC: past 09:00 in New York, Ben's
     assert len(dms(slack, ANA)) == 1
     statuses = {d.user_id: d.status for d in deliveries(services)}
     assert statuses[ANA] == "sent"
@@ -134,12 +135,23 @@ def test_before_the_slot_nothing_is_sent_and_after_the_next_slot_last_week_is_no
     week: None, services: Services, slack: FakeSlack
 ) -> None:
     run_pass(services, MONDAY_NOON_UTC - timedelta(hours=4))  # Monday 08:00 UTC: Ana's slot (09:00 UTC) is ahead
-    assert [d.slot_at for d in deliveries(services) if d.user_id == ANA] == [
-        MONDAY_NOON_UTC - timedelta(days=7, hours=3)
-    ]
+    assert deliveries(services) == []  # and last Monday's was before anyone here started: nothing for that week
     run_pass(services, MONDAY_NOON_UTC + timedelta(days=7))  # the bot was away all week
-    slots = sorted(d.slot_at for d in deliveries(services) if d.user_id == ANA)
-    assert MONDAY_NOON_UTC - timedelta(hours=3) not in slots  # the missed week is not sent late
+    slots = [d.slot_at for d in deliveries(services) if d.user_id == ANA]
+    assert slots == [MONDAY_NOON_UTC + timedelta(days=7, hours=-3)]  # this week's; the missed one is not sent late
+
+
+def test_someone_new_since_their_slot_gets_their_first_digest_on_their_next_digest_day(
+    driver: SlackDriver, services: Services, slack: FakeSlack
+) -> None:
+    wednesday = MONDAY_NOON_UTC + timedelta(days=2)
+    services.clock = lambda: wednesday
+    driver.command("save https://example.com/first-thing", user=ANA)
+    run_pass(services, wednesday + timedelta(minutes=1))
+    assert dms(slack, ANA) == [] and deliveries(services) == []  # no "weekly" digest a minute after a first save
+    run_pass(services, MONDAY_NOON_UTC + timedelta(days=7))
+    [digest] = dms(slack, ANA)
+    assert "first-thing" in json.dumps(digest["blocks"])
 
 
 def test_two_passes_at_once_send_one_digest_each(week: None, services: Services, slack: FakeSlack) -> None:
@@ -200,15 +212,15 @@ def test_a_bulk_pass_records_each_digest_and_a_crash_midway_resends_none(
         return post(**kwargs)
 
     monkeypatch.setattr(client, "chat_postMessage", dies_on_the_second)
-    services.clock = lambda: MONDAY_NOON_UTC
+    services.clock = lambda: AFTERNOON
     with pytest.raises(RuntimeError):
-        DigestPass(services, client, pace_seconds=0).run("T0PEERS01", now=MONDAY_NOON_UTC)
+        DigestPass(services, client, pace_seconds=0).run("T0PEERS01", now=AFTERNOON)
     first, second = tried
     status = {d.user_id: d.status for d in deliveries(services)}
     assert status[first] == "sent" and status[second] == "sending"  # may have gone out: never again
     assert all(status[p] == "claimed" for p in people if p not in tried)
 
-    run_pass(services, MONDAY_NOON_UTC + LEASE + timedelta(minutes=1))  # the claims left behind expire
+    run_pass(services, AFTERNOON + LEASE + timedelta(minutes=1))  # the claims left behind expire
     assert dms(slack, second) == []
     assert all(len(dms(slack, p)) == 1 for p in people if p != second)
     finished = [d for d in deliveries(services) if d.user_id != second]
@@ -230,13 +242,13 @@ def test_a_pass_that_outlives_its_claims_leaves_the_rest_to_the_pass_that_took_t
     def stalls_past_the_lease(**kwargs: Any) -> Any:
         posted = post(**kwargs)
         if not slow_sent:  # Slack keeps this pass waiting; meanwhile its other claims expire and are taken over
-            run_pass(services, MONDAY_NOON_UTC + LEASE + timedelta(minutes=1))
+            run_pass(services, AFTERNOON + LEASE + timedelta(minutes=1))
         slow_sent.append(kwargs["channel"])
         return posted
 
     slow_sent: list[str] = []
     monkeypatch.setattr(slow, "chat_postMessage", stalls_past_the_lease)
-    result = DigestPass(services, slow, pace_seconds=0).run("T0PEERS01", now=MONDAY_NOON_UTC)
+    result = DigestPass(services, slow, pace_seconds=0).run("T0PEERS01", now=AFTERNOON)
     assert len(slow_sent) == 1 and result.sent == 1 and result.not_due == len(people) - 1
     assert all(len(dms(slack, who)) == 1 for who in people)
     assert all(d.status == "sent" for d in deliveries(services))
