@@ -192,15 +192,21 @@ def test_a_digest_whose_send_may_have_happened_is_never_sent_twice(
     assert dms(slack, ANA) == []
 
 
-def test_a_bulk_pass_records_each_digest_and_a_crash_midway_resends_none(
-    driver: SlackDriver, services: Services, slack: FakeSlack, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    people = [ANA, BEN, "U0DAVE0001", "U0ERIN001"]
-    for who in people[2:]:
+@pytest.fixture
+def people(driver: SlackDriver, services: Services, slack: FakeSlack) -> list[str]:
+    """Four people (Ben in New York, the others in Europe) with a save each: four digests due this afternoon."""
+    everyone = [ANA, BEN, "U0DAVE0001", "U0ERIN001"]
+    for who in everyone[2:]:
         slack.add_user(who, who[2:6].title())
     services.clock = lambda: MONDAY_NOON_UTC - timedelta(days=1)
-    for n, who in enumerate(people):
+    for n, who in enumerate(everyone):
         driver.command(f"save https://example.com/reading-{n}", user=who)
+    return everyone
+
+
+def test_a_bulk_pass_records_each_digest_and_a_crash_midway_resends_none(
+    people: list[str], services: Services, slack: FakeSlack, monkeypatch: pytest.MonkeyPatch
+) -> None:
     client = web_client(services.settings)
     post = client.chat_postMessage
     tried: list[str] = []
@@ -228,14 +234,8 @@ def test_a_bulk_pass_records_each_digest_and_a_crash_midway_resends_none(
 
 
 def test_a_pass_that_outlives_its_claims_leaves_the_rest_to_the_pass_that_took_them_over(
-    driver: SlackDriver, services: Services, slack: FakeSlack, monkeypatch: pytest.MonkeyPatch
+    people: list[str], services: Services, slack: FakeSlack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    people = [ANA, BEN, "U0DAVE0001", "U0ERIN001"]
-    for who in people[2:]:
-        slack.add_user(who, who[2:6].title())
-    services.clock = lambda: MONDAY_NOON_UTC - timedelta(days=1)
-    for n, who in enumerate(people):
-        driver.command(f"save https://example.com/reading-{n}", user=who)
     slow = web_client(services.settings)
     post = slow.chat_postMessage
 
