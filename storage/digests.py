@@ -153,14 +153,6 @@ def claim(
     return existing
 
 
-def finish(
-    *, session: Session, delivery_id: int, status: str, now: datetime, error: str | None = None, ts: str | None = None
-) -> None:
-    """Record how the claimed delivery ended: sending (about to call Slack), sent, skipped or failed."""
-    mark(session.connection(), delivery_id=delivery_id, status=status, now=now, error=error, ts=ts)
-    session.commit()
-
-
 def mark(
     connection: Connection,
     *,
@@ -170,7 +162,7 @@ def mark(
     error: str | None = None,
     ts: str | None = None,
 ) -> None:
-    """The update behind `finish`, on a plain connection (a pass records two per digest sent)."""
+    """Record how a claimed delivery ended (sent, failed) or that it is about to be sent, on a plain connection."""
     values: dict[str, object] = {"status": status, "error": error[:512] if error else None}
     if status in ("sent", "failed"):
         values["attempts"] = DigestDelivery.attempts + 1  # type: ignore[operator]
