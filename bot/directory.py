@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
@@ -12,7 +11,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.services import Services
-from storage.directory import get_person, remember_people, remember_person
+from storage.directory import get_person, mark_looked_up, remember_people, remember_person
 
 logger = logging.getLogger(__name__)
 
@@ -80,6 +79,7 @@ def refresh(services: Services, client: WebClient, team_id: str, user_ids: list[
     thousand people take 50 calls instead of 10,000. Anyone it does not name (a colleague from
     another workspace of the organisation) is looked up alone."""
     remaining = set(user_ids)
+    unusable: list[str] = []  # deactivated, or not a colleague any more
     if len(remaining) > LOOK_UP_ALONE:
         try:
             for page in client.users_list(limit=200):
@@ -92,11 +92,17 @@ def refresh(services: Services, client: WebClient, team_id: str, user_ids: list[
                         people=[(c.user_id, c.name, c.is_bot, c.tz) for c in found if c.user_id in remaining],
                         now=now,
                     )
-                remaining -= {str(m.get("id")) for m in page.get("members") or []}
+                listed = {str(m.get("id")) for m in page.get("members") or []}
+                unusable += sorted((listed & remaining) - {c.user_id for c in found})
+                remaining -= listed
                 if not remaining:
                     break
         except SlackApiError as error:  # what was read is kept; the rest one by one
             logger.info("users.list of team %s: %s", team_id, error.response.get("error"))
     for user_id in sorted(remaining):
-        with contextlib.suppress(NotAColleague):
+        try:
             colleague(services, client, team_id, user_id)
+        except NotAColleague:
+            unusable.append(user_id)
+    with services.new_session() as session:
+        mark_looked_up(session=session, team_id=team_id, user_ids=unusable, now=services.clock())

@@ -55,6 +55,23 @@ def remember_people(
             remember_person(session=session, team_id=team_id, user_id=user_id, name=name, is_bot=is_bot, tz=tz, now=now)
 
 
+def mark_looked_up(*, session: Session, team_id: str, user_ids: list[str], now: datetime) -> None:
+    """Record that Slack was asked about these people and had nothing usable (deactivated, gone), so
+    they are not asked about again, every pass, until their profile is due for a refresh anyway."""
+    if not user_ids:
+        return
+    statement = select(Person).where(Person.team_id == team_id, one_of(session, col(Person.user_id), user_ids))
+    known = {person.user_id: person for person in session.exec(statement)}
+    for user_id in user_ids:
+        person = known.get(user_id) or Person(team_id=team_id, user_id=user_id, created_at=now)
+        person.profile_refreshed_at = now
+        session.add(person)
+    try:
+        session.commit()
+    except IntegrityError:  # recorded by a concurrent lookup meanwhile, which is as good
+        session.rollback()
+
+
 def follow(*, session: Session, team_id: str, follower_id: str, followee_id: str, now: datetime) -> bool:
     """False when already following."""
     session.add(Follow(team_id=team_id, follower_id=follower_id, followee_id=followee_id, created_at=now))

@@ -262,10 +262,13 @@ def test_many_time_zones_are_read_a_page_at_a_time_not_one_person_each(
         slack.add_user(who, who[-4:])
     organisation = "U0GRID0001"  # a colleague from another workspace of the organisation: not in users.list
     slack.add_user(organisation, "Grid")
+    gone = "U0GONE0001"
+    slack.add_user(gone, "Gone")
     services.clock = lambda: MONDAY_NOON_UTC - timedelta(days=8)
-    for who in [*people, organisation]:
+    for who in [*people, organisation, gone]:
         driver.command(f"save https://example.com/reading-{who}", user=who)
     slack.users[organisation].update(team_id="T0OTHER01", enterprise_user={"id": organisation})
+    slack.users[gone]["deleted"] = True  # deactivated since
     for n, who in enumerate([*people, organisation]):  # since then, half of them moved to Tokyo
         slack.users[who]["tz"] = "Asia/Tokyo" if n % 2 else "America/New_York"
     slack.users_page = 10
@@ -277,7 +280,12 @@ def test_many_time_zones_are_read_a_page_at_a_time_not_one_person_each(
     assert [c.params["user"] for c in slack.calls_to("users.info")] == [organisation]
     slots = {d.user_id: d.slot_at for d in deliveries(services)}
     tokyo, new_york = MONDAY_NOON_UTC - timedelta(hours=12), MONDAY_NOON_UTC + timedelta(hours=2)
+    del slots[gone]  # still due: their profile from before stands
     assert slots == {who: tokyo if n % 2 else new_york for n, who in enumerate([*people, organisation])}
+
+    slack.reset_calls()
+    run_pass(services, MONDAY_NOON_UTC + timedelta(hours=3, minutes=1))  # a minute later: nobody asked about again
+    assert slack.calls_to("users.list") == [] and slack.calls_to("users.info") == []
 
 
 def test_rate_limits_are_waited_out_and_other_errors_retried(week: None, services: Services, slack: FakeSlack) -> None:
