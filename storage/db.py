@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, any_, bindparam, event, text
+from sqlalchemy import ColumnElement, String, Text, TypeDecorator, any_, bindparam, event, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
@@ -51,7 +51,10 @@ def one_of(session: Session, column: Any, values: Sequence[Any]) -> ColumnElemen
     however many values. Composing and sending a query with hundreds of parameters costs more than
     running it, and the bulk reads of a digest pass make thousands of them."""
     if session.get_bind().dialect.name == "postgresql":
-        return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
+        # Strings as text[]: a cast to varchar(n)[] would silently cut a longer value to a prefix.
+        kind = column.type.impl if isinstance(column.type, TypeDecorator) else column.type
+        element = Text() if isinstance(kind, String) else column.type
+        return column == any_(bindparam(None, list(values), type_=ARRAY(element)))
     return column.in_(values)
 
 
