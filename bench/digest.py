@@ -13,11 +13,9 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
-import os
 import random
 import resource
 import sys
-import tempfile
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -26,10 +24,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import psycopg  # noqa: E402
+from scratch import scratch_database  # noqa: E402
 from slack_sdk import WebClient  # noqa: E402
 from sqlalchemy import insert  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
 
 from bot.digest import DigestPass  # noqa: E402
 from bot.services import Services  # noqa: E402
@@ -231,21 +228,7 @@ def main() -> None:
     parser.add_argument("--people", type=int, default=10_000)
     parser.add_argument("--items", type=int, default=200_000)
     args = parser.parse_args()
-    given = os.environ.get("DATABASE_URL")
-    if given and given.startswith("postgres"):
-        name = f"peershelf_bench_{uuid.uuid4().hex[:8]}"
-        admin = make_url(given).set(drivername="postgresql").render_as_string(hide_password=False)
-        with psycopg.connect(admin, autocommit=True) as connection:
-            connection.execute(f'CREATE DATABASE "{name}"')
-        url = make_url(given).set(database=name).render_as_string(hide_password=False)
-        try:
-            fill_apart(url, args.people, args.items)
-            run(url)
-        finally:
-            with psycopg.connect(admin, autocommit=True) as connection:
-                connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    else:
-        url = given or f"sqlite:///{tempfile.mkdtemp()}/digest.db"
+    with scratch_database("digest") as url:
         fill_apart(url, args.people, args.items)
         run(url)
 

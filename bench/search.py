@@ -12,21 +12,17 @@ few hundred private ones. Queries run through the same function `/shelf search` 
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import statistics
 import sys
-import tempfile
 import time
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import psycopg  # noqa: E402
+from scratch import scratch_database  # noqa: E402
 from sqlalchemy import insert, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
 
 from bot.shelf_commands import search_items  # noqa: E402
 from storage import migrate  # noqa: E402
@@ -171,21 +167,7 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=200)
     args = parser.parse_args()
     rng = random.Random(7)
-    given = os.environ.get("DATABASE_URL")
-    if given and given.startswith("postgres"):
-        name = f"peershelf_bench_{uuid.uuid4().hex[:8]}"
-        admin = make_url(given).set(drivername="postgresql").render_as_string(hide_password=False)
-        with psycopg.connect(admin, autocommit=True) as connection:
-            connection.execute(f'CREATE DATABASE "{name}"')
-        url = make_url(given).set(database=name).render_as_string(hide_password=False)
-        try:
-            words = fill(url, args.items, rng)
-            measure(url, words, args.queries, rng)
-        finally:
-            with psycopg.connect(admin, autocommit=True) as connection:
-                connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    else:
-        url = given or f"sqlite:///{tempfile.mkdtemp()}/search.db"
+    with scratch_database("search") as url:
         words = fill(url, args.items, rng)
         measure(url, words, args.queries, rng)
 
