@@ -29,6 +29,15 @@ logger = logging.getLogger(__name__)
 REC_ACTIONS = {"rec_save": "save", "rec_done": "done", "rec_thanks": "thanks"}
 
 
+def _pressed_item(
+    session: Session, body: dict[str, Any], action: dict[str, Any], context: BoltContext
+) -> tuple[str, Item | None]:
+    """Who pressed an item's button, and the item its value names, if they may see it."""
+    user = (body.get("user") or {}).get("id", "")
+    item_id = int(action.get("value") or 0)
+    return user, item_store.visible_item(session=session, team_id=context.team_id or "", user_id=user, item_id=item_id)
+
+
 def register(app: App, services: Services, shelf: Shelf) -> None:
     _home_controls(app, services, shelf)
 
@@ -42,11 +51,8 @@ def register(app: App, services: Services, shelf: Shelf) -> None:
             ack: Ack, body: dict[str, Any], action: dict[str, Any], context: BoltContext, respond: Respond
         ) -> None:
             ack()
-            user = (body.get("user") or {}).get("id", "")
             with services.new_session() as session:
-                item = item_store.visible_item(
-                    session=session, team_id=context.team_id or "", user_id=user, item_id=int(action.get("value") or 0)
-                )
+                user, item = _pressed_item(session, body, action, context)
                 text = "That item is no longer there." if item is None else act(session, item, user)
             respond(text=text, response_type="ephemeral", replace_original=False)
 
@@ -74,11 +80,8 @@ def register(app: App, services: Services, shelf: Shelf) -> None:
         ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient, context: BoltContext
     ) -> None:
         ack()
-        user = (body.get("user") or {}).get("id", "")
         with services.new_session() as session:
-            item = item_store.visible_item(
-                session=session, team_id=context.team_id or "", user_id=user, item_id=int(action.get("value") or 0)
-            )
+            user, item = _pressed_item(session, body, action, context)
         if item is None:
             client.chat_postMessage(channel=user, text="That item is no longer there to recommend.")
             return
