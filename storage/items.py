@@ -218,14 +218,15 @@ def has_tag(tag: str) -> ColumnElement[bool]:
     )
 
 
+def _active_tags_of(session: Session, item_ids: Sequence[int]) -> ColumnElement[bool]:
+    """The tags on `item_ids` that nobody took off."""
+    return and_(one_of(session, col(ItemTag.item_id), list(item_ids)), col(ItemTag.removed).is_(False))
+
+
 def active_tags(*, session: Session, item_ids: Sequence[int]) -> dict[int, list[ItemTag]]:
     if not item_ids:
         return {}
-    statement = (
-        select(ItemTag)
-        .where(one_of(session, col(ItemTag.item_id), list(item_ids)), col(ItemTag.removed).is_(False))
-        .order_by(col(ItemTag.id))
-    )
+    statement = select(ItemTag).where(_active_tags_of(session, item_ids)).order_by(col(ItemTag.id))
     found: dict[int, list[ItemTag]] = {}
     for tag in session.exec(statement):
         found.setdefault(tag.item_id, []).append(tag)
@@ -237,9 +238,7 @@ def tag_names(*, session: Session, item_ids: Sequence[int]) -> dict[int, list[st
     found: dict[int, list[str]] = {}
     if item_ids:
         statement = (
-            select(ItemTag.item_id, ItemTag.tag)
-            .where(one_of(session, col(ItemTag.item_id), list(item_ids)), col(ItemTag.removed).is_(False))
-            .order_by(col(ItemTag.id))
+            select(ItemTag.item_id, ItemTag.tag).where(_active_tags_of(session, item_ids)).order_by(col(ItemTag.id))
         )
         for item_id, tag in session.execute(statement):
             found.setdefault(int(item_id), []).append(str(tag))
