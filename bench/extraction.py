@@ -3,7 +3,7 @@
     pip install -e '.[bench]'
     python bench/extraction.py [PAGES_DIR]
 
-PAGES_DIR defaults to ../shared/fixtures/pages (saved real pages with the values a good extractor
+PAGES_DIR defaults to tests/fixtures/pages (saved real pages with the values a good extractor
 should find, in Readability's field names). Each extractor parses every page from its HTML string.
 """
 
@@ -82,7 +82,7 @@ def measure(name: str, extractor: Callable[[str], dict[str, Any]], pages: list[t
 
 
 def main() -> None:
-    root = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parents[2] / "shared/fixtures/pages"
+    root = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parents[1] / "tests/fixtures/pages"
     pages = [
         ((d / "source.html").read_text(errors="replace"), json.loads((d / "expected-metadata.json").read_text()))
         for d in sorted(p for p in root.iterdir() if p.is_dir())

@@ -2,7 +2,7 @@
 
     python bench/topics.py [LABELLED.json]
 
-LABELLED.json defaults to ../shared/fixtures/topics-dev.json: items with a title, a description
+LABELLED.json defaults to tests/fixtures/topics-dev.json: items with a title, a description
 and the topics a person gave them (an empty list for off-topic content). Figures:
   hit        share of on-topic items with at least one right topic among those given
   precision  share of all given topics that are right
@@ -42,7 +42,7 @@ def evaluate(items: list[dict[str, Any]]) -> dict[str, float]:
 
 
 def main() -> None:
-    default = Path(__file__).resolve().parents[2] / "shared/fixtures/topics-dev.json"
+    default = Path(__file__).resolve().parents[1] / "tests/fixtures/topics-dev.json"
     path = Path(sys.argv[1]) if len(sys.argv) > 1 else default
     items = json.loads(path.read_text())
     evaluate(items[:5])  # warm up: load the taxonomy

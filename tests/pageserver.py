@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import os
 import threading
 import time
 from collections.abc import Iterator
@@ -13,10 +12,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-# The saved pages live in shared/ beside the checkout; PEERSHELF_FIXTURES points elsewhere if needed.
-FIXTURES = Path(
-    os.environ.get("PEERSHELF_FIXTURES", Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "pages")
-)
+# Saved real pages with their expected metadata (tests/fixtures/README.md says where they come from).
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "pages"
 
 
 class PageServer:

@@ -13,7 +13,7 @@ import pytest
 from bot.metadata import extract, parse_duration
 from tests.pageserver import FIXTURES
 
-# Fields right over ../shared/fixtures/pages as first measured; raise them as extraction improves,
+# Fields right over tests/fixtures/pages as first measured; raise them as extraction improves,
 # never lower them. (Expected values use Readability's names.)
 RECORDED = {"title": 80, "byline": 51, "excerpt": 64, "siteName": 84, "lang": 71, "publishedTime": 84}
 FIELDS = {

@@ -21,7 +21,7 @@ from tests.pageserver import FIXTURES, PageServer
 
 TAXONOMY = load_taxonomy()
 
-# As first measured over ../shared/fixtures/topics-dev.json; raise them as tagging improves.
+# As first measured over tests/fixtures/topics-dev.json; raise them as tagging improves.
 RECORDED = {"hit": 0.82, "precision": 0.87, "off_topic_tagged": 0.047}
 
 
