@@ -23,13 +23,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.app import create_app  # noqa: E402
-from bot.fakeslack import BOT_TOKEN, FakeSlack  # noqa: E402
-from bot.server import build_asgi  # noqa: E402
+from bot.demo.week.driver import SlackDriver  # noqa: E402
+from bot.demo.week.fakeslack import BOT_TOKEN, FakeSlack  # noqa: E402
+
+from bot.runtime.app import create_app  # noqa: E402
+from bot.runtime.server import build_asgi  # noqa: E402
+from bot.runtime.workers import WorkerPool  # noqa: E402
 from bot.services import Services  # noqa: E402
 from bot.settings import Settings  # noqa: E402
-from bot.slackdriver import SlackDriver  # noqa: E402
-from bot.worker import WorkerPool  # noqa: E402
 from storage import migrate  # noqa: E402
 from tests.conftest import SIGNING_SECRET, ServerThread  # noqa: E402
 from tests.pageserver import page_server  # noqa: E402

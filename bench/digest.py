@@ -28,10 +28,10 @@ from scratch import scratch_database  # noqa: E402
 from slack_sdk import WebClient  # noqa: E402
 from sqlalchemy import insert  # noqa: E402
 
-from bot.digest import DigestPass  # noqa: E402
+from bot.reading.topics import load_taxonomy  # noqa: E402
 from bot.services import Services  # noqa: E402
+from bot.services.digests.delivery import DigestPass  # noqa: E402
 from bot.settings import Settings  # noqa: E402
-from bot.topics import load_taxonomy  # noqa: E402
 from storage import migrate  # noqa: E402
 from storage.db import make_engine, session_factory  # noqa: E402
 from storage.models import (  # noqa: E402

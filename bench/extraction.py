@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bot.metadata import extract
+from bot.reading.metadata import extract
 
 FIELDS = ("title", "byline", "excerpt", "siteName", "lang", "publishedTime")
 BASE_URL = "http://fakehost/test/page.html"

@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from scratch import scratch_database  # noqa: E402
 from sqlalchemy import insert, text  # noqa: E402
 
-from bot.shelf_commands import search_items  # noqa: E402
+from bot.commands.shelf import search_items  # noqa: E402
 from storage import migrate  # noqa: E402
 from storage.db import make_engine, session_factory  # noqa: E402
 from storage.items import url_words  # noqa: E402

@@ -19,7 +19,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.topics import load_taxonomy  # noqa: E402
+from bot.reading.topics import load_taxonomy  # noqa: E402
 
 
 def evaluate(items: list[dict[str, Any]]) -> dict[str, float]:

@@ -103,7 +103,7 @@ def _database_url(variable: str, value: str) -> str:
 
 
 def _topics_file(variable: str, value: str) -> Path:
-    from bot.topics import TaxonomyError, load_taxonomy
+    from bot.reading.topics import TaxonomyError, load_taxonomy
 
     path = Path(value.strip()).expanduser()
     try:

@@ -12,17 +12,17 @@ from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 from sqlmodel import Session
 
-from bot import blocks
-from bot.delivery import deliver, refresh
-from bot.directory import NotAColleague, colleague
-from bot.recommend import NotAllowed, act, recommend
+from bot.commands.parser import Shelf
 from bot.services import Services
+from bot.services.lookups import NotAColleague, colleague
+from bot.services.recommendation_dms import deliver, refresh
+from bot.services.recommendations import NotAllowed, act, recommend
 from bot.settings import SettingsError, parse_hhmm
-from bot.shelf_command import Shelf
+from bot.slack import blocks
 from handlers.events import publish
 from storage import items as item_store
-from storage.directory import get_person, remember_person, set_digest
 from storage.models import Item
+from storage.people import get_person, remember_person, set_digest
 
 logger = logging.getLogger(__name__)
 

@@ -7,10 +7,10 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
-from bot.delivery import deliver
-from bot.export import export_json
+from bot.commands.parser import Invocation, Shelf
 from bot.services import Services
-from bot.shelf_command import Invocation, Shelf
+from bot.services.export import export_json
+from bot.services.recommendation_dms import deliver
 
 
 def register(app: App, services: Services, shelf: Shelf) -> None:

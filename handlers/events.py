@@ -8,12 +8,13 @@ from typing import Any
 from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
 
-from bot.capture import Message, add_channel_topics, capture_message, duplicate_notices
-from bot.home import home_view
-from bot.reactions import confirmation, confirmation_blocks, save_known_message, save_slack_message
+from bot.commands.parser import Shelf
 from bot.services import Services
-from bot.shelf_command import Shelf
-from bot.slack import conversation, fetch_message, tell, workspace_url
+from bot.services.capture import Message, add_channel_topics, capture_message, duplicate_notices
+from bot.services.home import home_view
+from bot.services.lookups import conversation, workspace_url
+from bot.services.saving import confirmation, confirmation_blocks, save_known_message, save_slack_message
+from bot.slack.messages import fetch_message, tell
 from storage.channels import default_topics
 
 logger = logging.getLogger(__name__)

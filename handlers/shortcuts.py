@@ -8,10 +8,10 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
-from bot import blocks
-from bot.links import links_in_message
-from bot.reactions import save_slack_message
+from bot.reading.links import links_in_message
 from bot.services import Services
+from bot.services.saving import save_slack_message
+from bot.slack import blocks
 
 SHORTCUTS = {"save_to_shelf": "Save to shelf", "recommend_message": "Recommend…"}
 

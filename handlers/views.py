@@ -8,13 +8,12 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
-from bot.capture import Message, capture_message
-from bot.delivery import deliver
-from bot.directory import NotAColleague, colleague
-from bot.links import canonical_url
-from bot.recommend import recommend
+from bot.reading.links import canonical_url
 from bot.services import Services
-from bot.slack import channel_is_private, workspace_url
+from bot.services.capture import Message, capture_message
+from bot.services.lookups import NotAColleague, channel_is_private, colleague, workspace_url
+from bot.services.recommendation_dms import deliver
+from bot.services.recommendations import recommend
 from bot.text import clip
 from storage import items as item_store
 from storage.models import Item

@@ -12,6 +12,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from storage.activity import recent_activity
 from storage.db import one_of
 from storage.models import (
     DigestDelivery,
@@ -24,7 +25,6 @@ from storage.models import (
     Save,
     Subscription,
 )
-from storage.people import recent_activity
 from storage.types import UTCDateTime
 
 

@@ -1,14 +1,138 @@
-"""People's interests and the activity that ranks the week's top items."""
+"""People: what Slack said of them (users.info), their digest settings, interests and follows."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Subquery, delete, func, union_all
+from sqlalchemy import delete
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from storage.items import has_tag
-from storage.models import Interest, Item, Recommendation, Save, Share
+from storage.db import one_of
+from storage.models import Follow, Interest, Person
+
+
+def get_person(*, session: Session, team_id: str, user_id: str) -> Person | None:
+    return session.exec(select(Person).where(Person.team_id == team_id, Person.user_id == user_id)).first()
+
+
+def remember_person(
+    *, session: Session, team_id: str, user_id: str, name: str | None, is_bot: bool, tz: str | None, now: datetime
+) -> Person:
+    """Record what users.info said of someone; their own preferences are left untouched."""
+    for _ in range(2):
+        person = get_person(session=session, team_id=team_id, user_id=user_id)
+        if person is None:
+            person = Person(team_id=team_id, user_id=user_id, created_at=now)
+        person.name, person.is_bot, person.tz, person.profile_refreshed_at = name, is_bot, tz, now
+        session.add(person)
+        try:
+            session.commit()
+            return person
+        except IntegrityError:  # looked up by a concurrent request
+            session.rollback()
+    raise RuntimeError(f"could not record person {user_id}")
+
+
+def remember_people(
+    *, session: Session, team_id: str, people: list[tuple[str, str | None, bool, str | None]], now: datetime
+) -> None:
+    """`remember_person` for many (user id, name, is bot, time zone) at once, from users.list."""
+    if not people:
+        return
+    ids = [user_id for user_id, *_ in people]
+    statement = select(Person).where(Person.team_id == team_id, one_of(session, col(Person.user_id), ids))
+    known = {person.user_id: person for person in session.exec(statement)}
+    for user_id, name, is_bot, tz in people:
+        person = known.get(user_id) or Person(team_id=team_id, user_id=user_id, created_at=now)
+        person.name, person.is_bot, person.tz, person.profile_refreshed_at = name, is_bot, tz, now
+        session.add(person)
+    try:
+        session.commit()
+    except IntegrityError:  # someone was looked up by a concurrent request meanwhile: one by one
+        session.rollback()
+        for user_id, name, is_bot, tz in people:
+            remember_person(session=session, team_id=team_id, user_id=user_id, name=name, is_bot=is_bot, tz=tz, now=now)
+
+
+def mark_looked_up(*, session: Session, team_id: str, user_ids: list[str], now: datetime) -> None:
+    """Record that Slack was asked about these people and had nothing usable (deactivated, gone), so
+    they are not asked about again, every pass, until their profile is due for a refresh anyway."""
+    if not user_ids:
+        return
+    statement = select(Person).where(Person.team_id == team_id, one_of(session, col(Person.user_id), user_ids))
+    known = {person.user_id: person for person in session.exec(statement)}
+    for user_id in user_ids:
+        person = known.get(user_id) or Person(team_id=team_id, user_id=user_id, created_at=now)
+        person.profile_refreshed_at = now
+        session.add(person)
+    try:
+        session.commit()
+    except IntegrityError:  # recorded by a concurrent lookup meanwhile, which is as good
+        session.rollback()
+
+
+def follow(*, session: Session, team_id: str, follower_id: str, followee_id: str, now: datetime) -> bool:
+    """False when already following."""
+    session.add(Follow(team_id=team_id, follower_id=follower_id, followee_id=followee_id, created_at=now))
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        return False
+    return True
+
+
+def unfollow(*, session: Session, team_id: str, follower_id: str, followee_id: str) -> bool:
+    """False when not following."""
+    result = session.execute(
+        delete(Follow).where(
+            col(Follow.team_id) == team_id,
+            col(Follow.follower_id) == follower_id,
+            col(Follow.followee_id) == followee_id,
+        )
+    )
+    session.commit()
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def followees(*, session: Session, team_id: str, follower_id: str) -> list[str]:
+    statement = select(Follow.followee_id).where(Follow.team_id == team_id, Follow.follower_id == follower_id)
+    return list(session.exec(statement))
+
+
+def interested_in(*, session: Session, team_id: str, topics: list[str]) -> dict[str, list[str]]:
+    """People whose interests include any of `topics`: user id -> the topics they share, in `topics` order."""
+    if not topics:
+        return {}
+    statement = select(Interest).where(Interest.team_id == team_id, col(Interest.topic).in_(topics))
+    found: dict[str, list[str]] = {}
+    for interest in session.exec(statement.order_by(col(Interest.id))):
+        found.setdefault(interest.user_id, []).append(interest.topic)
+    return found
+
+
+def set_digest(
+    *,
+    session: Session,
+    person: Person,
+    enabled: bool | None = None,
+    day: int | None = None,
+    at: str | None = None,
+) -> Person:
+    """Change a person's digest preferences; what is not given stays as it was."""
+    if enabled is not None:
+        person.digest_enabled = enabled
+    if day is not None:
+        person.digest_day = day
+    if at is not None:
+        person.digest_time = at
+    session.add(person)
+    session.commit()
+    return person
+
+
+# -- interests ----------------------------------------------------------------------------------------
 
 
 def interests_of(*, session: Session, team_id: str, user_id: str) -> list[str]:
@@ -26,37 +150,3 @@ def set_interests(*, session: Session, team_id: str, user_id: str, topics: list[
     for topic in dict.fromkeys(topics):
         session.add(Interest(team_id=team_id, user_id=user_id, topic=topic, created_at=now))
     session.commit()
-
-
-def recent_activity(team_id: str, since: datetime) -> Subquery:
-    """(item_id, user_id) for every public share, save and recommendation since `since`: who took
-    to what. Only public shares count: a share in a private channel is nobody's business, even as
-    a number."""
-    return union_all(
-        select(col(Share.item_id).label("item_id"), col(Share.user_id).label("user_id")).where(
-            Share.team_id == team_id, col(Share.shared_at) >= since, col(Share.is_private).is_(False)
-        ),
-        select(col(Save.item_id), col(Save.user_id)).where(Save.team_id == team_id, col(Save.saved_at) >= since),
-        select(col(Recommendation.item_id), col(Recommendation.from_user_id)).where(
-            Recommendation.team_id == team_id, col(Recommendation.created_at) >= since
-        ),
-    ).subquery()
-
-
-def top_items(
-    *, session: Session, team_id: str, since: datetime, tag: str | None = None, limit: int = 10
-) -> list[tuple[Item, int]]:
-    """Public items ranked by how many different people shared, saved or recommended them since `since`."""
-    activity = recent_activity(team_id, since)
-    people = func.count(func.distinct(activity.c.user_id)).label("people")
-    statement = (
-        select(Item, people)
-        .join(activity, activity.c.item_id == col(Item.id))
-        .where(col(Item.team_id) == team_id, col(Item.is_public))
-        .group_by(col(Item.id))
-        .order_by(people.desc(), col(Item.id).desc())
-        .limit(limit)
-    )
-    if tag:
-        statement = statement.where(has_tag(tag))
-    return [(item, int(count)) for item, count in session.exec(statement)]

@@ -23,14 +23,14 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import SQLModel
 
-from bot.app import create_app
-from bot.fakeslack import BOT_TOKEN, FakeSlack
-from bot.fetcher import Fetcher, FetchFailed, IPAddress
-from bot.server import ServerThread, build_asgi
+from bot.demo.driver import SlackDriver
+from bot.demo.fakeslack import BOT_TOKEN, FakeSlack
+from bot.reading.fetcher import Fetcher, FetchFailed, IPAddress
+from bot.runtime.app import create_app
+from bot.runtime.server import ServerThread, build_asgi
 from bot.services import Services
+from bot.services.pages import MetadataWorker
 from bot.settings import Settings
-from bot.slackdriver import SlackDriver
-from bot.worker import MetadataWorker
 from storage import migrate
 from storage.db import make_engine, session_factory
 from tests.pageserver import PageServer, page_server

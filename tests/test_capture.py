@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from bot.fakeslack import FakeSlack
+from bot.demo.driver import SlackDriver
+from bot.demo.fakeslack import FakeSlack
 from bot.services import Services
-from bot.slackdriver import SlackDriver
-from bot.worker import MetadataWorker
+from bot.services.pages import MetadataWorker
 from tests.helpers import items, message, reply_text, shares, wait_for
 from tests.pageserver import PageServer
 

@@ -15,8 +15,8 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from bot.fakeslack import APP_TOKEN, BOT_TOKEN, FakeSlack
-from bot.slackdriver import SlackDriver
+from bot.demo.driver import SlackDriver
+from bot.demo.fakeslack import APP_TOKEN, BOT_TOKEN, FakeSlack
 from storage.db import make_engine
 from tests.conftest import SIGNING_SECRET
 from tests.helpers import wait_for

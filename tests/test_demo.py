@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bot.demo import ANA, BEN, CHEN, DARA, run_demo
+from bot.demo.week import ANA, BEN, CHEN, DARA, run_demo
 
 
 def test_the_demo_week_shows_what_each_person_would_see() -> None:

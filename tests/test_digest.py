@@ -10,13 +10,12 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from bot.digest import LEASE, DigestPass
-from bot.fakeslack import FakeSlack
-from bot.schedule import current_slot
-from bot.scheduler import run_digests
+from bot.demo.driver import SlackDriver
+from bot.demo.fakeslack import FakeSlack
 from bot.services import Services
-from bot.slack import web_client
-from bot.slackdriver import SlackDriver
+from bot.services.digests.delivery import LEASE, DigestPass, run_digests
+from bot.services.digests.slots import current_slot
+from bot.slack.client import web_client
 from storage.models import DigestDelivery, Person
 from tests.helpers import items, message, reply_text
 
@@ -343,7 +342,7 @@ def test_digest_run_serves_the_bots_workspace_and_dry_run_prints(
     [result] = run_digests(services, now=MONDAY_NOON_UTC, dry_run=True)
     assert deliveries(services) == []  # a dry run claims nothing
     [(user, _, shown)] = [p for p in result.previews if p[0] == ANA]
-    from bot.render import blocks_to_text
+    from bot.slack.render import blocks_to_text
 
     text = blocks_to_text(shown)
     assert "Recommended to you" in text and "(https://example.com/postmortem-culture)" in text and "[Save]" in text

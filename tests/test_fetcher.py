@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot.fetcher import Fetcher, FetchFailed, FetchRefused, IPAddress, is_public_address, system_resolver
+from bot.reading.fetcher import Fetcher, FetchFailed, FetchRefused, IPAddress, is_public_address, system_resolver
 from tests.pageserver import PageServer, page_server
 
 LOOPBACK = ipaddress.ip_address("127.0.0.1")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.fakeslack import FakeSlack
-from bot.slackdriver import SlackDriver
+from bot.demo.driver import SlackDriver
+from bot.demo.fakeslack import FakeSlack
 
 
 def reply_of(response) -> dict:  # type: ignore[no-untyped-def]

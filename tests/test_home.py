@@ -7,9 +7,9 @@ from typing import Any
 
 from sqlmodel import select
 
-from bot.fakeslack import FakeSlack
+from bot.demo.driver import SlackDriver, load_payload
+from bot.demo.fakeslack import FakeSlack
 from bot.services import Services
-from bot.slackdriver import SlackDriver, load_payload
 from storage.models import Person
 from tests.helpers import message, wait_for
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.kinds import kind_from_url, kind_of
+from bot.reading.kinds import kind_from_url, kind_of
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from bot.links import Link, canonical_url, isbn13, isbns_in_text, links_in_blocks, links_in_message, links_in_text
+from bot.reading.links import (
+    Link,
+    canonical_url,
+    isbn13,
+    isbns_in_text,
+    links_in_blocks,
+    links_in_message,
+    links_in_text,
+)
 
 
 @pytest.mark.parametrize(

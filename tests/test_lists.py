@@ -10,10 +10,10 @@ import httpx
 import pytest
 from sqlmodel import select
 
-from bot.feeds import FIRST_POLL_ENTRIES, POLL_EVERY, FeedPoller
-from bot.fetcher import Fetcher
+from bot.demo.driver import SlackDriver
+from bot.reading.fetcher import Fetcher
 from bot.services import Services
-from bot.slackdriver import SlackDriver
+from bot.services.feeds import FIRST_POLL_ENTRIES, POLL_EVERY, FeedPoller
 from storage.models import CuratedList, Feed, ListItem
 from tests.helpers import items, message, reply_text
 from tests.pageserver import PageServer

@@ -7,7 +7,7 @@ from typing import Any
 
 import yaml
 
-from bot.app import BOT_SCOPES
+from bot.runtime.app import BOT_SCOPES
 from handlers.shortcuts import SHORTCUTS
 
 MANIFEST: dict[str, Any] = yaml.safe_load((Path(__file__).parents[1] / "manifest.yml").read_text())

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from bot.metadata import extract, parse_duration
+from bot.reading.metadata import extract, parse_duration
 from tests.pageserver import FIXTURES
 
 # Fields right over tests/fixtures/pages as first measured; raise them as extraction improves,

@@ -12,12 +12,12 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from bot.app import create_app
-from bot.fakeslack import FakeSlack
-from bot.server import build_asgi
+from bot.demo.driver import SlackDriver
+from bot.demo.fakeslack import FakeSlack
+from bot.runtime.app import create_app
+from bot.runtime.server import build_asgi
 from bot.services import Services
 from bot.settings import Settings
-from bot.slackdriver import SlackDriver
 from storage.db import session_factory
 from storage.workspaces import installed_workspaces
 from tests.conftest import SIGNING_SECRET, ServerThread

@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from bot.fakeslack import FakeSlack
+from bot.demo.driver import SlackDriver, load_payload
+from bot.demo.fakeslack import FakeSlack
 from bot.services import Services
-from bot.slackdriver import SlackDriver, load_payload
 from tests.helpers import items, message, saves, shares, wait_for
 
 

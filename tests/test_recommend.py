@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from bot.delivery import resend_undelivered, send_due_notices
-from bot.fakeslack import FakeSlack
+from bot.demo.driver import SlackDriver, load_payload
+from bot.demo.fakeslack import FakeSlack
 from bot.services import Services
-from bot.slackdriver import SlackDriver, load_payload
+from bot.services.recommendation_dms import resend_undelivered, send_due_notices
 from storage.models import Follow, Recommendation
 from tests.helpers import items, message, reply_text, saves, wait_for
 
@@ -259,7 +259,7 @@ def test_follow_and_unfollow(driver: SlackDriver, services: Services) -> None:
 def test_the_notice_says_what_was_done() -> None:
     from datetime import UTC, datetime
 
-    from bot.recommend import notice_text
+    from bot.services.recommendations import notice_text
 
     when = datetime(2026, 11, 27, tzinfo=UTC)
     rec = Recommendation(team_id="T", item_id=1, from_user_id=ANA, to_user_id=BEN, saved_at=when)

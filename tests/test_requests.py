@@ -9,9 +9,9 @@ import pytest
 from slack_bolt import Ack, App
 from sqlmodel import select
 
-from bot.fakeslack import FakeSlack
+from bot.demo.driver import SlackDriver, load_payload
+from bot.demo.fakeslack import FakeSlack
 from bot.services import Services
-from bot.slackdriver import SlackDriver, load_payload
 from handlers.errors import SORRY
 from storage.models import ProcessedEvent
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlmodel import select
 
-from bot.scheduler import Job, Scheduler, prune_processed_events
+from bot.runtime.scheduler import Job, Scheduler, prune_processed_events
 from bot.services import Services
 from storage.events import claim_event
 from storage.models import ProcessedEvent

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from bot.demo.driver import SlackDriver
 from bot.services import Services
-from bot.slackdriver import SlackDriver
 from tests.helpers import items, reply_text, saves
 
 

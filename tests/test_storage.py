@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from bot.services import Services
 from storage import digests
-from storage.directory import remember_person
+from storage.people import remember_person
 
 
 def test_looking_people_up_by_id_matches_whole_ids_only(services: Services) -> None:

@@ -9,12 +9,12 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from bot.fakeslack import FakeSlack
+from bot.demo.driver import SlackDriver
+from bot.demo.fakeslack import FakeSlack
+from bot.reading.topics import channel_topics, load_taxonomy
 from bot.services import Services
-from bot.slackdriver import SlackDriver
-from bot.tagging import auto_tag, channel_topics
-from bot.topics import load_taxonomy
-from bot.worker import MetadataWorker
+from bot.services.pages import MetadataWorker
+from bot.services.tagging import auto_tag
 from storage.models import Interest, Item, ItemTag
 from tests.helpers import items, message, reply_text, wait_for
 from tests.pageserver import FIXTURES, PageServer

@@ -6,10 +6,10 @@ import threading
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from bot.fetcher import Fetcher
+from bot.demo.driver import SlackDriver
+from bot.reading.fetcher import Fetcher
 from bot.services import Services
-from bot.slackdriver import SlackDriver
-from bot.worker import LEASE, MAX_ATTEMPTS, MetadataWorker, backoff
+from bot.services.pages import LEASE, MAX_ATTEMPTS, MetadataWorker, backoff
 from storage.db import make_engine, session_factory
 from tests.conftest import offline_resolver
 from tests.helpers import items, message, reply_text
@@ -171,7 +171,7 @@ def test_oembed_names_a_video_whose_page_says_little(
 
 
 def test_oembed_endpoints_for_youtube_and_vimeo() -> None:
-    from bot.metadata import oembed_endpoint
+    from bot.reading.metadata import oembed_endpoint
 
     assert oembed_endpoint("https://youtu.be/dQw4w9WgXcQ") == (
         "https://www.youtube.com/oembed?format=json&url=https%3A%2F%2Fyoutu.be%2FdQw4w9WgXcQ"

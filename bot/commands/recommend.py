@@ -1,0 +1,119 @@
+"""`/shelf recommend`, `follow` and `unfollow`: one function per subcommand."""
+
+from __future__ import annotations
+
+from bot.commands.arguments import guarded, mentioned, people_list, resolve_item
+from bot.commands.parser import Invocation, Reply, Shelf, Subcommand, Token, UsageError
+from bot.services import Services
+from bot.services.lookups import NotAColleague, colleague
+from bot.services.recommendations import recommend
+from bot.slack import blocks
+from bot.text import clip
+from storage import people
+
+
+class RecommendCommands:
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    def register(self, shelf: Shelf) -> None:
+        for name, usage, summary, run in (
+            (
+                "recommend",
+                "/shelf recommend @someone [@someone …] ITEM [note]",
+                "send a colleague something worth their time",
+                self.recommend,
+            ),
+            ("follow", "/shelf follow @someone", "see what a colleague shares and saves in your digest", self.follow),
+            ("unfollow", "/shelf unfollow @someone", "stop following a colleague", self.unfollow),
+        ):
+            shelf.add(Subcommand(name, usage, summary, guarded(run)))
+
+    def _check(self, invocation: Invocation, user_id: str) -> str | None:
+        """Why `user_id` cannot be recommended to or followed, or None when they can."""
+        if user_id == invocation.user_id:
+            return "that's you"
+        try:
+            person = colleague(self.services, invocation.client, invocation.team_id, user_id)
+        except NotAColleague:
+            return "not someone in this workspace"
+        return "a bot" if person.is_bot else None
+
+    def recommend(self, invocation: Invocation, args: list[Token]) -> Reply:
+        recipients = []
+        for token in args:
+            user_id = mentioned(token)
+            if user_id is None:
+                break
+            recipients.append(user_id)
+        rest = args[len(recipients) :]
+        if not recipients:
+            raise UsageError("Mention who it's for, like `@Ana`.")
+        if not rest:
+            raise UsageError("Say what to recommend: an item number or a link.")
+        note = " ".join(token.text for token in rest[1:]).strip() or None
+        refusals = {user: why for user in dict.fromkeys(recipients) if (why := self._check(invocation, user))}
+        allowed = [user for user in dict.fromkeys(recipients) if user not in refusals]
+        with self.services.new_session() as session:
+            item = resolve_item(session, invocation, rest[0].text)
+            if not allowed:
+                return Reply(self._refused(refusals) + " Nothing was sent.")
+            sent = recommend(
+                session=session,
+                team_id=invocation.team_id,
+                from_user=invocation.user_id,
+                to_users=allowed,
+                item=item,
+                note=clip(note, 1000) if note else None,
+                now=self.services.clock(),
+            )
+        new = [s.recommendation.to_user_id for s in sent if s.new]
+        again = [s.recommendation.to_user_id for s in sent if not s.new]
+        lines = []
+        if new:
+            lines.append(
+                f"Sent {blocks.item_link(item)} to {people_list(new)}, with a note."
+                if note
+                else f"Sent {blocks.item_link(item)} to {people_list(new)}."
+            )
+        if again:
+            lines.append(
+                f"You already recommended {blocks.item_link(item)} to {people_list(again)}; nothing sent again."
+            )
+        if refusals:
+            lines.append(self._refused(refusals))
+        return Reply(" ".join(lines), deliver=tuple(s.recommendation.id or 0 for s in sent if s.new))
+
+    @staticmethod
+    def _refused(refusals: dict[str, str]) -> str:
+        return " ".join(f"Not sent to <@{user}>: {why}." for user, why in refusals.items())
+
+    def _one_person(self, invocation: Invocation, args: list[Token]) -> str:
+        if len(args) != 1 or (user_id := mentioned(args[0])) is None:
+            raise UsageError("Mention one colleague, like `@Ana`.")
+        return user_id
+
+    def follow(self, invocation: Invocation, args: list[Token]) -> Reply:
+        user_id = self._one_person(invocation, args)
+        why = self._check(invocation, user_id)
+        if why:
+            return Reply(f"You can't follow <@{user_id}>: {why}.")
+        with self.services.new_session() as session:
+            new = people.follow(
+                session=session,
+                team_id=invocation.team_id,
+                follower_id=invocation.user_id,
+                followee_id=user_id,
+                now=self.services.clock(),
+            )
+        if not new:
+            return Reply(f"You already follow <@{user_id}>.")
+        return Reply(f"You now follow <@{user_id}>: what they share and save in public shows up in your weekly digest.")
+
+    def unfollow(self, invocation: Invocation, args: list[Token]) -> Reply:
+        user_id = self._one_person(invocation, args)
+        with self.services.new_session() as session:
+            gone = people.unfollow(
+                session=session, team_id=invocation.team_id, follower_id=invocation.user_id, followee_id=user_id
+            )
+        return Reply(f"You no longer follow <@{user_id}>." if gone else f"You weren't following <@{user_id}>.")

@@ -1,0 +1,148 @@
+"""`/shelf tag`, `untag`, `interests` and `top`: one function per subcommand."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bot.commands.arguments import guarded, resolve_item, tag_lines
+from bot.commands.parser import Invocation, Reply, Shelf, Subcommand, Token, UsageError
+from bot.reading.topics import normalise_tag
+from bot.services import Services
+from bot.slack import blocks
+from bot.text import echo
+from storage import activity, people
+from storage import items as item_store
+
+TOP_DAYS = 7
+
+
+def _tag_words(args: list[Token]) -> list[str]:
+    """`#a #b` (the # optional), as typed."""
+    return [token.text for token in args if token.text.strip("#")]
+
+
+class TopicCommands:
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.taxonomy = services.taxonomy
+
+    def register(self, shelf: Shelf) -> None:
+        for name, usage, summary, run in (
+            ("tag", "/shelf tag ITEM #a #b", "add topic tags to an item", self.tag),
+            ("untag", "/shelf untag ITEM #a", "take a wrong tag off an item", self.untag),
+            (
+                "interests",
+                "/shelf interests [#a #b …]",
+                "set or show the topics you want to hear about",
+                self.interests,
+            ),
+            ("top", "/shelf top [#tag]", "what most colleagues shared, saved or recommended this week", self.top),
+        ):
+            shelf.add(Subcommand(name, usage, summary, guarded(run)))
+
+    def tag(self, invocation: Invocation, args: list[Token]) -> Reply:
+        if len(args) < 2:
+            raise UsageError()
+        tags = [normalise_tag(self.taxonomy, word) for word in _tag_words(args[1:])]
+        if not tags or not all(tags):
+            raise UsageError("Name the tags, like `#python #testing`.")
+        now = self.services.clock()
+        with self.services.new_session() as session:
+            item = resolve_item(session, invocation, args[0].text)
+            for tag in tags:
+                item_store.add_tag(session=session, item=item, tag=tag, source="person", now=now, by=invocation.user_id)
+            item_store.index_item(session=session, item=item)
+            session.commit()
+            current = tag_lines(session, [item]).get(item.id or 0, "")
+        return Reply(f"Tagged {blocks.item_link(item)}. Its tags now: {current or 'none'}.")
+
+    def untag(self, invocation: Invocation, args: list[Token]) -> Reply:
+        if len(args) < 2:
+            raise UsageError()
+        tags = [normalise_tag(self.taxonomy, word) for word in _tag_words(args[1:])]
+        now = self.services.clock()
+        with self.services.new_session() as session:
+            item = resolve_item(session, invocation, args[0].text)
+            removed = [
+                tag
+                for tag in tags
+                if item_store.remove_tag(session=session, item=item, tag=tag, by=invocation.user_id, now=now)
+            ]
+            item_store.index_item(session=session, item=item)
+            session.commit()
+            current = tag_lines(session, [item]).get(item.id or 0, "")
+        missing = [tag for tag in tags if tag not in removed]
+        if not removed:
+            return Reply(f"{blocks.item_link(item)} has no tag {' '.join('#' + t for t in missing)}.")
+        done = " ".join("#" + t for t in removed)
+        return Reply(
+            f"Took {done} off {blocks.item_link(item)}; it won't come back. Its tags now: {current or 'none'}."
+        )
+
+    def interests(self, invocation: Invocation, args: list[Token]) -> Reply:
+        words = _tag_words(args)
+        with self.services.new_session() as session:
+            if not words:
+                mine = people.interests_of(session=session, team_id=invocation.team_id, user_id=invocation.user_id)
+                return self._show_interests(mine)
+            if [w.lower() for w in words] in (["none"], ["clear"]):
+                topics: list[str] = []
+            else:
+                topics = []
+                for word in words:
+                    slug = self.taxonomy.resolve(word)
+                    if slug is None:
+                        return self._unknown_topic(word)
+                    topics.append(slug)
+            people.set_interests(
+                session=session,
+                team_id=invocation.team_id,
+                user_id=invocation.user_id,
+                topics=topics,
+                now=self.services.clock(),
+            )
+        if not topics:
+            return Reply("Cleared your interests.")
+        return Reply(f"Your interests are now {self._names(topics)}. Your weekly digest will lead with them.")
+
+    def _show_interests(self, mine: list[str]) -> Reply:
+        every = " ".join(f"`#{slug}`" for slug in self.taxonomy.topics)
+        if not mine:
+            text = f"You have no interests set. Pick a few with `/shelf interests #a #b`. Topics: {every}"
+        else:
+            text = f"Your interests: {self._names(mine)}. Change them with `/shelf interests #a #b`. Topics: {every}"
+        return Reply(text)
+
+    def _unknown_topic(self, word: str) -> Reply:
+        suggestions = self.taxonomy.suggest(word)
+        hint = f" Did you mean {' or '.join(f'`#{s}`' for s in suggestions)}?" if suggestions else ""
+        return Reply(
+            f"`{echo(word, 40)}` isn't one of the topics.{hint} Nothing was changed; `/shelf interests` lists them all."
+        )
+
+    def _names(self, slugs: list[str]) -> str:
+        return ", ".join(f"*{self.taxonomy.label(slug)}* (`#{slug}`)" for slug in slugs)
+
+    def top(self, invocation: Invocation, args: list[Token]) -> Reply:
+        words = _tag_words(args)
+        if len(words) > 1:
+            raise UsageError()
+        tag = normalise_tag(self.taxonomy, words[0]) if words else None
+        since = self.services.clock() - timedelta(days=TOP_DAYS)
+        with self.services.new_session() as session:
+            ranked = activity.top_items(session=session, team_id=invocation.team_id, since=since, tag=tag)
+            tags = tag_lines(session, [item for item, _ in ranked])
+        scope = f" in #{tag}" if tag else ""
+        if not ranked:
+            return Reply(f"Nothing shared in public channels{scope} this week yet.")
+        heading = f"*Top of the week{scope}* — by how many colleagues shared, saved or recommended it"
+        lines = [
+            (
+                blocks.item_line(
+                    item, tags=tags.get(item.id or 0), extra=f"{count} {'person' if count == 1 else 'people'}"
+                ),
+                item,
+            )
+            for item, count in ranked
+        ]
+        return Reply(heading, blocks.item_list(heading, lines))

@@ -1,0 +1,263 @@
+"""The safe page fetcher: what Peershelf uses to read a shared page, and nothing more.
+
+Links come from anyone in the workspace, so the fetcher must not become a way into the network
+it runs in. It fetches only http(s); resolves every host itself and refuses loopback, private,
+link-local, multicast, unspecified, reserved and cloud-metadata addresses however the address is
+written (decimal, hex, octal, IPv6, IPv4-mapped IPv6) or whatever a name resolves to; then
+connects to the very address it checked (no second lookup an attacker could steer), and does all
+of this again at every redirect. It reads at most `max_bytes` (after decompression, so a small
+compressed bomb cannot blow up), follows at most five redirects and gives up after `timeout`
+seconds in all.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import time
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+from bs4 import UnicodeDammit
+
+from bot import __version__
+
+MAX_REDIRECTS = 5
+USER_AGENT = f"Mozilla/5.0 (compatible; Peershelf/{__version__}; link titles for a Slack workspace)"
+HTML_TYPES = ("text/html", "application/xhtml+xml")
+JSON_TYPES = ("application/json", "text/json", "application/json+oembed")
+FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/xml", "text/xml", "application/rdf+xml")
+READ_TYPES = HTML_TYPES + JSON_TYPES + FEED_TYPES
+REDIRECTS = (301, 302, 303, 307, 308)
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+Resolver = Callable[[str, int], list[IPAddress]]
+
+# Cloud metadata services; most are link-local or private anyway, listed so the rule never
+# depends on that.
+METADATA_ADDRESSES = frozenset(
+    ipaddress.ip_address(a) for a in ("169.254.169.254", "169.254.170.2", "100.100.100.200", "fd00:ec2::254")
+)
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
+
+
+class FetchRefused(Exception):
+    """The URL is not one Peershelf will fetch (scheme, address). Never retried."""
+
+
+class FetchFailed(Exception):
+    """The fetch went wrong; `retryable` says whether trying later may help."""
+
+    def __init__(self, reason: str, *, retryable: bool, status: int | None = None) -> None:
+        super().__init__(reason)
+        self.retryable = retryable
+        self.status = status
+
+
+@dataclass(frozen=True)
+class Page:
+    url: str  # after redirects
+    status: int
+    content_type: str  # lower-cased media type without parameters, e.g. "text/html"
+    charset: str | None  # from the Content-Type header, when given
+    body: bytes  # empty for content that is neither HTML, JSON nor a feed
+    truncated: bool
+    etag: str | None = None
+    last_modified: str | None = None
+
+    @property
+    def not_modified(self) -> bool:
+        """The server's 304 to a conditional GET: nothing new since the ETag / date we sent."""
+        return self.status == 304
+
+    @property
+    def is_html(self) -> bool:
+        return self.content_type in HTML_TYPES
+
+    def text(self) -> str:
+        """The body decoded: header charset first, then the page's own <meta charset>, then a guess."""
+        known = [self.charset] if self.charset else []
+        dammit = UnicodeDammit(self.body, known_definite_encodings=known, is_html=True)
+        return dammit.unicode_markup or ""
+
+
+def is_public_address(address: IPAddress) -> bool:
+    """True only for globally routable unicast addresses that are not a metadata service."""
+    if isinstance(address, ipaddress.IPv6Address):
+        embedded = address.ipv4_mapped or address.sixtofour or (address.teredo[1] if address.teredo else None)
+        if embedded is not None:
+            return is_public_address(embedded)
+    return address.is_global and not address.is_multicast and address not in METADATA_ADDRESSES
+
+
+def system_resolver(host: str, port: int) -> list[IPAddress]:
+    """Every address `host` resolves to (getaddrinfo also reads 2130706433, 0x7f.1, 0177.0.0.1 …)."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as error:
+        raise FetchFailed(f"cannot resolve {host}: {error}", retryable=True) from None
+    # Drop IPv6 zone ids ("fe80::1%eth0"); ip_address refuses them.
+    return list(dict.fromkeys(ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos))
+
+
+class Fetcher:
+    """Fetches pages safely; hand tests a resolver or an address rule of their own."""
+
+    def __init__(
+        self,
+        *,
+        timeout: float = 10.0,
+        max_bytes: int = 2_000_000,
+        allow_private: bool = False,
+        resolver: Resolver = system_resolver,
+        address_allowed: Callable[[IPAddress], bool] = is_public_address,
+    ) -> None:
+        self.timeout = timeout
+        self.max_bytes = max_bytes
+        self.allow_private = allow_private
+        self.resolver = resolver
+        self.address_allowed = address_allowed
+        # trust_env=False: a proxy from the environment would connect on our behalf, unchecked.
+        self.client = httpx.Client(trust_env=False, follow_redirects=False, headers={"User-Agent": USER_AGENT})
+
+    def close(self) -> None:
+        self.client.close()
+
+    def check(self, url: str) -> tuple[str, IPAddress]:
+        """The host and the vetted address to connect to, or `FetchRefused`."""
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https"):
+            raise FetchRefused(f"only http and https links are fetched, not {parts.scheme or 'this'}")
+        try:
+            host, port = parts.hostname, parts.port
+        except ValueError:
+            raise FetchRefused("the link has an invalid port") from None
+        if not host:
+            raise FetchRefused("the link has no host")
+        addresses = self.resolver(host, port or (443 if parts.scheme == "https" else 80))
+        if not addresses:
+            raise FetchFailed(f"{host} has no address", retryable=True)
+        if not self.allow_private:
+            refused = [a for a in addresses if not self.address_allowed(a)]
+            if refused:
+                raise FetchRefused(f"{host} is an internal address ({refused[0]}); it is never fetched")
+        return host, addresses[0]
+
+    def fetch(self, url: str, *, etag: str | None = None, last_modified: str | None = None) -> Page:
+        """GET `url`, following up to five redirects, each one checked like the first.
+
+        With `etag` / `last_modified` the request is conditional; an unchanged resource answers 304.
+        """
+        deadline = time.monotonic() + self.timeout
+        conditions = {"If-None-Match": etag, "If-Modified-Since": last_modified}
+        for _ in range(MAX_REDIRECTS + 1):
+            host, address = self.check(url)
+            response = self._get(url, host, address, deadline, {k: v for k, v in conditions.items() if v})
+            if response is None:
+                raise FetchFailed("redirect without a Location header", retryable=False)
+            if isinstance(response, str):
+                url = response
+                continue
+            return response
+        raise FetchFailed(f"more than {MAX_REDIRECTS} redirects", retryable=False)
+
+    def _get(
+        self, url: str, host: str, address: IPAddress, deadline: float, conditions: dict[str, str]
+    ) -> Page | str | None:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise FetchFailed(f"no answer within {self.timeout:g} s", retryable=True)
+        target = httpx.URL(url).copy_with(host=str(address))
+        headers = {
+            "Host": httpx.URL(url).netloc.decode("ascii"),
+            "Accept": "text/html,application/xhtml+xml,*/*;q=0.8",
+            "Accept-Encoding": "gzip, deflate",
+            **conditions,
+        }
+        try:
+            with self.client.stream(
+                "GET",
+                target,
+                headers=headers,
+                timeout=httpx.Timeout(remaining),
+                extensions={"sni_hostname": host},
+            ) as response:
+                if response.status_code in REDIRECTS:
+                    location = response.headers.get("Location")
+                    return urljoin(url, location) if location else None
+                if response.status_code >= 400:
+                    code = response.status_code
+                    raise FetchFailed(f"HTTP {code}", retryable=code >= 500 or code in (408, 429), status=code)
+                media_type, charset = _content_type(response.headers.get("Content-Type", ""))
+                body, truncated = b"", False
+                if response.status_code != 304 and (media_type in READ_TYPES or not media_type):
+                    body, truncated = self._read(response, deadline)
+                return Page(
+                    url,
+                    response.status_code,
+                    media_type or "text/html",
+                    charset,
+                    body,
+                    truncated,
+                    etag=response.headers.get("ETag"),
+                    last_modified=response.headers.get("Last-Modified"),
+                )
+        except httpx.TimeoutException:
+            raise FetchFailed(f"no answer within {self.timeout:g} s", retryable=True) from None
+        except httpx.HTTPError as error:
+            raise FetchFailed(f"{type(error).__name__}: {error}", retryable=True) from None
+
+    def _read(self, response: httpx.Response, deadline: float) -> tuple[bytes, bool]:
+        # Raw bytes, decompressed here with a bound on the output of every step: httpx would
+        # inflate a whole chunk at once, and a few kilobytes of gzip can inflate to gigabytes.
+        decoder = _decoder(response.headers.get("Content-Encoding", ""))
+        body = bytearray()
+        for raw in response.iter_raw():
+            body += decoder(raw, self.max_bytes + 1 - len(body))
+            if len(body) > self.max_bytes:
+                return bytes(body[: self.max_bytes]), True
+            if time.monotonic() > deadline:
+                raise FetchFailed(f"page still arriving after {self.timeout:g} s", retryable=True)
+        return bytes(body), False
+
+
+def _decoder(content_encoding: str) -> Callable[[bytes, int], bytes]:
+    encoding = content_encoding.strip().lower()
+    if encoding in ("", "identity"):
+        return lambda data, limit: data[:limit]
+    if encoding not in ("gzip", "x-gzip", "deflate"):
+        raise FetchFailed(f"unsupported Content-Encoding {encoding}", retryable=False)
+    # wbits 47 = 32 + 15: zlib or gzip header, detected. Raw deflate streams are rare enough to skip.
+    inflater = zlib.decompressobj(47)
+
+    def decode(data: bytes, limit: int) -> bytes:
+        try:
+            return inflater.decompress(data, max(limit, 1))
+        except zlib.error as error:
+            raise FetchFailed(f"broken {encoding} body: {error}", retryable=False) from None
+
+    return decode
+
+
+def _content_type(header: str) -> tuple[str, str | None]:
+    media_type, _, params = header.partition(";")
+    charset = None
+    for param in params.split(";"):
+        name, _, value = param.strip().partition("=")
+        if name.lower() == "charset" and value:
+            charset = value.strip("\"' ").lower()
+    return media_type.strip().lower(), charset
+
+
+def fetcher_for(settings: Settings) -> Fetcher:
+    return Fetcher(
+        timeout=settings.fetch_timeout,
+        max_bytes=settings.fetch_max_bytes,
+        allow_private=settings.fetch_allow_private,
+    )

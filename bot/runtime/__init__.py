@@ -1,0 +1,1 @@
+"""The processes: the Bolt app, the HTTP server, background workers, the scheduler and the CLI."""

@@ -1,0 +1,118 @@
+"""HTTP mode: an ASGI app (Starlette) served by uvicorn.
+
+Bolt's own Starlette adapter calls the synchronous `App.dispatch` on the event loop, which would
+serialise every request; here dispatch runs in the thread pool so slow database moments on one
+request never hold up the others.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+import time
+
+import uvicorn
+from slack_bolt import App
+from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from bot import __version__
+from bot.runtime.app import EVENTS_PATH
+from bot.services import Services
+from bot.services.lists import atom
+from storage.db import ping
+from storage.lists import list_by_token, list_items
+from storage.people import get_person
+
+logger = logging.getLogger(__name__)
+
+
+def build_asgi(app: App, services: Services) -> Starlette:
+    """The HTTP surface of SPEC §2: Slack's request URL, OAuth install routes, health."""
+
+    async def slack_events(request: Request) -> Response:
+        bolt_request = to_bolt_request(request, await request.body())
+        bolt_response = await run_in_threadpool(app.dispatch, bolt_request)
+        return to_starlette_response(bolt_response)
+
+    async def healthz(request: Request) -> Response:
+        answering = await run_in_threadpool(ping, services.engine)
+        body = {"status": "ok" if answering else "error", "database": "ok" if answering else "unreachable"}
+        return JSONResponse({**body, "version": __version__}, status_code=200 if answering else 503)
+
+    async def list_feed(request: Request) -> Response:
+        document = await run_in_threadpool(_list_atom, services, request.path_params["token"])
+        if document is None:
+            return Response("No such feed.", status_code=404, media_type="text/plain")
+        return Response(document, media_type="application/atom+xml; charset=utf-8")
+
+    routes = [
+        Route(EVENTS_PATH, slack_events, methods=["POST"]),
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/feeds/{token}.atom", list_feed, methods=["GET"]),
+    ]
+    flow = app.oauth_flow
+    if flow is not None:
+
+        async def install(request: Request) -> Response:
+            bolt_request = to_bolt_request(request, await request.body())
+            return to_starlette_response(await run_in_threadpool(flow.handle_installation, bolt_request))
+
+        async def oauth_redirect(request: Request) -> Response:
+            bolt_request = to_bolt_request(request, await request.body())
+            return to_starlette_response(await run_in_threadpool(flow.handle_callback, bolt_request))
+
+        routes += [
+            Route(flow.install_path, install, methods=["GET"]),
+            Route(flow.redirect_uri_path, oauth_redirect, methods=["GET"]),
+        ]
+    return Starlette(routes=routes)
+
+
+def _list_atom(services: Services, token: str) -> bytes | None:
+    with services.new_session() as session:
+        curated = list_by_token(session=session, token=token)
+        if curated is None:
+            return None
+        entries = list_items(session=session, curated=curated, limit=100)
+        owner = get_person(session=session, team_id=curated.team_id, user_id=curated.owner_id)
+    return atom(
+        curated,
+        entries,
+        owner=(owner.name if owner and owner.name else curated.owner_id),
+        base_url=services.settings.base_url,
+    )
+
+
+class ServerThread:
+    """The app's HTTP server (uvicorn) on a free loopback port, in a background thread: for the demo
+    and the tests, which drive the same endpoint Slack would."""
+
+    def __init__(self, asgi: Starlette) -> None:
+        self.socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.socket.bind(("127.0.0.1", 0))
+        self.server = uvicorn.Server(uvicorn.Config(asgi, log_level="warning", lifespan="off"))
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.socket]}, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.socket.getsockname()[1]}"
+
+    def __enter__(self) -> ServerThread:
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("the app's HTTP server did not start")
+            time.sleep(0.01)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+        self.socket.close()

@@ -1,0 +1,41 @@
+"""The collaborators every listener and worker gets: settings, database, clock."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy.engine import Engine
+
+from bot.reading.topics import Taxonomy, load_taxonomy
+from bot.settings import Settings
+from storage.db import SessionFactory, make_engine, session_factory
+from storage.types import utcnow
+
+Clock = Callable[[], datetime]
+
+
+@dataclass
+class Services:
+    """Passed into `handlers.register` and the workers; tests hand in their own clock or engine."""
+
+    settings: Settings
+    engine: Engine
+    new_session: SessionFactory
+    clock: Clock = field(default=utcnow)
+    taxonomy: Taxonomy = field(default_factory=load_taxonomy)
+    # Set when items are queued for fetching, so idle metadata workers start at once.
+    fetch_wakeup: threading.Event = field(default_factory=threading.Event)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, clock: Clock = utcnow) -> Services:
+        engine = make_engine(settings.database_url)
+        return cls(
+            settings=settings,
+            engine=engine,
+            new_session=session_factory(engine),
+            clock=clock,
+            taxonomy=load_taxonomy(settings.topics_file),
+        )

@@ -1,0 +1,316 @@
+"""Capture: links, books and ISBNs in messages become items, shares and saves.
+
+Fast and durable: only database writes happen here, so the Slack ack never waits for a page.
+Pages are fetched later by the metadata worker from the queue these rows form.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session
+
+from bot.reading.kinds import kind_of
+from bot.reading.links import Link, canonical_url, isbns_in_text, links_in_message
+from bot.reading.topics import Taxonomy, normalise_tag
+from bot.services.tagging import auto_tag
+from bot.slack import blocks
+from bot.text import clip, slack_unescape
+from storage import items as item_store
+from storage.models import Item, Save, Share
+
+PRIVATE_CHANNEL_TYPES = frozenset({"group", "im", "mpim"})
+CONTEXT_CHARS = 280
+_HASHTAG = re.compile(r"(?<![\w&<#/])#([^\W_][\w-]{0,39})", re.UNICODE)
+_MARKUP = re.compile(r"<([^>|]+)(?:\|([^>]*))?>")
+
+
+@dataclass(frozen=True)
+class Message:
+    """The parts of a Slack message capture needs."""
+
+    team_id: str
+    channel_id: str
+    channel_type: str  # channel, group (private channel), im, mpim
+    user_id: str
+    ts: str
+    text: str
+    thread_ts: str | None = None
+    blocks: list[dict[str, Any]] | None = None
+
+    @property
+    def is_private(self) -> bool:
+        return self.channel_type in PRIVATE_CHANNEL_TYPES
+
+
+@dataclass(frozen=True)
+class Captured:
+    item: Item
+    share: Share
+    new_item: bool
+    new_share: bool
+
+
+def hashtags(text: str) -> list[str]:
+    """`#tags` written in a message (channel links like <#C123|name> are not tags)."""
+    plain = _MARKUP.sub(" ", text)
+    return list(dict.fromkeys(tag.lower() for tag in _HASHTAG.findall(plain)))
+
+
+def plain_words(text: str) -> str:
+    """Message text as a person reads it: link labels instead of markup, mentions kept as IDs."""
+
+    def readable(match: re.Match[str]) -> str:
+        target, label = match.group(1), match.group(2)
+        return label or (target if target.startswith("http") else "")
+
+    return re.sub(r"\s+", " ", slack_unescape(_MARKUP.sub(readable, text))).strip()
+
+
+def permalink(workspace_url: str | None, channel_id: str, ts: str, thread_ts: str | None = None) -> str | None:
+    """Slack's permalink format, built without an API call."""
+    if not workspace_url:
+        return None
+    link = f"{workspace_url.rstrip('/')}/archives/{channel_id}/p{ts.replace('.', '')}"
+    if thread_ts and thread_ts != ts:
+        link += f"?thread_ts={thread_ts}&cid={channel_id}"
+    return link
+
+
+def book_key(isbn: str) -> str:
+    return f"urn:isbn:{isbn}"
+
+
+def _link_item(session: Session, team_id: str, link: Link, now: datetime) -> tuple[Item, bool]:
+    return item_store.get_or_create_item(
+        session=session,
+        team_id=team_id,
+        canonical_url=canonical_url(link.url),
+        url=link.url,
+        kind=kind_of(link.url),
+        now=now,
+    )
+
+
+def _isbn_item(session: Session, team_id: str, isbn: str, now: datetime, title: str | None = None) -> tuple[Item, bool]:
+    # Open Library answers every ISBN with a page whose metadata names the book.
+    return item_store.get_or_create_item(
+        session=session,
+        team_id=team_id,
+        canonical_url=book_key(isbn),
+        url=f"https://openlibrary.org/isbn/{isbn}",
+        kind="book",
+        isbn=isbn,
+        title=title,
+        now=now,
+    )
+
+
+def capture_message(
+    *,
+    session: Session,
+    message: Message,
+    now: datetime,
+    taxonomy: Taxonomy,
+    workspace_url: str | Callable[[], str | None] | None = None,
+) -> list[Captured]:
+    """Record every link and ISBN of `message` as an item (once per workspace) and a share.
+
+    `workspace_url` may be a function, asked only when the message has something to capture.
+    """
+    links = links_in_message(message.text, message.blocks)
+    isbns = isbns_in_text(message.text)
+    if not links and not isbns:
+        return []
+    # Asked before any write: it may write itself, and SQLite has one writer at a time.
+    base = workspace_url() if callable(workspace_url) else workspace_url
+    message_link = permalink(base, message.channel_id, message.ts, message.thread_ts)
+    found = [_link_item(session, message.team_id, link, now) for link in links]
+    found += [_isbn_item(session, message.team_id, isbn, now) for isbn in isbns]
+    context = clip(plain_words(message.text), CONTEXT_CHARS)
+    tags = [normalise_tag(taxonomy, tag) for tag in hashtags(message.text)]
+    captured = []
+    for item, new_item in found:
+        if not message.is_private and not item.is_public:
+            item.is_public = True
+            session.add(item)
+        if new_item:
+            auto_tag(session, taxonomy, item, now=now)  # from the URL, until the page is read
+        for tag in tags:
+            item_store.add_tag(session=session, item=item, tag=tag, source="hashtag", now=now, by=message.user_id)
+        share = Share(
+            team_id=message.team_id,
+            item_id=item.id,  # type: ignore[arg-type]
+            user_id=message.user_id,
+            channel_id=message.channel_id,
+            channel_type=message.channel_type,
+            message_ts=message.ts,
+            thread_ts=message.thread_ts,
+            permalink=message_link,
+            context=context,
+            is_private=message.is_private,
+            shared_at=now,
+        )
+        new_share = item_store.add_share(session=session, share=share)
+        if tags:
+            item_store.index_item(session=session, item=item)
+        captured.append(Captured(item, share, new_item, new_share))
+    session.commit()
+    return captured
+
+
+@dataclass(frozen=True)
+class Saved:
+    item: Item
+    save: Save
+    new: bool
+
+
+def save_link(
+    *,
+    session: Session,
+    team_id: str,
+    user_id: str,
+    url: str,
+    now: datetime,
+    tags: list[str],
+    note: str | None,
+    taxonomy: Taxonomy,
+) -> Saved:
+    """`/shelf save URL [#tag …] [note]`: the item is private to the saver unless already public."""
+    item, new = _link_item(session, team_id, Link(url), now)
+    if new:
+        auto_tag(session, taxonomy, item, now=now)
+    return _save(
+        session, team_id, user_id, item, now, [normalise_tag(taxonomy, t) for t in tags], note, source="command"
+    )
+
+
+def save_book(*, session: Session, team_id: str, user_id: str, title: str, author: str | None, now: datetime) -> Saved:
+    """`/shelf save book "Title" by Author`: a book item with no link, keyed on title and author."""
+    isbns = isbns_in_text(f"ISBN {title}")
+    if isbns:
+        item, _ = _isbn_item(session, team_id, isbns[0], now)
+    else:
+        key = "urn:peershelf:book:" + re.sub(r"\W+", "-", f"{title} {author or ''}".lower()).strip("-")
+        item, _ = item_store.get_or_create_item(
+            session=session,
+            team_id=team_id,
+            canonical_url=key[:2048],
+            url=key[:2048],
+            kind="book",
+            title=clip(title, 1024),
+            author=clip(author, 512) if author else None,
+            fetch_state="none",
+            now=now,
+        )
+    return _save(session, team_id, user_id, item, now, [], None, source="command")
+
+
+def save_links(
+    *,
+    session: Session,
+    team_id: str,
+    user_id: str,
+    links: list[Link],
+    now: datetime,
+    source: str,
+    taxonomy: Taxonomy,
+) -> list[Saved]:
+    """Save links without recording a share (a bot's message, say): private to the saver."""
+    items = []
+    for link in links:
+        item, new = _link_item(session, team_id, link, now)
+        if new:
+            auto_tag(session, taxonomy, item, now=now)
+        items.append(item)
+    return save_items(session=session, team_id=team_id, user_id=user_id, items=items, now=now, source=source)
+
+
+def save_items(
+    *, session: Session, team_id: str, user_id: str, items: list[Item], now: datetime, source: str
+) -> list[Saved]:
+    return [_save(session, team_id, user_id, item, now, [], None, source=source) for item in items]
+
+
+def save_note(
+    *, session: Session, team_id: str, user_id: str, message: Message, link: str | None, now: datetime
+) -> Saved:
+    """A reacted message with no link is saved as a note pointing at the message itself."""
+    key = link or f"urn:peershelf:message:{message.channel_id}:{message.ts}"
+    item, _ = item_store.get_or_create_item(
+        session=session,
+        team_id=team_id,
+        canonical_url=key,
+        url=key,
+        kind="other",
+        title=clip(plain_words(message.text) or "A Slack message", 200),
+        fetch_state="none",
+        now=now,
+    )
+    if not message.is_private and not item.is_public:
+        item.is_public = True
+        session.add(item)
+    return _save(session, team_id, user_id, item, now, [], None, source="reaction")
+
+
+def _save(
+    session: Session,
+    team_id: str,
+    user_id: str,
+    item: Item,
+    now: datetime,
+    tags: list[str],
+    note: str | None,
+    *,
+    source: str,
+) -> Saved:
+    save, new = item_store.save_item(
+        session=session, team_id=team_id, user_id=user_id, item=item, source=source, now=now, note=note
+    )
+    for tag in tags:
+        item_store.add_tag(session=session, item=item, tag=tag, source="person", now=now, by=user_id)
+    if tags:
+        item_store.index_item(session=session, item=item)
+    session.commit()
+    return Saved(item, save, new)
+
+
+def duplicate_notices(*, session: Session, share_ids: list[int]) -> list[tuple[Share, str]]:
+    """For shares of links already shared publicly by someone else: the notice for the sharer."""
+    notices = []
+    for share_id in share_ids:
+        share = session.get(Share, share_id)
+        if share is None:
+            continue
+        earlier = item_store.earlier_public_share(session=session, share=share)
+        if earlier is None or earlier.user_id == share.user_id:
+            continue
+        item = session.get(Item, share.item_id)
+        assert item is not None
+        saves = item_store.save_counts(session=session, item_ids=[share.item_id]).get(share.item_id, 0)
+        where = (
+            f"<{earlier.permalink}|in <#{earlier.channel_id}>>" if earlier.permalink else f"in <#{earlier.channel_id}>"
+        )
+        count = f"{saves} save{'s' if saves != 1 else ''}"
+        notices.append(
+            (share, f"Heads-up: {blocks.item_link(item)} was already shared by <@{earlier.user_id}> {where} — {count}.")
+        )
+    return notices
+
+
+def add_channel_topics(*, session: Session, share_ids: list[int], topics: list[str], now: datetime) -> None:
+    """Tag the items of these shares with their channel's topics (unless a person removed them)."""
+    for share_id in share_ids:
+        share = session.get(Share, share_id)
+        item = session.get(Item, share.item_id) if share else None
+        if item is None:
+            continue
+        for topic in topics:
+            item_store.add_tag(session=session, item=item, tag=topic, source="channel", now=now)
+        item_store.index_item(session=session, item=item)
+    session.commit()

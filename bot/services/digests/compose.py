@@ -1,0 +1,243 @@
+"""The weekly digest: what goes in each person's, from a snapshot read for many people at once."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlmodel import Session, col, select
+
+from bot.services import Services
+from bot.slack import blocks
+from storage import digests
+from storage import items as item_store
+from storage.db import one_of
+from storage.models import Interest
+from storage.snapshot import Activity, ItemCard, Snapshot, cards_by_id, last_sent, shares_by, visibility
+
+logger = logging.getLogger(__name__)
+
+PER_SECTION = 5
+UNREAD_REMINDERS = 3
+FIRST_DIGEST_LOOKBACK = timedelta(days=7)
+LONGEST_LOOKBACK = timedelta(days=28)  # someone back after a month away gets the last four weeks
+
+Week = dict[str, list[tuple[int, int]]]  # topic -> [(item id, people)], from storage.digests.weekly_top
+
+
+@dataclass
+class Section:
+    title: str
+    entries: list[tuple[ItemCard, str]]  # item and why it is here
+
+
+@dataclass
+class Digest:
+    user_id: str
+    slot_at: datetime
+    sections: list[Section] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return not any(section.entries for section in self.sections)
+
+    def items(self) -> list[ItemCard]:
+        return [item for section in self.sections for item, _ in section.entries]
+
+
+@dataclass
+class Plan:
+    """One person's digest as item ids and reasons, before items are loaded."""
+
+    user_id: str
+    slot_at: datetime
+    sections: list[tuple[str, list[tuple[int, str]]]]
+    public_only: set[str]  # titles of sections that may only hold public items the person did not share
+
+
+def plan(
+    snapshot: Snapshot, *, user_id: str, slot_at: datetime, since: datetime, topics: list[str], week: Week
+) -> Plan:
+    """Candidate items per section, in order, generously: the final cut happens once items are known."""
+    recommended = [
+        (item_id, f"recommended by <@{who}>")
+        for item_id, who, _ in snapshot.recommended.get(user_id, [])
+        if (user_id, item_id) not in snapshot.done
+    ]
+    additions = [
+        (item_id, f"in _{blocks.slack_escape(name)}_")
+        for item_id, name, when, by in snapshot.list_additions.get(user_id, [])
+        if when >= since and by != user_id
+    ]
+    activity: list[tuple[datetime, int, str]] = []
+    for followee in snapshot.follows.get(user_id, []):
+        activity += [
+            (when, item_id, f"shared by <@{followee}>")
+            for item_id, when in snapshot.shared.get(followee, [])
+            if when >= since
+        ]
+        activity += [
+            (when, item_id, f"saved by <@{followee}>")
+            for item_id, when in snapshot.saved.get(followee, [])
+            if when >= since
+        ]
+    activity.sort(key=lambda row: row[0], reverse=True)
+    followed = [(item_id, why) for _, item_id, why in activity]
+    scores: dict[int, int] = {}
+    for topic in topics:
+        for item_id, people in week.get(topic, []):
+            scores[item_id] = max(scores.get(item_id, 0), people)
+    top = [
+        (item_id, f"{scores[item_id]} {'person' if scores[item_id] == 1 else 'people'}")
+        for item_id in sorted(scores, key=lambda i: (-scores[i], -i))
+    ]
+    unread = [(item_id, "waiting on your shelf") for item_id in snapshot.unread.get(user_id, [])]
+    return Plan(
+        user_id,
+        slot_at,
+        [
+            ("Recommended to you", recommended[: PER_SECTION * 2]),
+            ("New in lists you subscribe to", additions[: PER_SECTION * 2]),
+            ("New from people you follow", followed[: PER_SECTION * 3]),
+            ("Top of the week in your interests", top[: PER_SECTION * 2]),
+            ("Still on your shelf", unread[: UNREAD_REMINDERS * 2]),
+        ],
+        {"New in lists you subscribe to", "New from people you follow", "Top of the week in your interests"},
+    )
+
+
+Choice = list[tuple[str, list[tuple[int, str]]]]  # sections as titles and (item id, why)
+
+
+def choose(plan_: Plan, public: dict[int, bool], own_shares: set[tuple[str, int]]) -> Choice:
+    """Sections in order, only where not empty, five items each (three reminders); an item appears
+    once; a person's own shares never fill their own sections; private items only where the
+    person may see them (recommended to them, on their shelf). `public` holds every existing item."""
+    chosen: Choice = []
+    seen: set[int] = set()
+    for title, candidates in plan_.sections:
+        limit = UNREAD_REMINDERS if title == "Still on your shelf" else PER_SECTION
+        entries: list[tuple[int, str]] = []
+        for item_id, why in candidates:
+            if item_id not in public or item_id in seen or len(entries) >= limit:
+                continue
+            if title in plan_.public_only and (not public[item_id] or (plan_.user_id, item_id) in own_shares):
+                continue
+            seen.add(item_id)
+            entries.append((item_id, why))
+        if entries:
+            chosen.append((title, entries))
+    return chosen
+
+
+def assemble(user_id: str, slot_at: datetime, chosen: Choice, items: dict[int, ItemCard]) -> Digest:
+    """The digest of the chosen items (one removed meanwhile simply drops out)."""
+    digest = Digest(user_id, slot_at)
+    for title, entries in chosen:
+        found = [(items[item_id], why) for item_id, why in entries if item_id in items]
+        if found:
+            digest.sections.append(Section(title, found))
+    return digest
+
+
+def _since(slot: datetime, last: datetime | None) -> datetime:
+    """New since the last digest (at most four weeks back), or the last seven days for a first one."""
+    return max(last, slot - LONGEST_LOOKBACK) if last is not None and last < slot else slot - FIRST_DIGEST_LOOKBACK
+
+
+def build_all(
+    session: Session,
+    *,
+    team_id: str,
+    slots: dict[str, datetime],
+    week_for: Callable[[datetime], Week],
+    activity: Activity | None = None,
+) -> dict[str, Digest]:
+    """Everyone's digest for their slot, from a handful of queries in all (see storage.snapshot)."""
+    users = sorted(slots)
+    if not users:
+        return {}
+    sent = last_sent(session, team_id=team_id, users=users)
+    sinces = {user: _since(slots[user], sent.get(user)) for user in users}
+    snapshot = Snapshot.load(
+        session,
+        team_id=team_id,
+        users=users,
+        since=min(sinces.values()),
+        activity=activity,
+        activity_since=min(slots.values()) - LONGEST_LOOKBACK,
+    )
+    interests: dict[str, list[str]] = {}
+    for start in range(0, len(users), 900):
+        for interest in session.exec(
+            select(Interest)
+            .where(Interest.team_id == team_id, one_of(session, col(Interest.user_id), users[start : start + 900]))
+            .order_by(col(Interest.id))
+        ):
+            interests.setdefault(interest.user_id, []).append(interest.topic)
+    plans = []
+    for user_id in users:
+        slot = slots[user_id]
+        since = sinces[user_id]
+        plans.append(
+            plan(
+                snapshot,
+                user_id=user_id,
+                slot_at=slot,
+                since=since,
+                topics=interests.get(user_id, []),
+                week=week_for(slot),
+            )
+        )
+    public = visibility(session, {item_id for p in plans for _, candidates in p.sections for item_id, _ in candidates})
+    pairs = {
+        (p.user_id, item_id)
+        for p in plans
+        for title, candidates in p.sections
+        if title in p.public_only
+        for item_id, _ in candidates
+    }
+    own = shares_by(session, team_id=team_id, pairs=pairs)
+    chosen = {p.user_id: choose(p, public, own) for p in plans}
+    # Whole items only for what made the cut: a few per person instead of every candidate.
+    items = cards_by_id(session, {item_id for c in chosen.values() for _, entries in c for item_id, _ in entries})
+    return {user_id: assemble(user_id, slots[user_id], c, items) for user_id, c in chosen.items()}
+
+
+def render(digest: Digest, tags: dict[int, list[str]]) -> tuple[str, list[blocks.Block]]:
+    """The DM: fallback text and blocks within Block Kit's limits."""
+    counts = ", ".join(f"{len(s.entries)} {s.title[0].lower() + s.title[1:]}" for s in digest.sections)
+    text = f"Your weekly Peershelf digest: {counts}."
+    sections = [
+        (
+            section.title,
+            [(item, why, " ".join(f"#{t}" for t in tags.get(item.id or 0, [])[:3])) for item, why in section.entries],
+        )
+        for section in digest.sections
+    ]
+    return text, blocks.digest_blocks(sections)
+
+
+def tags_of(session: Session, digests_: list[Digest]) -> dict[int, list[str]]:
+    ids = sorted({item.id for d in digests_ for item in d.items()})
+    found: dict[int, list[str]] = {}
+    for start in range(0, len(ids), 900):
+        found.update(item_store.tag_names(session=session, item_ids=ids[start : start + 900]))
+    return found
+
+
+def preview(services: Services, *, team_id: str, user_id: str) -> tuple[str, list[blocks.Block]] | None:
+    """`/shelf digest`: the person's next digest as it stands now, or None when it would be empty."""
+    now = services.clock()
+    with services.new_session() as session:
+        built = build_all(
+            session,
+            team_id=team_id,
+            slots={user_id: now},
+            week_for=lambda slot: digests.weekly_top(session=session, team_id=team_id, since=slot - timedelta(days=7)),
+        )[user_id]
+        if built.empty:
+            return None
+        return render(built, tags_of(session, [built]))

@@ -1,0 +1,242 @@
+"""The weekly digest pass: every digest whose slot has passed this week, claimed, sent once, paced."""
+
+from __future__ import annotations
+
+import logging
+import time as clock
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from sqlalchemy.engine import Connection
+from sqlmodel import Session, col, select
+
+from bot.services import Services, lookups
+from bot.services.digests.compose import Digest, Week, build_all, render, tags_of
+from bot.services.digests.slots import current_slot, preferences
+from bot.services.lookups import PROFILE_MAX_AGE, workspaces
+from bot.services.recommendation_dms import client_for_team
+from bot.slack import blocks
+from storage import digests
+from storage.db import one_of
+from storage.models import DigestDelivery, Person
+from storage.snapshot import Activity
+
+logger = logging.getLogger(__name__)
+
+LEASE = timedelta(minutes=10)  # a claim older than this, never sent, is taken over
+MAX_ATTEMPTS = 5
+FINAL = ("sent", "skipped", "sending")  # deliveries a pass never touches again
+BATCH = 1000  # people whose digests are built together
+
+
+@dataclass
+class PassResult:
+    sent: int = 0
+    skipped: int = 0
+    failed: int = 0
+    not_due: int = 0
+    previews: list[tuple[str, str, list[blocks.Block]]] = field(default_factory=list)  # dry run: (user, text, blocks)
+
+
+class DigestPass:
+    """One pass over a workspace: every digest whose slot has passed this week and is not yet sent."""
+
+    def __init__(
+        self,
+        services: Services,
+        client: WebClient | None,
+        *,
+        pace_seconds: float = 0.2,
+        sleep: Callable[[float], None] = clock.sleep,
+    ) -> None:
+        self.services = services
+        self.client = client
+        self.pace_seconds = pace_seconds  # bulk sends are paced below Slack's chat.postMessage limits
+        self.sleep = sleep
+        self._weeks: dict[datetime, Week] = {}
+        self._activity = Activity()
+
+    def run(self, team_id: str, *, now: datetime | None = None, dry_run: bool = False) -> PassResult:
+        now = now or self.services.clock()
+        result = PassResult()
+        with self.services.new_session() as session:
+            since = digests.candidates(session=session, team_id=team_id)  # person -> when they first had something
+            users = list(since)
+            known = digests.people(session=session, team_id=team_id, user_ids=users)
+        if self.client is not None and not dry_run:
+            known.update(self._refresh_time_zones(team_id, users, known, now))
+        slots = {}
+        for user_id in users:
+            person = known.get(user_id)
+            day, at = preferences(
+                self.services.settings, person.digest_day if person else None, person.digest_time if person else None
+            )
+            slot = current_slot(now, weekday=day, at=at, tz_name=person.tz if person else None)
+            if since[user_id] > slot:
+                # New to Peershelf since this week's slot: their first digest comes on their next
+                # digest day, not a minute after their first save or the first recommendation to them.
+                result.not_due += 1
+                continue
+            slots[user_id] = slot
+        if not dry_run:
+            with self.services.new_session() as session:
+                done = self._finished(session, team_id, slots)
+            result.not_due += len(done)
+            slots = {user: slot for user, slot in slots.items() if user not in done}
+        pending = sorted(slots)
+        # In batches, so memory stays flat however large the workspace.
+        for start in range(0, len(pending), BATCH):
+            batch = {user: slots[user] for user in pending[start : start + BATCH]}
+            with self.services.new_session() as session:
+                built = build_all(
+                    session,
+                    team_id=team_id,
+                    slots=batch,
+                    week_for=lambda slot: self._week(session, team_id, slot),
+                    activity=self._activity,
+                )
+                tags = tags_of(session, [d for d in built.values() if not d.empty])
+            if not dry_run:
+                self._deliver_batch(team_id, built, tags, now, result)
+                continue
+            for user_id, digest in built.items():
+                if digest.empty:
+                    result.skipped += 1
+                else:
+                    result.previews.append((user_id, *render(digest, tags)))
+                    result.sent += 1
+        return result
+
+    def _finished(self, session: Session, team_id: str, slots: dict[str, datetime]) -> set[str]:
+        """People whose delivery for their slot is already settled, read in one query per slot."""
+        by_slot: dict[datetime, list[str]] = {}
+        for user, slot in slots.items():
+            by_slot.setdefault(slot, []).append(user)
+        settled: set[str] = set()
+        for slot, users in by_slot.items():
+            for start in range(0, len(users), 900):
+                settled |= set(
+                    session.exec(
+                        select(DigestDelivery.user_id).where(
+                            DigestDelivery.team_id == team_id,
+                            DigestDelivery.slot_at == slot,
+                            one_of(session, col(DigestDelivery.user_id), users[start : start + 900]),
+                            col(DigestDelivery.status).in_(FINAL),
+                        )
+                    )
+                )
+        return settled
+
+    def _week(self, session: Session, team_id: str, slot: datetime) -> Week:
+        """The week's top items by topic, computed once per distinct slot in a pass."""
+        if slot not in self._weeks:
+            self._weeks[slot] = digests.weekly_top(session=session, team_id=team_id, since=slot - timedelta(days=7))
+        return self._weeks[slot]
+
+    def _refresh_time_zones(
+        self, team_id: str, users: list[str], known: dict[str, Person], now: datetime
+    ) -> dict[str, Person]:
+        """Ask Slack for the time zone of anyone not looked up this week (in bulk when many)."""
+        assert self.client is not None
+        stale = [
+            user_id
+            for user_id in users
+            if (person := known.get(user_id)) is None
+            or not person.profile_refreshed_at
+            or now - person.profile_refreshed_at >= PROFILE_MAX_AGE
+        ]
+        if not stale:
+            return {}
+        lookups.refresh(self.services, self.client, team_id, stale)
+        with self.services.new_session() as session:
+            return digests.people(session=session, team_id=team_id, user_ids=stale)
+
+    def _claim(self, team_id: str, slots: dict[str, datetime], now: datetime) -> dict[str, int]:
+        """Claim a batch's digests: person -> delivery id, for those this pass won."""
+        with self.services.new_session() as session:
+            won = digests.claim_many(session=session, team_id=team_id, slots=slots, now=now, lease=LEASE)
+            for user_id in sorted(set(slots) - set(won)):  # rows from earlier attempts: stale claims, failures
+                row = digests.claim(
+                    session=session,
+                    team_id=team_id,
+                    user_id=user_id,
+                    slot_at=slots[user_id],
+                    now=now,
+                    lease=LEASE,
+                    max_attempts=MAX_ATTEMPTS,
+                )
+                if row is not None and row.id is not None:
+                    won[user_id] = row.id
+        return won
+
+    def _deliver_batch(
+        self, team_id: str, built: dict[str, Digest], tags: dict[int, list[str]], now: datetime, result: PassResult
+    ) -> None:
+        ids = self._claim(team_id, {user: digest.slot_at for user, digest in built.items()}, now)
+        result.not_due += len(built) - len(ids)
+        empty = [ids[user] for user, digest in built.items() if user in ids and digest.empty]
+        if empty:
+            with self.services.new_session() as session:
+                digests.skip_many(session=session, delivery_ids=empty)
+            result.skipped += len(empty)
+        # One connection for the batch, in autocommit mode: each state change below is a single
+        # statement, so each digest costs one round trip to the database, not a transaction.
+        with self.services.engine.connect() as connection:
+            connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+            sent: tuple[int, str | None] | None = None  # the last digest sent, recorded with the next one's mark
+            for user_id, digest in built.items():
+                if user_id in ids and not digest.empty:
+                    sent = self._send(connection, team_id, digest, ids[user_id], tags, now, result, previous=sent)
+            if sent is not None:
+                digests.mark(connection, delivery_id=sent[0], status="sent", now=now, ts=sent[1])
+
+    def _send(
+        self,
+        connection: Connection,
+        team_id: str,
+        digest: Digest,
+        delivery_id: int,
+        tags: dict[int, list[str]],
+        now: datetime,
+        result: PassResult,
+        *,
+        previous: tuple[int, str | None] | None,
+    ) -> tuple[int, str | None] | None:
+        """Send one digest; returns (delivery id, message ts) for the caller to record as sent."""
+        user_id = digest.user_id
+        # One statement records the previous digest as sent and this one as "sending". From here a
+        # crash leaves this one "sending": never sent again, so nobody gets two digests a week.
+        if not digests.advance(connection, sending=delivery_id, lease=now + LEASE, sent=previous, now=now):
+            # This pass outlived its claim (long waits on Slack) and another pass took it over.
+            logger.info("digest for %s of team %s was taken over by another pass", user_id, team_id)
+            result.not_due += 1
+            return None
+        text, shown = render(digest, tags)
+        assert self.client is not None
+        try:
+            posted = self.client.chat_postMessage(channel=user_id, text=text, blocks=shown, unfurl_links=False)
+        except SlackApiError as error:  # a 429 was already waited out by the client's retry handler
+            reason = str(error.response.get("error"))
+            logger.warning("digest for %s of team %s not sent: %s", user_id, team_id, reason)
+            digests.mark(connection, delivery_id=delivery_id, status="failed", now=now, error=reason)
+            result.failed += 1
+            return None
+        result.sent += 1
+        if self.pace_seconds:
+            self.sleep(self.pace_seconds)
+        return delivery_id, posted.get("ts")
+
+
+def run_digests(services: Services, *, now: datetime | None = None, dry_run: bool = False) -> list[PassResult]:
+    """One digest pass over every workspace: send each digest that is due and not yet sent."""
+    results = []
+    for team_id in workspaces(services):
+        client = None if dry_run else client_for_team(services.settings, services.engine, team_id)
+        if client is None and not dry_run:
+            logger.warning("no bot token for team %s; its digests wait", team_id)
+            continue
+        results.append(DigestPass(services, client).run(team_id, now=now, dry_run=dry_run))
+    return results

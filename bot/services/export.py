@@ -1,0 +1,105 @@
+"""`/shelf export`: a person's own data as JSON, without other people's private data."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from storage import items as item_store
+from storage import lists as list_store
+from storage.models import Item, Recommendation
+from storage.people import followees, interests_of
+
+
+def _when(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _item(item: Item) -> dict[str, Any]:
+    return {
+        "number": item.id,
+        "url": item.url if item.url.startswith(("http://", "https://")) else None,
+        "title": item.title,
+        "kind": item.kind,
+        "site": item.site_name,
+        "author": item.author,
+    }
+
+
+def export(session: Session, *, team_id: str, user_id: str, now: datetime) -> dict[str, Any]:
+    """Saves with notes, lists, subscriptions, follows, interests, and recommendations sent and received."""
+    shelf = item_store.shelf(session=session, team_id=team_id, user_id=user_id)
+    tags = item_store.active_tags(session=session, item_ids=[item.id or 0 for _, item in shelf])
+    own_lists = []
+    for curated in list_store.lists_of(session=session, team_id=team_id, owner_id=user_id):
+        entries = list_store.list_items(session=session, curated=curated)
+        own_lists.append(
+            {
+                "name": curated.name,
+                "description": curated.description,
+                "created_at": _when(curated.created_at),
+                "items": [
+                    {**_item(item), "note": entry.note, "added_at": _when(entry.added_at)}
+                    for entry, item in entries
+                    if item.is_public
+                ],
+            }
+        )
+    sent = session.exec(
+        select(Recommendation, Item)
+        .join(Item, col(Item.id) == col(Recommendation.item_id))
+        .where(Recommendation.team_id == team_id, Recommendation.from_user_id == user_id)
+        .order_by(col(Recommendation.created_at))
+    )
+    received = session.exec(
+        select(Recommendation, Item)
+        .join(Item, col(Item.id) == col(Recommendation.item_id))
+        .where(Recommendation.team_id == team_id, Recommendation.to_user_id == user_id)
+        .order_by(col(Recommendation.created_at))
+    )
+    return {
+        "exported_at": now.isoformat(),
+        "team": team_id,
+        "user": user_id,
+        "saves": [
+            {
+                **_item(item),
+                "status": save.status,
+                "note": save.note,
+                "tags": [t.tag for t in tags.get(item.id or 0, [])],
+                "saved_at": _when(save.saved_at),
+                "done_at": _when(save.done_at),
+            }
+            for save, item in shelf
+        ],
+        "lists": own_lists,
+        "subscriptions": [
+            {"name": c.name, "owner": c.owner_id}
+            for c in list_store.subscriptions_of(session=session, team_id=team_id, user_id=user_id)
+        ],
+        "follows": followees(session=session, team_id=team_id, follower_id=user_id),
+        "interests": interests_of(session=session, team_id=team_id, user_id=user_id),
+        "recommendations_sent": [
+            {
+                **_item(item),
+                "to": rec.to_user_id,
+                "note": rec.note,
+                "sent_at": _when(rec.created_at),
+                "saved_at": _when(rec.saved_at),
+                "done_at": _when(rec.done_at),
+                "thanked_at": _when(rec.thanked_at),
+            }
+            for rec, item in sent
+        ],
+        "recommendations_received": [
+            {**_item(item), "from": rec.from_user_id, "note": rec.note, "received_at": _when(rec.created_at)}
+            for rec, item in received
+        ],
+    }
+
+
+def export_json(session: Session, *, team_id: str, user_id: str, now: datetime) -> str:
+    return json.dumps(export(session, team_id=team_id, user_id=user_id, now=now), ensure_ascii=False, indent=2)

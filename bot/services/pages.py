@@ -1,0 +1,178 @@
+"""The metadata worker: drains the queue of items waiting for their page, in background threads.
+
+The queue is the `item` table itself (fetch_state, next_fetch_at, claimed_until), so it survives
+crashes and restarts, and several `peershelf run` processes share it without fetching one item
+twice (see `storage.items.claim_items_for_fetch`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlmodel import Session
+
+from bot.reading.fetcher import Fetcher, FetchFailed, FetchRefused, Page
+from bot.reading.kinds import kind_of
+from bot.reading.links import preferred_canonical
+from bot.reading.metadata import Metadata, merge_oembed, oembed_endpoint, page_metadata
+from bot.services import Services
+from bot.services.tagging import auto_tag
+from bot.text import clip
+from storage import items as item_store
+from storage.models import Item
+
+logger = logging.getLogger(__name__)
+
+LEASE = timedelta(minutes=5)  # a claimed item whose worker died is taken again after this
+MAX_ATTEMPTS = 8  # about 4 days of back-off in all; the item stays, with its URL as title
+FIRST_RETRY = timedelta(minutes=2)
+LONGEST_RETRY = timedelta(days=1)
+
+
+def backoff(attempts: int) -> timedelta:
+    """2 min, 4, 8 … doubling per failed attempt, at most a day."""
+    return min(FIRST_RETRY * (2 ** max(attempts - 1, 0)), LONGEST_RETRY)
+
+
+@dataclass
+class Outcome:
+    state: str
+    error: str | None = None
+
+
+class MetadataWorker:
+    """Claims due items and fills in their metadata; `run_once` for tests and cron-like use."""
+
+    def __init__(
+        self,
+        services: Services,
+        fetcher: Fetcher,
+        *,
+        batch: int = 5,
+        oembed: Callable[[str], str | None] = oembed_endpoint,
+    ) -> None:
+        self.services = services
+        self.fetcher = fetcher
+        self.batch = batch
+        self.oembed = oembed
+
+    def run_once(self) -> int:
+        """Process one batch of due items; returns how many were processed."""
+        with self.services.new_session() as session:
+            claimed = item_store.claim_items_for_fetch(
+                session=session, now=self.services.clock(), lease=LEASE, limit=self.batch
+            )
+        for item in claimed:
+            self.process(item)
+        return len(claimed)
+
+    def drain(self, limit: int = 1000) -> int:
+        """Run batches until nothing is due (or `limit` items were processed)."""
+        done = 0
+        while done < limit:
+            processed = self.run_once()
+            if not processed:
+                break
+            done += processed
+        return done
+
+    def process(self, item: Item) -> Outcome:
+        try:
+            page = self.fetcher.fetch(item.url)
+        except FetchRefused as refused:
+            logger.info("item %s of team %s not fetched: %s", item.id, item.team_id, refused)
+            return self._finish(item, Outcome("refused", str(refused)))
+        except FetchFailed as failed:
+            logger.info("item %s of team %s: fetch failed (%s)", item.id, item.team_id, failed)
+            attempts = item.fetch_attempts + 1
+            state = "pending" if failed.retryable and attempts < MAX_ATTEMPTS else "failed"
+            return self._finish(item, Outcome(state, str(failed)), attempts=attempts)
+        except Exception as error:  # a bug in extraction must not kill the worker or lose the item
+            logger.exception("item %s of team %s: unexpected error while fetching", item.id, item.team_id)
+            return self._finish(
+                item, Outcome("pending", f"internal error: {type(error).__name__}"), attempts=item.fetch_attempts + 1
+            )
+        return self._finish(item, Outcome("done"), page=page, oembed=self._oembed(item.url))
+
+    def _oembed(self, url: str) -> dict[str, Any] | None:
+        endpoint = self.oembed(url)
+        if endpoint is None:
+            return None
+        try:
+            page = self.fetcher.fetch(endpoint)
+            document = json.loads(page.text())
+        except (FetchFailed, FetchRefused, ValueError) as error:
+            logger.info("no oEmbed for %s: %s", url, error)
+            return None
+        return document if isinstance(document, dict) else None
+
+    def _finish(
+        self,
+        item: Item,
+        outcome: Outcome,
+        *,
+        attempts: int | None = None,
+        page: Page | None = None,
+        oembed: dict[str, Any] | None = None,
+    ) -> Outcome:
+        now = self.services.clock()
+        with self.services.new_session() as session:
+            current = session.get(Item, item.id)
+            if current is None:  # merged away meanwhile
+                return outcome
+            current.fetch_state = outcome.state
+            current.fetch_error = clip(outcome.error, 512) if outcome.error else None
+            current.claimed_until = None
+            current.updated_at = now
+            if attempts is not None:
+                current.fetch_attempts = attempts
+            current.next_fetch_at = now + backoff(current.fetch_attempts) if outcome.state == "pending" else None
+            if page is not None:
+                current.fetched_at = now
+                meta = apply_page(session, current, page, oembed)
+                current = adopt_canonical(session, current, page, meta)
+                auto_tag(session, self.services.taxonomy, current, now=now, keywords=meta.keywords)
+            else:
+                item_store.index_item(session=session, item=current)
+            session.commit()
+        return outcome
+
+
+def apply_page(session: Session, item: Item, page: Page, oembed: dict[str, Any] | None = None) -> Metadata:
+    """Copy what the page (and its oEmbed, if any) says about itself onto the item, clipped to the columns."""
+    meta = page_metadata(page)
+    if oembed:
+        merge_oembed(meta, oembed)
+    item.content_type = clip(page.content_type, 128)
+    item.kind = kind_of(item.url, types=meta.types, content_type=page.content_type) if item.kind != "book" else "book"
+    item.title = clip(meta.title, 1024) if meta.title else item.title
+    item.description = clip(meta.description, 2000) if meta.description else item.description
+    item.author = clip(meta.author, 512) if meta.author else item.author
+    item.site_name = clip(meta.site_name, 255) if meta.site_name else item.site_name
+    item.published_at = meta.published_at or item.published_at
+    item.image = meta.image if meta.image and len(meta.image) <= 2048 else item.image
+    item.language = clip(meta.language, 16) if meta.language else item.language
+    item.duration_seconds = meta.duration_seconds or item.duration_seconds
+    item.isbn = meta.isbn or item.isbn
+    session.add(item)
+    return meta
+
+
+def adopt_canonical(session: Session, item: Item, page: Page, meta: Metadata) -> Item:
+    """Move the item to its preferred canonical URL, merging with an item that already has it."""
+    candidate = preferred_canonical(item.canonical_url, page.url, meta.canonical_url)
+    if candidate == item.canonical_url:
+        return item
+    existing = item_store.item_by_url(session=session, team_id=item.team_id, canonical_url=candidate)
+    if existing is None:
+        item.canonical_url = candidate
+        session.add(item)
+        return item
+    logger.info("item %s is item %s (%s); merging", item.id, existing.id, candidate)
+    item_store.merge_items(session=session, keep=existing, drop=item)
+    return existing

@@ -1,0 +1,134 @@
+"""Save by reaction: a save emoji on a message puts its links (or the message) on the reactor's shelf."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from slack_sdk import WebClient
+from sqlmodel import Session
+
+from bot.reading.links import links_in_message
+from bot.reading.topics import Taxonomy
+from bot.services import Services
+from bot.services.capture import Message, Saved, capture_message, permalink, save_items, save_links, save_note
+from bot.services.lookups import channel_is_private, workspace_url
+from bot.services.recommendations import suggestions
+from bot.slack import blocks
+from storage import items as item_store
+from storage.models import Item
+
+
+def save_known_message(
+    *, session: Session, team_id: str, channel_id: str, ts: str, user_id: str, now: datetime
+) -> list[Saved] | None:
+    """Save the items of a message Peershelf already captured; None when it never saw the message."""
+    shares = item_store.shares_of_message(session=session, team_id=team_id, channel_id=channel_id, message_ts=ts)
+    if not shares:
+        return None
+    items = [item for share in shares if (item := session.get(Item, share.item_id)) is not None]
+    return save_items(session=session, team_id=team_id, user_id=user_id, items=items, now=now, source="reaction")
+
+
+def save_fetched_message(
+    *,
+    session: Session,
+    message: Message,
+    is_bot: bool,
+    reactor_id: str,
+    workspace_url: str | None,
+    now: datetime,
+    taxonomy: Taxonomy,
+) -> list[Saved]:
+    """Save a message read from Slack: capture its links (as a share, unless a bot wrote it), else a note."""
+    team_id = message.team_id
+    if is_bot:
+        links = links_in_message(message.text, message.blocks)
+        if links:
+            return save_links(
+                session=session,
+                team_id=team_id,
+                user_id=reactor_id,
+                links=links,
+                now=now,
+                source="reaction",
+                taxonomy=taxonomy,
+            )
+    else:
+        captured = capture_message(
+            session=session, message=message, now=now, workspace_url=workspace_url, taxonomy=taxonomy
+        )
+        if captured:
+            items = list({c.item.id: c.item for c in captured}.values())
+            return save_items(
+                session=session, team_id=team_id, user_id=reactor_id, items=items, now=now, source="reaction"
+            )
+    link = permalink(workspace_url, message.channel_id, message.ts, message.thread_ts)
+    note = save_note(session=session, team_id=team_id, user_id=reactor_id, message=message, link=link, now=now)
+    return [note]
+
+
+def confirmation(saved: list[Saved]) -> str:
+    """What the reactor is told: what was saved, and what was already on their shelf."""
+    new = [s for s in saved if s.new]
+    old = [s for s in saved if not s.new]
+    lines = []
+    if new:
+        lines.append("Saved to your shelf: " + ", ".join(f"{blocks.item_link(s.item)} (`{s.item.id}`)" for s in new))
+    if old:
+        lines.append("Already on your shelf: " + ", ".join(blocks.item_link(s.item) for s in old))
+    return "\n".join(lines)
+
+
+def confirmation_blocks(session: Session, saved: list[Saved], reactor_id: str) -> list[blocks.Block]:
+    """The confirmation, with colleagues to recommend the first newly saved item to."""
+    shown = [blocks.section(confirmation(saved))]
+    first_new = next((s for s in saved if s.new), None)
+    if first_new is not None:
+        people = suggestions(session=session, team_id=first_new.item.team_id, item=first_new.item, exclude={reactor_id})
+        shown += blocks.suggestion_blocks(first_new.item, people)
+    return shown
+
+
+def save_slack_message(
+    services: Services, client: WebClient, *, team_id: str, channel_id: str, raw: dict[str, Any], reactor_id: str
+) -> tuple[str, list[blocks.Block]]:
+    """Save a message as Slack gave it (a reaction on an unseen message, the Save to shelf shortcut);
+    returns the confirmation's text and blocks."""
+    message, is_bot = message_from_slack(services, client, team_id, channel_id, raw)
+    url = workspace_url(services, client, team_id)
+    with services.new_session() as session:
+        saved = save_fetched_message(
+            session=session,
+            message=message,
+            is_bot=is_bot,
+            reactor_id=reactor_id,
+            workspace_url=url,
+            now=services.clock(),
+            taxonomy=services.taxonomy,
+        )
+        shown = confirmation_blocks(session, saved, reactor_id)
+    services.fetch_wakeup.set()
+    return confirmation(saved), shown
+
+
+def message_from_slack(
+    services: Services, client: WebClient, team_id: str, channel_id: str, raw: dict[str, Any]
+) -> tuple[Message, bool]:
+    """A message as Slack gave it (history, a shortcut's payload), and whether a bot wrote it.
+
+    The conversation's privacy comes from conversations.info (cached): unsure means private.
+    """
+    private = channel_is_private(services, client, team_id, channel_id)
+    message = Message(
+        team_id=team_id,
+        channel_id=channel_id,
+        channel_type="im" if channel_id.startswith("D") else ("group" if private else "channel"),
+        user_id=str(raw.get("user") or raw.get("bot_id") or ""),
+        ts=str(raw.get("ts", "")),
+        text=raw.get("text") or "",
+        thread_ts=raw.get("thread_ts"),
+        blocks=raw.get("blocks"),
+    )
+    is_bot = bool(raw.get("bot_id")) or raw.get("subtype") == "bot_message" or not raw.get("user")
+    return message, is_bot

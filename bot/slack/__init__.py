@@ -1,0 +1,1 @@
+"""Talking to Slack: Web API clients, Block Kit built in one place, and messages."""

@@ -1,0 +1,45 @@
+"""What people did with items lately: the activity that ranks the week's top items."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Subquery, func, union_all
+from sqlmodel import Session, col, select
+
+from storage.items import has_tag
+from storage.models import Item, Recommendation, Save, Share
+
+
+def recent_activity(team_id: str, since: datetime) -> Subquery:
+    """(item_id, user_id) for every public share, save and recommendation since `since`: who took
+    to what. Only public shares count: a share in a private channel is nobody's business, even as
+    a number."""
+    return union_all(
+        select(col(Share.item_id).label("item_id"), col(Share.user_id).label("user_id")).where(
+            Share.team_id == team_id, col(Share.shared_at) >= since, col(Share.is_private).is_(False)
+        ),
+        select(col(Save.item_id), col(Save.user_id)).where(Save.team_id == team_id, col(Save.saved_at) >= since),
+        select(col(Recommendation.item_id), col(Recommendation.from_user_id)).where(
+            Recommendation.team_id == team_id, col(Recommendation.created_at) >= since
+        ),
+    ).subquery()
+
+
+def top_items(
+    *, session: Session, team_id: str, since: datetime, tag: str | None = None, limit: int = 10
+) -> list[tuple[Item, int]]:
+    """Public items ranked by how many different people shared, saved or recommended them since `since`."""
+    activity = recent_activity(team_id, since)
+    people = func.count(func.distinct(activity.c.user_id)).label("people")
+    statement = (
+        select(Item, people)
+        .join(activity, activity.c.item_id == col(Item.id))
+        .where(col(Item.team_id) == team_id, col(Item.is_public))
+        .group_by(col(Item.id))
+        .order_by(people.desc(), col(Item.id).desc())
+        .limit(limit)
+    )
+    if tag:
+        statement = statement.where(has_tag(tag))
+    return [(item, int(count)) for item, count in session.exec(statement)]
