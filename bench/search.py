@@ -24,10 +24,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from scratch import scratch_database  # noqa: E402
 from sqlalchemy import insert, text  # noqa: E402
 
-from bot.commands.shelf import search_items  # noqa: E402
 from storage import migrate  # noqa: E402
 from storage.db import make_engine, session_factory  # noqa: E402
-from storage.items import url_words  # noqa: E402
+from storage.items import (
+    search_visible,  # noqa: E402
+    url_words,  # noqa: E402
+)
 from storage.models import Item, Save  # noqa: E402
 
 TEAM, ASKER = "T0BENCH001", "U0ASKER001"
@@ -146,7 +148,7 @@ def measure(url: str, words: list[str], queries: int, rng: random.Random) -> Non
         query = " ".join(zipf_pick(rng, words) for _ in range(rng.choice((1, 1, 2, 2, 3))))
         with new_session() as session:
             started = time.perf_counter()
-            found = search_items(session, TEAM, ASKER, query, None)
+            found = search_visible(session=session, team_id=TEAM, user_id=ASKER, words=query, tag=None)
             elapsed = (time.perf_counter() - started) * 1000
         if n >= 10:  # the first few warm caches
             timings.append(elapsed)

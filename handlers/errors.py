@@ -11,8 +11,8 @@ from slack_bolt.error import BoltUnhandledRequestError
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.services import Services
-from handlers.middleware import forget_failed_event
+from bot.services import Services, events
+from handlers.middleware import event_id_of
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +40,9 @@ def register(app: App, services: Services) -> None:
                 logger.warning("could not tell user %s of team %s about the error", user, team)
             return BoltResponse(status=200, body="")
         # Events keep Bolt's 500, so Slack retries them and the retry is processed afresh.
-        forget_failed_event(services, body)
+        event_id = event_id_of(body)
+        if event_id:
+            events.forget(services, event_id=event_id)
         return None
 
 

@@ -1,4 +1,8 @@
-"""Events API listeners: capture from messages, saves by reaction, the Home tab."""
+"""Events API listeners: capture from messages, saves by reaction, the Home tab.
+
+Each answers Slack from the database alone; whatever needs the Web API runs in a lazy listener,
+after Slack has its 200.
+"""
 
 from __future__ import annotations
 
@@ -10,12 +14,11 @@ from slack_sdk import WebClient
 
 from bot.commands.parser import Shelf
 from bot.services import Services
-from bot.services.capture import Message, add_channel_topics, capture_message, duplicate_notices
+from bot.services.capture import Message
 from bot.services.home import home_view
-from bot.services.lookups import conversation, workspace_url
-from bot.services.saving import confirmation, confirmation_blocks, save_known_message, save_slack_message
+from bot.services.saving import save_seen_message, save_slack_message
+from bot.services.shares import after_shares, record_message
 from bot.slack.messages import fetch_message, tell
-from storage.channels import default_topics
 
 logger = logging.getLogger(__name__)
 
@@ -43,34 +46,18 @@ def register(app: App, services: Services, shelf: Shelf) -> None:
     ignored = services.settings.ignore_channels
     save_reactions = set(services.settings.save_reactions)
 
-    def capture(event: dict[str, Any], context: BoltContext, client: WebClient) -> None:
+    def capture(event: dict[str, Any], context: BoltContext) -> None:
         message = message_from_event(event, context.team_id)
         if message is None or message.channel_id in ignored:
             return
-        with services.new_session() as session:
-            captured = capture_message(
-                session=session,
-                message=message,
-                now=services.clock(),
-                taxonomy=services.taxonomy,
-                workspace_url=lambda: workspace_url(services, client, message.team_id),
-            )
-        context["new_share_ids"] = [c.share.id for c in captured if c.new_share]
-        if any(c.new_item for c in captured):
-            services.fetch_wakeup.set()
+        context["new_share_ids"] = record_message(services, message)
 
     def after_capture(event: dict[str, Any], context: BoltContext, client: WebClient) -> None:
         share_ids = context.get("new_share_ids") or []
-        if not share_ids or context.team_id is None:
-            return
-        # A channel named or described after a topic (#eng-python) lends it to what is shared there.
-        topics = default_topics(conversation(services, client, context.team_id, str(event.get("channel"))))
-        with services.new_session() as session:
-            if topics:
-                add_channel_topics(session=session, share_ids=share_ids, topics=topics, now=services.clock())
-            notices = duplicate_notices(session=session, share_ids=share_ids)
-        for share, text in notices:
-            tell(client, channel_id=share.channel_id, user_id=share.user_id, text=text)
+        if share_ids and context.team_id:
+            after_shares(
+                services, client, team_id=context.team_id, channel_id=str(event.get("channel")), share_ids=share_ids
+            )
 
     app.event("message")(ack=capture, lazy=[after_capture])
 
@@ -80,46 +67,47 @@ def register(app: App, services: Services, shelf: Shelf) -> None:
             return None
         return str(item.get("channel")), str(item.get("ts")), str(event.get("user"))
 
-    def save_seen(event: dict[str, Any], context: BoltContext, client: WebClient) -> None:
+    def save_seen(event: dict[str, Any], context: BoltContext) -> None:
         target = _reaction(event)
         if target is None or context.team_id is None:
             return
         channel, ts, user = target
         if channel in ignored:
-            context["reaction_handled"] = True
-            tell(client, channel_id=channel, user_id=user, text="Peershelf doesn't save from this channel.")
+            context["confirmation"] = ("Peershelf doesn't save from this channel.", None)
             return
-        with services.new_session() as session:
-            saved = save_known_message(
-                session=session, team_id=context.team_id, channel_id=channel, ts=ts, user_id=user, now=services.clock()
-            )
-            shown = confirmation_blocks(session, saved, user) if saved is not None else None
-        if saved is not None:
-            context["reaction_handled"] = True
-            tell(client, channel_id=channel, user_id=user, text=confirmation(saved), blocks=shown)
+        context["confirmation"] = save_seen_message(
+            services, team_id=context.team_id, channel_id=channel, ts=ts, user_id=user
+        )
 
-    def save_unseen(event: dict[str, Any], context: BoltContext, client: WebClient) -> None:
+    def confirm_or_save_unseen(event: dict[str, Any], context: BoltContext, client: WebClient) -> None:
         target = _reaction(event)
-        if target is None or context.get("reaction_handled") or context.team_id is None:
+        if target is None or context.team_id is None:
             return
         channel, ts, user = target
-        raw = fetch_message(client, channel, ts)
-        if raw is None:
-            text = "I couldn't read that message, so nothing was saved. Is Peershelf in that conversation?"
-            tell(client, channel_id=channel, user_id=user, text=text)
-            return
-        text, shown = save_slack_message(
-            services, client, team_id=context.team_id, channel_id=channel, raw={**raw, "ts": ts}, reactor_id=user
-        )
+        confirmation = context.get("confirmation")
+        if confirmation is None:  # a message Peershelf never saw: read it from Slack
+            raw = fetch_message(client, channel, ts)
+            if raw is None:
+                text = "I couldn't read that message, so nothing was saved. Is Peershelf in that conversation?"
+                tell(client, channel_id=channel, user_id=user, text=text)
+                return
+            confirmation = save_slack_message(
+                services, client, team_id=context.team_id, channel_id=channel, raw={**raw, "ts": ts}, reactor_id=user
+            )
+        text, shown = confirmation
         tell(client, channel_id=channel, user_id=user, text=text, blocks=shown)
 
-    app.event("reaction_added")(ack=save_seen, lazy=[save_unseen])
+    app.event("reaction_added")(ack=save_seen, lazy=[confirm_or_save_unseen])
 
-    @app.event("app_home_opened")
+    def home_opened(event: dict[str, Any]) -> None:
+        """Nothing to record: the tab is drawn once Slack has its answer."""
+
     def publish_home(event: dict[str, Any], client: WebClient, context: BoltContext) -> None:
-        if event.get("tab", "home") != "home":
+        if event.get("tab", "home") != "home" or not event.get("user"):
             return
-        publish(services, client, team_id=context.team_id or "", user_id=event["user"], shelf=shelf)
+        publish(services, client, team_id=context.team_id or "", user_id=str(event["user"]), shelf=shelf)
+
+    app.event("app_home_opened")(ack=home_opened, lazy=[publish_home])
 
 
 def publish(services: Services, client: WebClient, *, team_id: str, user_id: str, shelf: Shelf) -> None:

@@ -10,10 +10,12 @@ from slack_sdk import WebClient
 
 from bot.reading.links import links_in_message
 from bot.services import Services
+from bot.services.lookups import conversation, workspace_url
 from bot.services.saving import save_slack_message
 from bot.slack import blocks
 
 SHORTCUTS = {"save_to_shelf": "Save to shelf", "recommend_message": "Recommend…"}
+MAX_LINKS = 20
 
 
 def register(app: App, services: Services) -> None:
@@ -22,8 +24,8 @@ def register(app: App, services: Services) -> None:
 
     def save_to_shelf(body: dict[str, Any], context: BoltContext, client: WebClient, respond: Respond) -> None:
         raw = body.get("message") or {}
-        team_id, channel = context.team_id, (body.get("channel") or {}).get("id", "")
-        user = (body.get("user") or {}).get("id", "")
+        team_id, channel = context.team_id, str((body.get("channel") or {}).get("id") or "")
+        user = str((body.get("user") or {}).get("id") or "")
         if not team_id or not raw.get("ts") or not user:
             respond(text="I couldn't read that message, so nothing was saved.", response_type="ephemeral")
             return
@@ -38,22 +40,27 @@ def register(app: App, services: Services) -> None:
     # Slack gets its answer at once; reading the channel's privacy and saving happen after it.
     app.shortcut("save_to_shelf")(ack=acknowledge, lazy=[save_to_shelf])
 
-    def open_recommend(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
-        ack()
+    def open_recommend(body: dict[str, Any], context: BoltContext, client: WebClient, respond: Respond) -> None:
         raw = body.get("message") or {}
-        links = [link.url for link in links_in_message(raw.get("text") or "", raw.get("blocks"))]
+        links = [link.url for link in links_in_message(raw.get("text") or "", raw.get("blocks"))][:MAX_LINKS]
         if not links:
             respond(text="That message has no link to recommend.", response_type="ephemeral", replace_original=False)
             return
+        channel = str((body.get("channel") or {}).get("id") or "")
+        if context.team_id:
+            # Asked now, while the person picks colleagues, so that sending the modal needs no
+            # call to Slack: whether the channel is public, and the workspace's address.
+            conversation(services, client, context.team_id, channel)
+            workspace_url(services, client, context.team_id)
         meta = {
-            "channel": (body.get("channel") or {}).get("id", ""),
+            "channel": channel,
             "ts": raw.get("ts"),
             "thread_ts": raw.get("thread_ts"),
             "author": raw.get("user"),
-            "links": links[:20],
+            "links": links,
         }
-        view = blocks.recommend_modal(private_metadata=json.dumps(meta), item=None, links=links[:20], preset_users=[])
+        view = blocks.recommend_modal(private_metadata=json.dumps(meta), title=None, links=links, preset_users=[])
         client.views_open(trigger_id=body["trigger_id"], view=view)
 
-    # views.open needs the trigger within three seconds: the modal opens before Slack gets its answer.
-    app.shortcut("recommend_message")(open_recommend)
+    # The modal opens from a lazy listener, well within the three seconds its trigger lasts.
+    app.shortcut("recommend_message")(ack=acknowledge, lazy=[open_recommend])

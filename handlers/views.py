@@ -8,90 +8,57 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
-from bot.reading.links import canonical_url
 from bot.services import Services
-from bot.services.capture import Message, capture_message
-from bot.services.lookups import NotAColleague, channel_is_private, colleague, workspace_url
-from bot.services.recommendation_dms import deliver
-from bot.services.recommendations import recommend
-from bot.text import clip
-from storage import items as item_store
-from storage.models import Item
+from bot.services.recommendation_dms import deliver, refused_text
+from bot.services.recommendations import ModalTarget, submit_modal
+
+MAX_ERROR = 150  # Slack shows at most this much of an input's error
+
+
+def _target(view: dict[str, Any], values: dict[str, Any]) -> ModalTarget:
+    """What the modal is about, from the private_metadata the modal was opened with."""
+    try:
+        meta = json.loads(view.get("private_metadata") or "{}")
+    except ValueError:
+        meta = {}
+    meta = meta if isinstance(meta, dict) else {}
+    choice = str((((values.get("link") or {}).get("choice") or {}).get("selected_option") or {}).get("value") or "0")
+    item_id = str(meta.get("item_id", ""))
+    return ModalTarget(
+        item_id=int(item_id) if item_id.isdigit() and len(item_id) < 19 else None,
+        links=tuple(str(link) for link in meta.get("links") or [] if isinstance(link, str)),
+        chosen=int(choice) if choice.isdigit() and len(choice) < 4 else 0,
+        channel_id=str(meta.get("channel") or ""),
+        ts=str(meta.get("ts") or ""),
+        thread_ts=meta.get("thread_ts") if isinstance(meta.get("thread_ts"), str) else None,
+        author=meta.get("author") if isinstance(meta.get("author"), str) else None,
+    )
 
 
 def register(app: App, services: Services) -> None:
-    def submit(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient, context: BoltContext) -> None:
-        user = (body.get("user") or {}).get("id", "")
-        team_id = context.team_id or ""
+    def submit(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext) -> None:
         values = (view.get("state") or {}).get("values") or {}
         chosen = ((values.get("people") or {}).get("users") or {}).get("selected_users") or []
         note = ((values.get("note") or {}).get("text") or {}).get("value")
-        choice = (((values.get("link") or {}).get("choice") or {}).get("selected_option") or {}).get("value")
-        meta = json.loads(view.get("private_metadata") or "{}")
-        problems = []
-        for person in chosen:
-            if person == user:
-                problems.append("You can't recommend something to yourself.")
-                continue
-            try:
-                if colleague(services, client, team_id, person).is_bot:
-                    problems.append(f"<@{person}> is a bot.")
-            except NotAColleague:
-                problems.append(f"<@{person}> isn't in this workspace.")
-        if not chosen:
-            problems.append("Choose at least one colleague.")
-        if problems:
-            ack(response_action="errors", errors={"people": " ".join(problems)[:150]})
+        problem, deliver_ids = submit_modal(
+            services,
+            team_id=context.team_id or "",
+            from_user=str((body.get("user") or {}).get("id") or ""),
+            to_users=[str(user) for user in chosen],
+            note=str(note) if note else None,
+            target=_target(view, values),
+        )
+        if problem:
+            ack(response_action="errors", errors={"people": problem[:MAX_ERROR]})
             return
-        item = _item(services, client, team_id, user, meta, choice)
-        if item is None:
-            ack(response_action="errors", errors={"people": "That link can't be recommended any more."})
-            return
-        with services.new_session() as session:
-            sent = recommend(
-                session=session,
-                team_id=team_id,
-                from_user=user,
-                to_users=chosen,
-                item=item,
-                note=clip(note, 1000) if note else None,
-                now=services.clock(),
-            )
-        context["deliver"] = [s.recommendation.id for s in sent if s.new]
+        context["deliver"] = deliver_ids
         ack()
 
-    def send(context: BoltContext, client: WebClient) -> None:
-        if context.get("deliver"):
-            deliver(services, client, context["deliver"])
+    def send(body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
+        delivered = deliver(services, client, context.get("deliver") or [])
+        if delivered.refused:  # the modal is closed by now: the sender hears it in a DM
+            client.chat_postMessage(
+                channel=str((body.get("user") or {}).get("id")), text=refused_text(delivered.refused)
+            )
 
     app.view("recommend_modal")(ack=submit, lazy=[send])
-
-
-def _item(
-    services: Services, client: WebClient, team_id: str, user: str, meta: dict[str, Any], choice: str | None
-) -> Item | None:
-    """The item the modal is about: given by number, or the chosen link of the message it came from."""
-    with services.new_session() as session:
-        if "item_id" in meta:
-            return item_store.visible_item(session=session, team_id=team_id, user_id=user, item_id=int(meta["item_id"]))
-    links = meta.get("links") or []
-    if not links:
-        return None
-    link = links[int(choice or 0) if str(choice or "0").isdigit() and int(choice or 0) < len(links) else 0]
-    channel = meta.get("channel", "")
-    private = channel_is_private(services, client, team_id, channel)
-    message = Message(
-        team_id=team_id,
-        channel_id=channel,
-        channel_type="im" if channel.startswith("D") else ("group" if private else "channel"),
-        user_id=meta.get("author") or user,
-        ts=meta.get("ts", ""),
-        thread_ts=meta.get("thread_ts"),
-        text=" ".join(f"<{url}>" for url in links),
-    )
-    url = workspace_url(services, client, team_id)
-    with services.new_session() as session:
-        capture_message(
-            session=session, message=message, now=services.clock(), taxonomy=services.taxonomy, workspace_url=url
-        )
-        return item_store.item_by_url(session=session, team_id=team_id, canonical_url=canonical_url(link))

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, String, Text, TypeDecorator, any_, bindparam, event, text
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -13,6 +14,11 @@ from sqlmodel import Session, create_engine
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
 SessionFactory = Callable[[], Session]
+T = TypeVar("T")
+
+# Values per `IN (…)` in one statement: SQLite allows a limited number of bound parameters
+# (999 in older builds), and bulk reads pass thousands of ids.
+IN_CHUNK = 900
 
 
 def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
@@ -46,6 +52,15 @@ def session_factory(engine: Engine) -> SessionFactory:
     return new_session
 
 
+@contextmanager
+def transaction(new_session: SessionFactory) -> Iterator[Session]:
+    """A session whose writes are committed together when the block ends, or not at all when it
+    raises: for a service that records several things as one (a message's items, tags and shares)."""
+    with new_session() as session:
+        yield session
+        session.commit()
+
+
 def one_of(session: Session, column: Any, values: Sequence[Any]) -> ColumnElement[bool]:
     """`column IN (values)`, written `column = ANY(:values)` on PostgreSQL: one array parameter
     however many values. Composing and sending a query with hundreds of parameters costs more than
@@ -56,6 +71,12 @@ def one_of(session: Session, column: Any, values: Sequence[Any]) -> ColumnElemen
         element = Text() if isinstance(kind, String) else column.type
         return column == any_(bindparam(None, list(values), type_=ARRAY(element)))
     return column.in_(values)
+
+
+def chunked(values: Sequence[T]) -> Iterator[list[T]]:
+    """`values` in slices of at most IN_CHUNK, for bulk reads and writes by id."""
+    for start in range(0, len(values), IN_CHUNK):
+        yield list(values[start : start + IN_CHUNK])
 
 
 def ping(engine: Engine) -> bool:

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from storage.activity import recent_activity
-from storage.db import one_of
+from storage.db import chunked, one_of
 from storage.models import (
     DigestDelivery,
     Follow,
@@ -53,12 +53,25 @@ def candidates(*, session: Session, team_id: str) -> dict[str, datetime]:
 
 def people(*, session: Session, team_id: str, user_ids: list[str]) -> dict[str, Person]:
     found: dict[str, Person] = {}
-    for start in range(0, len(user_ids), 500):
-        chunk = user_ids[start : start + 500]
+    for chunk in chunked(user_ids):
         for person in session.exec(
             select(Person).where(Person.team_id == team_id, one_of(session, col(Person.user_id), chunk))
         ):
             found[person.user_id] = person
+    return found
+
+
+def interests(*, session: Session, team_id: str, users: list[str]) -> dict[str, list[str]]:
+    """Each person's interests, in the order they gave them."""
+    found: dict[str, list[str]] = {}
+    for chunk in chunked(users):
+        statement = (
+            select(Interest.user_id, Interest.topic)
+            .where(Interest.team_id == team_id, one_of(session, col(Interest.user_id), chunk))
+            .order_by(col(Interest.id))
+        )
+        for user_id, topic in session.execute(statement):
+            found.setdefault(str(user_id), []).append(str(topic))
     return found
 
 
@@ -99,6 +112,27 @@ def weekly_top(
 
 
 # -- the delivery claim -----------------------------------------------------------------------------
+
+FINAL = ("sent", "skipped", "sending")  # deliveries a pass never touches again
+
+
+def settled(*, session: Session, team_id: str, slots: dict[str, datetime]) -> set[str]:
+    """People whose delivery for their slot is already settled (sent, skipped, or being sent),
+    read in one query per distinct slot."""
+    by_slot: dict[datetime, list[str]] = {}
+    for user, slot in slots.items():
+        by_slot.setdefault(slot, []).append(user)
+    found: set[str] = set()
+    for slot, users in by_slot.items():
+        for chunk in chunked(users):
+            statement = select(DigestDelivery.user_id).where(
+                DigestDelivery.team_id == team_id,
+                DigestDelivery.slot_at == slot,
+                one_of(session, col(DigestDelivery.user_id), chunk),
+                col(DigestDelivery.status).in_(FINAL),
+            )
+            found |= set(session.exec(statement))
+    return found
 
 
 def claim(
@@ -245,10 +279,10 @@ def claim_many(
 
 def skip_many(*, session: Session, delivery_ids: list[int]) -> None:
     """Record empty digests as skipped, in one statement."""
-    for start in range(0, len(delivery_ids), 500):
+    for chunk in chunked(delivery_ids):
         session.execute(
             update(DigestDelivery)
-            .where(one_of(session, col(DigestDelivery.id), delivery_ids[start : start + 500]))
+            .where(one_of(session, col(DigestDelivery.id), chunk))
             .values(status="skipped", claimed_until=None)
             .execution_options(synchronize_session=False)
         )

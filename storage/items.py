@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, exists, func, or_, update
+from sqlalchemy import ColumnElement, and_, case, delete, exists, func, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from storage import search
 from storage.claims import claim_due
-from storage.db import one_of
+from storage.db import chunked, one_of
 from storage.models import FeedEntry, Item, ItemTag, ListItem, Recommendation, Save, Share
+
+logger = logging.getLogger(__name__)
 
 # -- items ------------------------------------------------------------------------------------------
 
@@ -27,6 +31,7 @@ def get_or_create_item(
     kind: str,
     now: datetime,
     title: str | None = None,
+    description: str | None = None,
     fetch_state: str = "pending",
     isbn: str | None = None,
     author: str | None = None,
@@ -41,6 +46,7 @@ def get_or_create_item(
         url=url,
         kind=kind,
         title=title,
+        description=description,
         isbn=isbn,
         author=author,
         fetch_state=fetch_state,
@@ -65,15 +71,10 @@ def item_by_url(*, session: Session, team_id: str, canonical_url: str) -> Item |
     return session.exec(statement).first()
 
 
-def item_by_id(*, session: Session, team_id: str, item_id: int) -> Item | None:
-    item = session.get(Item, item_id)
-    return item if item is not None and item.team_id == team_id else None
-
-
 def index_item(*, session: Session, item: Item) -> None:
     """Refresh the item's search document from its fields, current tags and URL (all there is before a fetch)."""
     assert item.id is not None
-    tags = [t.tag for t in active_tags(session=session, item_ids=[item.id]).get(item.id, [])]
+    tags = tag_names(session=session, item_ids=[item.id]).get(item.id, [])
     search.index_item(
         session,
         team_id=item.team_id,
@@ -85,6 +86,13 @@ def index_item(*, session: Session, item: Item) -> None:
 def url_words(url: str) -> str:
     """A URL as plain words; PostgreSQL's parser would otherwise keep it as one unsplit token."""
     return re.sub(r"[\W_]+", " ", url.split("://", 1)[-1])
+
+
+def make_public(*, session: Session, item: Item) -> None:
+    """The item was shared in a public channel: from now on everyone in the workspace may see it."""
+    if not item.is_public:
+        item.is_public = True
+        session.add(item)
 
 
 # -- visibility -------------------------------------------------------------------------------------
@@ -116,6 +124,21 @@ def visible_item_by_url(*, session: Session, team_id: str, user_id: str, canonic
     return session.exec(statement).first()
 
 
+def search_visible(*, session: Session, team_id: str, user_id: str, words: str, tag: str | None) -> list[Item]:
+    """Items the asker may see that match `words` (all of them) and carry `tag`, best first; with
+    no words, the newest fifty with the tag."""
+    statement = select(Item).where(visible_to(team_id, user_id))
+    if tag:
+        statement = statement.where(has_tag(tag))
+    if not words:
+        return list(session.exec(statement.order_by(col(Item.created_at).desc()).limit(50)))
+    ids = search.matching_item_ids(session, team_id=team_id, user_id=user_id, words=words)
+    if not ids:
+        return []
+    by_id = {item.id: item for item in session.exec(statement.where(col(Item.id).in_(ids)))}
+    return [by_id[i] for i in ids if i in by_id]
+
+
 # -- shares -----------------------------------------------------------------------------------------
 
 
@@ -129,9 +152,32 @@ def add_share(*, session: Session, share: Share) -> bool:
     return True
 
 
-def shares_of_message(*, session: Session, team_id: str, channel_id: str, message_ts: str) -> list[Share]:
+def shares_with_items(*, session: Session, share_ids: Sequence[int]) -> list[tuple[Share, Item]]:
+    """The shares (those that still exist) with their items, in the order of `share_ids`."""
+    if not share_ids:
+        return []
+    statement = select(Share, Item).join(Item, col(Item.id) == col(Share.item_id)).where(col(Share.id).in_(share_ids))
+    found = {share.id: (share, item) for share, item in session.exec(statement)}
+    return [found[share_id] for share_id in share_ids if share_id in found]
+
+
+def shares_without_permalink(*, session: Session, share_ids: Sequence[int]) -> list[Share]:
+    if not share_ids:
+        return []
+    statement = select(Share).where(col(Share.id).in_(share_ids), col(Share.permalink).is_(None))
+    return list(session.exec(statement.order_by(col(Share.id))))
+
+
+def set_permalink(*, session: Session, share: Share, permalink: str | None) -> None:
+    share.permalink = permalink
+    session.add(share)
+
+
+def items_of_message(*, session: Session, team_id: str, channel_id: str, message_ts: str) -> list[Item]:
+    """The items a captured message shared, in the order they were captured (none: never seen)."""
     statement = (
-        select(Share)
+        select(Item)
+        .join(Share, col(Share.item_id) == col(Item.id))
         .where(Share.team_id == team_id, Share.channel_id == channel_id, Share.message_ts == message_ts)
         .order_by(col(Share.id))
     )
@@ -210,6 +256,14 @@ def save_counts(*, session: Session, item_ids: Sequence[int]) -> dict[int, int]:
 
 # -- tags -------------------------------------------------------------------------------------------
 
+# The order tags are shown in: what people gave first, the tagger's guesses last.
+_SOURCE_ORDER = case(
+    (col(ItemTag.source) == "person", 0),
+    (col(ItemTag.source) == "hashtag", 1),
+    (col(ItemTag.source) == "channel", 2),
+    else_=3,
+)
+
 
 def has_tag(tag: str) -> ColumnElement[bool]:
     """A filter for queries over Item: the item carries `tag` (not removed by a person)."""
@@ -218,44 +272,25 @@ def has_tag(tag: str) -> ColumnElement[bool]:
     )
 
 
-def _active_tags_of(session: Session, item_ids: Sequence[int]) -> ColumnElement[bool]:
-    """The tags on `item_ids` that nobody took off."""
-    return and_(one_of(session, col(ItemTag.item_id), list(item_ids)), col(ItemTag.removed).is_(False))
-
-
-def active_tags(*, session: Session, item_ids: Sequence[int]) -> dict[int, list[ItemTag]]:
-    if not item_ids:
-        return {}
-    statement = select(ItemTag).where(_active_tags_of(session, item_ids)).order_by(col(ItemTag.id))
-    found: dict[int, list[ItemTag]] = {}
-    for tag in session.exec(statement):
-        found.setdefault(tag.item_id, []).append(tag)
-    return found
-
-
 def tag_names(*, session: Session, item_ids: Sequence[int]) -> dict[int, list[str]]:
-    """The active tags of each item, as names in the order they were given: for rendering many items."""
+    """Each item's live tags (none a person removed), those people gave first: for showing items."""
     found: dict[int, list[str]] = {}
-    if item_ids:
+    ids = list(dict.fromkeys(item_ids))
+    for chunk in chunked(ids):
         statement = (
-            select(ItemTag.item_id, ItemTag.tag).where(_active_tags_of(session, item_ids)).order_by(col(ItemTag.id))
+            select(ItemTag.item_id, ItemTag.tag)
+            .where(one_of(session, col(ItemTag.item_id), chunk), col(ItemTag.removed).is_(False))
+            .order_by(_SOURCE_ORDER, col(ItemTag.id))
         )
         for item_id, tag in session.execute(statement):
             found.setdefault(int(item_id), []).append(str(tag))
     return found
 
 
-def add_tag(
-    *,
-    session: Session,
-    item: Item,
-    tag: str,
-    source: str,
-    now: datetime,
-    by: str | None = None,
-    evidence: str | None = None,
-) -> ItemTag | None:
-    """Add a tag unless the item has it (or a person removed it: people's corrections win)."""
+def _add_tag(
+    session: Session, item: Item, tag: str, *, source: str, now: datetime, by: str | None, evidence: str | None = None
+) -> bool:
+    """Add one tag unless the item has it (or a person removed it: people's corrections win)."""
     assert item.id is not None
     existing = session.exec(select(ItemTag).where(ItemTag.item_id == item.id, ItemTag.tag == tag)).first()
     if existing is not None:
@@ -263,8 +298,8 @@ def add_tag(
             # A person's word outlasts automatic tagging: it is no longer the tagger's to drop.
             existing.removed, existing.source, existing.created_by = False, "person", by
             session.add(existing)
-            return existing
-        return None
+            return True
+        return False
     created = ItemTag(
         team_id=item.team_id, item_id=item.id, tag=tag, source=source, created_by=by, created_at=now, evidence=evidence
     )
@@ -272,23 +307,41 @@ def add_tag(
         with session.begin_nested():
             session.add(created)
     except IntegrityError:
-        return None
-    return created
-
-
-def remove_tag(*, session: Session, item: Item, tag: str, by: str, now: datetime) -> bool:
-    """A person's untag: kept as `removed`, so no automatic tagging puts it back. False if absent."""
-    existing = session.exec(select(ItemTag).where(ItemTag.item_id == item.id, ItemTag.tag == tag)).first()
-    if existing is None or existing.removed:
         return False
-    existing.removed, existing.source, existing.created_by, existing.created_at = True, "person", by, now
-    session.add(existing)
     return True
+
+
+def add_tags(
+    *, session: Session, item: Item, tags: Sequence[str], source: str, now: datetime, by: str | None = None
+) -> list[str]:
+    """Tag an item (source: person, hashtag or channel) and refresh its search document; returns
+    the tags it did not have. A tag a person removed stays removed unless a person adds it again."""
+    added = [tag for tag in dict.fromkeys(tags) if _add_tag(session, item, tag, source=source, now=now, by=by)]
+    if tags:
+        index_item(session=session, item=item)
+    return added
+
+
+def remove_tags(*, session: Session, item: Item, tags: Sequence[str], by: str, now: datetime) -> list[str]:
+    """A person's untag, kept as `removed` so that no automatic tagging puts it back; returns the
+    tags that were there. The search document follows."""
+    removed = []
+    for tag in dict.fromkeys(tags):
+        existing = session.exec(select(ItemTag).where(ItemTag.item_id == item.id, ItemTag.tag == tag)).first()
+        if existing is None or existing.removed:
+            continue
+        existing.removed, existing.source, existing.created_by, existing.created_at = True, "person", by, now
+        session.add(existing)
+        removed.append(tag)
+    session.flush()
+    index_item(session=session, item=item)
+    return removed
 
 
 def replace_auto_tags(*, session: Session, item: Item, topics: list[tuple[str, str]], now: datetime) -> None:
     """Set the tagger's topics (slug, evidence): earlier automatic tags it no longer gives are dropped;
-    tags people, hashtags or channels gave, and tags people removed, are left as they are."""
+    tags people, hashtags or channels gave, and tags people removed, are left as they are. The
+    search document follows."""
     assert item.id is not None
     wanted = dict(topics)
     for row in session.exec(select(ItemTag).where(ItemTag.item_id == item.id, ItemTag.source == "auto")):
@@ -299,7 +352,8 @@ def replace_auto_tags(*, session: Session, item: Item, topics: list[tuple[str, s
             session.add(row)
     session.flush()
     for slug, evidence in topics:
-        add_tag(session=session, item=item, tag=slug, source="auto", now=now, evidence=evidence[:512])
+        _add_tag(session, item, slug, source="auto", now=now, by=None, evidence=evidence[:512])
+    index_item(session=session, item=item)
 
 
 # -- the metadata queue -----------------------------------------------------------------------------
@@ -314,6 +368,52 @@ def claim_items_for_fetch(*, session: Session, now: datetime, lease: timedelta, 
     return claim_due(
         session, Item, due=due, order_by=[col(Item.next_fetch_at), col(Item.id)], now=now, lease=lease, limit=limit
     )
+
+
+def record_fetch(
+    *,
+    session: Session,
+    item_id: int,
+    state: str,
+    error: str | None,
+    attempts: int,
+    next_fetch_at: datetime | None,
+    fetched: bool,
+    now: datetime,
+) -> Item | None:
+    """How a fetch of the item's page ended, releasing its claim; None when the item is gone."""
+    item = session.get(Item, item_id)
+    if item is None:
+        return None
+    item.fetch_state, item.fetch_error, item.fetch_attempts = state, error, attempts
+    item.next_fetch_at, item.claimed_until, item.updated_at = next_fetch_at, None, now
+    if fetched:
+        item.fetched_at = now
+    session.add(item)
+    return item
+
+
+def update_metadata(*, session: Session, item: Item, values: dict[str, Any]) -> None:
+    """Record what the item's page says about it (columns by name); the search document follows."""
+    for column, value in values.items():
+        setattr(item, column, value)
+    session.add(item)
+    index_item(session=session, item=item)
+
+
+def move_to_url(*, session: Session, item: Item, canonical_url: str) -> Item:
+    """Give the item the canonical URL its page prefers, merging it into the item that already has
+    it (both are the same page, found once the page was read); returns the item that remains."""
+    if canonical_url == item.canonical_url:
+        return item
+    existing = item_by_url(session=session, team_id=item.team_id, canonical_url=canonical_url)
+    if existing is None:
+        item.canonical_url = canonical_url
+        session.add(item)
+        return item
+    logger.info("item %s is item %s (%s); merging", item.id, existing.id, canonical_url)
+    merge_items(session=session, keep=existing, drop=item)
+    return existing
 
 
 def merge_items(*, session: Session, keep: Item, drop: Item) -> None:

@@ -54,6 +54,10 @@ def lists_of(*, session: Session, team_id: str, owner_id: str) -> list[CuratedLi
     return list(session.exec(statement.order_by(col(CuratedList.name_key))))
 
 
+def get_list(*, session: Session, list_id: int) -> CuratedList | None:
+    return session.get(CuratedList, list_id)
+
+
 def list_by_token(*, session: Session, token: str) -> CuratedList | None:
     return session.exec(select(CuratedList).where(CuratedList.feed_token == token)).first()
 
@@ -176,6 +180,39 @@ def add_feed(*, session: Session, curated: CuratedList, url: str, by: str, now: 
     session.add(feed)
     session.commit()
     return feed, True
+
+
+def feed_polled(
+    *,
+    session: Session,
+    feed_id: int,
+    etag: str | None,
+    last_modified: str | None,
+    title: str | None,
+    now: datetime,
+    next_poll_at: datetime,
+) -> None:
+    """A poll went through: remember the validators for the next conditional request, clear any
+    error, and release the claim until the next poll is due."""
+    feed = session.get(Feed, feed_id)
+    if feed is None:
+        return
+    feed.etag, feed.last_modified = etag, last_modified
+    feed.title = title or feed.title
+    feed.error, feed.error_count, feed.claimed_until = None, 0, None
+    feed.last_polled_at, feed.next_poll_at = now, next_poll_at
+    session.add(feed)
+    session.commit()
+
+
+def feed_failed(*, session: Session, feed_id: int, error: str, failures: int, retry_at: datetime) -> None:
+    """A poll failed: count it, keep the reason, and release the claim until `retry_at`."""
+    feed = session.get(Feed, feed_id)
+    if feed is None:
+        return
+    feed.error_count, feed.error, feed.claimed_until, feed.next_poll_at = failures, error, None, retry_at
+    session.add(feed)
+    session.commit()
 
 
 def claim_feeds(*, session: Session, now: datetime, lease: timedelta, limit: int) -> list[Feed]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -23,6 +24,28 @@ def alembic_config(engine: Engine) -> Config:
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Bring the database to `revision` (default: the newest)."""
     command.upgrade(alembic_config(engine), revision)
+
+
+def revision(engine: Engine, message: str) -> Path | None:
+    """Write a new migration comparing the models with the database at `engine` (which must be at
+    the newest revision); returns its file, or None when the models and the database agree."""
+    heads = ScriptDirectory(str(MIGRATIONS)).get_heads()
+    number = max((int(head) for head in heads if head.isdigit()), default=0) + 1
+    config = alembic_config(engine)
+    written: list[Path] = []
+
+    def skip_if_empty(context: object, revision: object, directives: list[Any]) -> None:
+        script = directives[0]
+        if script.upgrade_ops.is_empty():
+            directives[:] = []
+
+    script = command.revision(
+        config, message=message, autogenerate=True, rev_id=f"{number:04d}", process_revision_directives=skip_if_empty
+    )
+    for found in script if isinstance(script, list) else [script]:
+        if found is not None:
+            written.append(Path(found.path))
+    return written[0] if written else None
 
 
 def current_revision(engine: Engine) -> str | None:

@@ -115,21 +115,32 @@ def interested_in(*, session: Session, team_id: str, topics: list[str]) -> dict[
 def set_digest(
     *,
     session: Session,
-    person: Person,
+    team_id: str,
+    user_id: str,
+    now: datetime,
     enabled: bool | None = None,
     day: int | None = None,
     at: str | None = None,
 ) -> Person:
-    """Change a person's digest preferences; what is not given stays as it was."""
-    if enabled is not None:
-        person.digest_enabled = enabled
-    if day is not None:
-        person.digest_day = day
-    if at is not None:
-        person.digest_time = at
-    session.add(person)
-    session.commit()
-    return person
+    """Change a person's digest preferences (what is not given stays as it was), remembering the
+    person if Peershelf has not looked them up yet; safe when two requests race to do it."""
+    for _ in range(2):
+        person = get_person(session=session, team_id=team_id, user_id=user_id) or Person(
+            team_id=team_id, user_id=user_id, created_at=now
+        )
+        if enabled is not None:
+            person.digest_enabled = enabled
+        if day is not None:
+            person.digest_day = day
+        if at is not None:
+            person.digest_time = at
+        session.add(person)
+        try:
+            session.commit()
+            return person
+        except IntegrityError:  # remembered by a concurrent request meanwhile
+            session.rollback()
+    raise RuntimeError(f"could not record the digest settings of {user_id}")
 
 
 # -- interests ----------------------------------------------------------------------------------------

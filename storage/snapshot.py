@@ -9,7 +9,7 @@ assembled in memory.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import NamedTuple
@@ -18,7 +18,7 @@ from sqlalchemy import func
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
-from storage.db import one_of
+from storage.db import chunked, one_of
 from storage.models import (
     CuratedList,
     DigestDelivery,
@@ -31,13 +31,7 @@ from storage.models import (
     Subscription,
 )
 
-CHUNK = 900  # bound parameters per IN (…), under SQLite's limit
 ADDITIONS_PER_PERSON = 30
-
-
-def _chunks(values: list[str]) -> Iterator[list[str]]:
-    for start in range(0, len(values), CHUNK):
-        yield values[start : start + CHUNK]
 
 
 @dataclass
@@ -71,7 +65,7 @@ class Snapshot:
         additions: dict[str, list[tuple[int, str, datetime, str | None]]] = defaultdict(list)
         follows: dict[str, list[str]] = defaultdict(list)
         unread: dict[str, list[int]] = defaultdict(list)
-        for chunk in _chunks(users):
+        for chunk in chunked(users):
             for item_id, who, to, when in session.execute(
                 select(
                     Recommendation.item_id,
@@ -156,7 +150,7 @@ class Activity:
 
     def load(self, session: Session, *, team_id: str, users: list[str], since: datetime) -> None:
         missing = [user for user in users if user not in self.known]
-        for chunk in _chunks(missing):
+        for chunk in chunked(missing):
             for model, stamp, extra, into in (
                 (Share, Share.shared_at, col(Share.is_private).is_(False), self.shared),
                 (Save, Save.saved_at, col(Save.team_id) == team_id, self.saved),
@@ -183,7 +177,7 @@ class Activity:
 def last_sent(session: Session, *, team_id: str, users: list[str]) -> dict[str, datetime]:
     """The slot of each person's last digest sent, where there was one."""
     found: dict[str, datetime] = {}
-    for chunk in _chunks(users):
+    for chunk in chunked(users):
         for user, slot in session.execute(
             select(DigestDelivery.user_id, func.max(DigestDelivery.slot_at))
             .where(
@@ -206,9 +200,9 @@ def visibility(session: Session, item_ids: Iterable[int]) -> dict[int, bool]:
     read as plain rows (whole items are loaded for the few chosen)."""
     ids = sorted(set(item_ids))
     found: dict[int, bool] = {}
-    for start in range(0, len(ids), CHUNK):
+    for chunk in chunked(ids):
         for item_id, public in session.execute(
-            select(Item.id, Item.is_public).where(one_of(session, col(Item.id), ids[start : start + CHUNK]))
+            select(Item.id, Item.is_public).where(one_of(session, col(Item.id), chunk))
         ):
             found[int(item_id or 0)] = bool(public)
     return found
@@ -233,10 +227,8 @@ def cards_by_id(session: Session, item_ids: Iterable[int]) -> dict[int, ItemCard
     fields = (Item.id, Item.url, Item.title, Item.kind, Item.site_name, Item.author, Item.duration_seconds)
     columns = [col(attribute) for attribute in fields]
     found: dict[int, ItemCard] = {}
-    for start in range(0, len(ids), CHUNK):
-        for row in session.execute(
-            sa_select(*columns).where(one_of(session, col(Item.id), ids[start : start + CHUNK]))
-        ):
+    for chunk in chunked(ids):
+        for row in session.execute(sa_select(*columns).where(one_of(session, col(Item.id), chunk))):
             card = ItemCard(*row)
             found[card.id] = card
     return found
@@ -247,7 +239,7 @@ def shares_by(session: Session, *, team_id: str, pairs: set[tuple[str, int]]) ->
     users = sorted({user for user, _ in pairs})
     items = {item for _, item in pairs}
     found: set[tuple[str, int]] = set()
-    for chunk in _chunks(users):
+    for chunk in chunked(users):
         for user, item_id in session.execute(
             select(Share.user_id, Share.item_id).where(
                 Share.team_id == team_id, one_of(session, col(Share.user_id), chunk)

@@ -37,6 +37,10 @@ def upsert_workspace(
     raise RuntimeError(f"could not record workspace {team_id}")
 
 
+def get_workspace(*, session: Session, team_id: str) -> Workspace | None:
+    return session.get(Workspace, team_id)
+
+
 def installed_workspaces(*, session: Session) -> list[Workspace]:
     """Workspaces that have not uninstalled the app, oldest first."""
     statement = select(Workspace).where(Workspace.uninstalled_at == None).order_by(col(Workspace.installed_at))  # noqa: E711

@@ -19,7 +19,7 @@ ANA, BEN = "U0ANA0001", "U0BEN0001"
 def open_home(driver: SlackDriver, slack: FakeSlack, user: str = ANA) -> dict[str, Any]:
     slack.reset_calls()
     driver.event({**load_payload("app_home_opened.json"), "user": user})
-    [published] = slack.calls_to("views.publish")
+    [published] = wait_for(lambda: slack.calls_to("views.publish"))  # drawn once Slack has its answer
     view: dict[str, Any] = published.params["view"]
     return view
 
@@ -49,7 +49,9 @@ def test_home_stays_within_limits_with_a_long_shelf(driver: SlackDriver, slack: 
     assert "and 50 more" in json.dumps(view)
 
 
-def control(driver: SlackDriver, action_id: str, **fields: Any) -> None:
+def control(driver: SlackDriver, slack: FakeSlack, action_id: str, **fields: Any) -> None:
+    """Use a digest control on the Home tab, and wait for the tab to be redrawn."""
+    drawn = len(slack.calls_to("views.publish"))
     payload = {
         "type": "block_actions",
         "user": {"id": ANA, "team_id": "T0PEERS01"},
@@ -61,13 +63,14 @@ def control(driver: SlackDriver, action_id: str, **fields: Any) -> None:
         "actions": [{"action_id": action_id, "block_id": "home_digest", "action_ts": "1", **fields}],
     }
     assert driver.interact(payload).status_code == 200
+    wait_for(lambda: len(slack.calls_to("views.publish")) > drawn)
 
 
 def test_digest_controls_take_effect_at_once(driver: SlackDriver, slack: FakeSlack, services: Services) -> None:
     slack.reset_calls()
-    control(driver, "home_digest_day", type="static_select", selected_option={"value": "4"})
-    control(driver, "home_digest_time", type="timepicker", selected_time="16:30")
-    control(driver, "home_digest_toggle", type="button", value="off")
+    control(driver, slack, "home_digest_day", type="static_select", selected_option={"value": "4"})
+    control(driver, slack, "home_digest_time", type="timepicker", selected_time="16:30")
+    control(driver, slack, "home_digest_toggle", type="button", value="off")
     with services.new_session() as session:
         ana = session.exec(select(Person).where(Person.user_id == ANA)).one()
     assert (ana.digest_day, ana.digest_time, ana.digest_enabled, ana.tz) == (4, "16:30", False, "Europe/Lisbon")
@@ -100,10 +103,13 @@ def test_save_and_done_buttons_on_item_cards(driver: SlackDriver, slack: FakeSla
     driver.event(message("<https://example.com/worth-it>", user=BEN, ts="1764600001.000100"))
     [item] = items(services)
     driver.press("item_save", str(item.id), user=ANA)
+    wait_for(lambda: len(slack.responses()) == 1)  # said once Slack has its answer
     driver.press("item_save", str(item.id), user=ANA)
+    wait_for(lambda: len(slack.responses()) == 2)
     assert [(s.user_id, s.status) for s in saves(services)] == [(ANA, "unread")]
     driver.press("item_done", str(item.id), user=ANA)
     assert [(s.user_id, s.status) for s in saves(services)] == [(ANA, "done")]
+    wait_for(lambda: len(slack.responses()) == 3)
     told = [r.params["text"] for r in slack.responses()]
     assert told[0].startswith("Saved") and "already on your shelf" in told[1] and told[2].startswith("Marked")
     driver.event(
@@ -111,5 +117,6 @@ def test_save_and_done_buttons_on_item_cards(driver: SlackDriver, slack: FakeSla
     )
     hidden = next(i for i in items(services) if "hidden" in i.url)
     driver.press("item_save", str(hidden.id), user=ANA)
+    wait_for(lambda: len(slack.responses()) == 4)
     assert "no longer there" in slack.responses()[-1].params["text"]
     assert len(saves(services, ANA)) == 1

@@ -44,9 +44,11 @@ def test_reacting_again_says_it_is_already_on_the_shelf(
 ) -> None:
     driver.event(message("<https://example.com/a>", ts="1764237700.000200"))
     driver.event(reaction("1764237700.000200"))
+    wait_for(lambda: slack.calls_to("chat.postEphemeral"))  # confirmed once Slack has its answer
     driver.event(reaction("1764237700.000200", emoji="bookmark"))
     assert len(saves(services)) == 1
-    assert slack.calls_to("chat.postEphemeral")[-1].params["text"].startswith("Already on your shelf:")
+    told = wait_for(lambda: slack.calls_to("chat.postEphemeral")[1:])
+    assert told[0].params["text"].startswith("Already on your shelf:")
 
 
 def test_other_emoji_do_nothing(driver: SlackDriver, slack: FakeSlack, services: Services) -> None:
@@ -129,7 +131,7 @@ def test_confirmation_falls_back_to_a_dm_where_an_ephemeral_cannot_be_posted(
     driver.event(message("<https://example.com/a>", channel="C0ELSEWHERE", ts="1764237700.000500"))
     slack.not_in.add("C0ELSEWHERE")
     driver.event(reaction("1764237700.000500", channel="C0ELSEWHERE"))
-    [dm] = slack.calls_to("chat.postMessage")
+    [dm] = wait_for(lambda: slack.calls_to("chat.postMessage"))
     assert dm.params["channel"] == "U0BEN0001"
     assert "Saved to your shelf" in dm.params["text"]
 

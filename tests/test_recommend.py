@@ -10,10 +10,12 @@ import pytest
 from sqlmodel import select
 
 from bot.demo.driver import SlackDriver, load_payload
+from bot.demo.fakeslack import TEAM_ID as TEAM
 from bot.demo.fakeslack import FakeSlack
 from bot.services import Services
 from bot.services.recommendation_dms import resend_undelivered, send_due_notices
 from storage.models import Follow, Recommendation
+from storage.people import remember_person
 from tests.helpers import items, message, reply_text, saves, wait_for
 
 ANA, BEN, CAROL = "U0ANA0001", "U0BEN0001", "U0CAROL01"
@@ -33,6 +35,11 @@ def shared_item(driver: SlackDriver, services: Services, url: str = "https://exa
     driver.event(message(f"<{url}>", ts="1764238400.000100"))
     [item] = [i for i in items(services) if i.url == url]
     return int(item.id or 0)
+
+
+def responses_saying(slack: FakeSlack, words: str) -> list[str]:
+    """What was said to the person who typed a command, after its first answer (response_url)."""
+    return [str(c.params.get("text")) for c in slack.responses() if words in str(c.params.get("text"))]
 
 
 def dms_to(slack: FakeSlack, user: str) -> list[dict[str, Any]]:
@@ -78,8 +85,27 @@ def test_recommending_to_yourself_bots_or_strangers_is_refused(
 ) -> None:
     item_id = shared_item(driver, services)
     reply = reply_text(driver.command(f"recommend {who} {item_id}"))
-    assert why in reply and "Nothing was sent." in reply
+    if why == "that's you":
+        assert why in reply and "Nothing was sent." in reply
+    else:  # Slack is asked who they are after it has its answer; the refusal follows in the channel
+        [said] = wait_for(lambda: responses_saying(slack, why))
+        assert f"was not sent to {who}: {why}." in said
+        assert wait_for(lambda: not recommendations(services))  # withdrawn
     assert recommendations(services) == []
+    assert not dms_to(slack, who.strip("<@>"))
+
+
+def test_a_colleague_known_to_be_a_bot_is_refused_at_once(
+    driver: SlackDriver, slack: FakeSlack, services: Services
+) -> None:
+    item_id = shared_item(driver, services)
+    with services.new_session() as session:
+        remember_person(session=session, team_id=TEAM, user_id="U0ROBOT001", name="Deploybot", is_bot=True, tz=None,
+                        now=services.clock())  # fmt: skip
+    slack.reset_calls()
+    reply = reply_text(driver.command(f"recommend <@U0ROBOT001> {item_id}"))
+    assert "Not sent to <@U0ROBOT001>: a bot. Nothing was sent." in reply
+    assert recommendations(services) == [] and not slack.calls_to("users.info")
 
 
 @pytest.mark.parametrize(
@@ -108,14 +134,16 @@ def test_buttons_save_finish_and_thank_update_the_dm_and_notify_the_recommender_
     assert driver.press("rec_save", str(rec.id), **press).status_code == 200
     [save] = saves(services, BEN)
     assert (save.status, save.source) == ("unread", "recommendation")
-    [update] = slack.calls_to("chat.update")
+    [update] = wait_for(lambda: slack.calls_to("chat.update"))  # the DM is redrawn once Slack has its answer
     assert (update.params["channel"], update.params["ts"]) == (rec.dm_channel, rec.dm_ts)
     assert "✓ Saved to your shelf" in dump(update.params["blocks"])
     assert "rec_save" not in dump(update.params["blocks"])
 
     driver.press("rec_thanks", str(rec.id), **press)
+    wait_for(lambda: len(slack.calls_to("chat.update")) == 2)
     driver.press("rec_done", str(rec.id), **press)
     assert saves(services, BEN)[0].status == "done"
+    wait_for(lambda: len(slack.calls_to("chat.update")) == 3)
     last = dump(slack.calls_to("chat.update")[-1].params["blocks"])
     assert "✓ Done" in last and "🙏 Thanked" in last and '"type": "actions"' not in last
 
@@ -136,7 +164,7 @@ def test_only_the_recipient_can_press_the_buttons(driver: SlackDriver, slack: Fa
     rec = wait_for(lambda: [r for r in recommendations(services) if r.dm_ts])[0]
     driver.press("rec_save", str(rec.id), user=CAROL)
     assert saves(services, CAROL) == []
-    assert "sent to someone else" in dms_to(slack, CAROL)[0]["text"]
+    assert "sent to someone else" in wait_for(lambda: dms_to(slack, CAROL))[0]["text"]
 
 
 def test_the_recommend_button_opens_a_modal_whose_errors_show_in_it(
@@ -144,9 +172,12 @@ def test_the_recommend_button_opens_a_modal_whose_errors_show_in_it(
 ) -> None:
     item_id = shared_item(driver, services)
     driver.press("item_recommend", str(item_id))
-    [opened] = slack.calls_to("views.open")
+    [opened] = wait_for(lambda: slack.calls_to("views.open"))
     view = opened.params["view"]
     assert view["callback_id"] == "recommend_modal"
+    with services.new_session() as session:
+        remember_person(session=session, team_id=TEAM, user_id="U0ROBOT001", name="Deploybot", is_bot=True, tz=None,
+                        now=services.clock())  # fmt: skip
     people = {"people": {"users": {"type": "multi_users_select", "selected_users": [ANA, "U0ROBOT001"]}}}
     refused = driver.submit(view, people)
     assert refused.json()["response_action"] == "errors"
@@ -172,7 +203,7 @@ def test_the_message_shortcut_offers_the_messages_links(
         message={**payload["message"], "text": "Two: <https://example.com/one> and <https://example.com/two>"},
     )
     driver.interact(payload)
-    view = slack.calls_to("views.open")[0].params["view"]
+    view = wait_for(lambda: slack.calls_to("views.open"))[0].params["view"]
     [select_block] = [b for b in view["blocks"] if b.get("block_id") == "link"]
     assert [o["text"]["text"] for o in select_block["element"]["options"]] == [
         "https://example.com/one",
@@ -196,8 +227,8 @@ def test_the_message_shortcut_on_a_message_without_links_says_so(driver: SlackDr
         message={**payload["message"], "text": "no links"},
     )
     driver.interact(payload)
+    assert "no link to recommend" in wait_for(lambda: slack.responses())[0].params["text"]
     assert slack.calls_to("views.open") == []
-    assert "no link to recommend" in slack.responses()[0].params["text"]
 
 
 def test_saving_suggests_colleagues_interested_in_its_topics(
@@ -212,7 +243,7 @@ def test_saving_suggests_colleagues_interested_in_its_topics(
     driver.press(button["action_id"], button["value"])
     wait_for(lambda: dms_to(slack, CAROL))
     assert [(r.from_user_id, r.to_user_id) for r in recommendations(services)] == [(ANA, CAROL)]
-    assert "Sent" in slack.responses()[-1].params["text"]
+    assert wait_for(lambda: responses_saying(slack, "Sent"))
 
 
 def test_a_private_item_recommended_goes_only_to_who_was_named(
@@ -244,13 +275,17 @@ def test_a_recommendation_whose_dm_failed_is_sent_later(
     assert wait_for(lambda: recommendations(services)[0].dm_ts)  # recorded just after the DM went out
 
 
-def test_follow_and_unfollow(driver: SlackDriver, services: Services) -> None:
+def test_follow_and_unfollow(driver: SlackDriver, slack: FakeSlack, services: Services) -> None:
     assert "You now follow" in reply_text(driver.command(f"follow <@{BEN}|ben>"))
     assert "already follow" in reply_text(driver.command(f"follow <@{BEN}>"))
     with services.new_session() as session:
         assert [(f.follower_id, f.followee_id) for f in session.exec(select(Follow))] == [(ANA, BEN)]
     assert "can't follow" in reply_text(driver.command(f"follow <@{ANA}>"))
-    assert "a bot" in reply_text(driver.command("follow <@U0ROBOT001>"))
+    # Whether someone never looked up is a colleague is asked of Slack after the answer.
+    driver.command("follow <@U0ROBOT001>")
+    assert wait_for(lambda: responses_saying(slack, "You can't follow <@U0ROBOT001>: a bot."))
+    with services.new_session() as session:
+        assert wait_for(lambda: [f.followee_id for f in session.exec(select(Follow))] == [BEN])
     assert "Mention one colleague" in reply_text(driver.command("follow ben"))
     assert "no longer follow" in reply_text(driver.command(f"unfollow <@{BEN}>"))
     assert "weren't following" in reply_text(driver.command(f"unfollow <@{BEN}>"))

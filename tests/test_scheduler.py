@@ -7,8 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 from sqlmodel import select
 
-from bot.runtime.scheduler import Job, Scheduler, prune_processed_events
+from bot.runtime.scheduler import Job, Scheduler
 from bot.services import Services
+from bot.services.events import prune_processed_events
 from storage.events import claim_event
 from storage.models import ProcessedEvent
 

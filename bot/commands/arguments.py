@@ -82,16 +82,6 @@ def guarded(run: Callable[[Invocation, list[Token]], Reply]) -> Callable[[Invoca
     return answer
 
 
-def tag_lines(session: Session, items: list[Item]) -> dict[int, str]:
-    """Each item's tags as `#a #b`, topics people gave first."""
-    found = item_store.active_tags(session=session, item_ids=[item.id for item in items if item.id is not None])
-    order = {"person": 0, "hashtag": 1, "channel": 2, "auto": 3}
-    return {
-        item_id: " ".join(f"#{t.tag}" for t in sorted(tags, key=lambda t: order.get(t.source, 4))[:4])
-        for item_id, tags in found.items()
-    }
-
-
 _MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
 
 

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
-
-from bot.commands.parser import Invocation, Reply, Shelf, Subcommand, Token, UsageError
+from bot.commands.parser import Invocation, Later, Reply, Shelf, Subcommand, Token, UsageError
 from bot.services import Services
 from bot.services.digests.compose import preview
-from bot.services.digests.slots import DAY_NAMES, preferences
-from bot.services.lookups import NotAColleague, colleague
+from bot.services.digests.slots import change_preferences, preferences
 from bot.settings import WEEKDAYS, SettingsError, parse_hhmm, parse_weekday
 from bot.slack import blocks
+from bot.slack.blocks import DAY_NAMES
 from bot.text import echo
-from storage import people
 from storage.models import Person
 
 
@@ -48,28 +45,10 @@ class DigestCommands:
             )
         )
 
-    def _person(self, invocation: Invocation) -> Person:
-        with contextlib.suppress(NotAColleague):  # users.info gives the time zone the digest is scheduled in
-            colleague(self.services, invocation.client, invocation.team_id, invocation.user_id)
-        with self.services.new_session() as session:
-            found = people.get_person(session=session, team_id=invocation.team_id, user_id=invocation.user_id)
-            if found is None:
-                found = people.remember_person(
-                    session=session,
-                    team_id=invocation.team_id,
-                    user_id=invocation.user_id,
-                    name=None,
-                    is_bot=False,
-                    tz=None,
-                    now=self.services.clock(),
-                )
-            return found
-
     def digest(self, invocation: Invocation, args: list[Token]) -> Reply:
         if not args:
             return self._preview(invocation)
         action, rest = args[0].text.lower(), args[1:]
-        person = self._person(invocation)
         change: dict[str, object] = {}
         if action in ("on", "off") and not rest:
             change["enabled"] = action == "on"
@@ -86,16 +65,24 @@ class DigestCommands:
             change["at"] = f"{at.hour:02d}:{at.minute:02d}"
         else:
             raise UsageError()
-        with self.services.new_session() as session:
-            stored = people.get_person(session=session, team_id=person.team_id, user_id=person.user_id) or person
-            people.set_digest(session=session, person=stored, **change)  # type: ignore[arg-type]
-            day, at_time = preferences(self.services.settings, stored.digest_day, stored.digest_time)
-            return Reply(describe(day, f"{at_time.hour:02d}:{at_time.minute:02d}", stored))
+        person = change_preferences(
+            self.services,
+            team_id=invocation.team_id,
+            user_id=invocation.user_id,
+            **change,  # type: ignore[arg-type]
+        )
+        assert person is not None  # the day and time were checked above
+        day, at_time = preferences(self.services.settings, person.digest_day, person.digest_time)
+        # Slack is asked for the person's time zone after it has its answer, if not known yet.
+        look_up = () if person.profile_refreshed_at else (invocation.user_id,)
+        return Reply(describe(day, f"{at_time.hour:02d}:{at_time.minute:02d}", person), later=Later(look_up=look_up))
 
     def export(self, invocation: Invocation, args: list[Token]) -> Reply:
         if args:
             raise UsageError()
-        return Reply("Putting your data together; it arrives as a JSON file in a DM from Peershelf.", export=True)
+        return Reply(
+            "Putting your data together; it arrives as a JSON file in a DM from Peershelf.", later=Later(export=True)
+        )
 
     def _preview(self, invocation: Invocation) -> Reply:
         shown = preview(self.services, team_id=invocation.team_id, user_id=invocation.user_id)

@@ -10,6 +10,7 @@ from bot.services import Services
 from bot.services.lists import ListProblem, feed_url, find_list, own_list
 from bot.slack import blocks
 from bot.text import clip, echo
+from storage import items as item_store
 from storage import lists as list_store
 from storage.models import CuratedList
 
@@ -146,14 +147,20 @@ class ListCommands:
             subscribers = list_store.subscriber_counts(session=session, list_ids=[curated.id or 0]).get(
                 curated.id or 0, 0
             )
+            tags = item_store.tag_names(session=session, item_ids=[item.id or 0 for _, item in entries[:SHOWN]])
         counted = f"{_count(len(entries), 'item')}, {_count(subscribers, 'subscriber')}"
         heading = f"*{echo(curated.name, 80)}* by <@{curated.owner_id}> — {counted}"
         if curated.description:
             heading += f"\n{blocks.slack_escape(clip(curated.description, 300))}"
-        rows = []
-        for entry, item in entries[:SHOWN]:
-            note = f" — _{blocks.slack_escape(clip(entry.note, 200))}_" if entry.note else ""
-            rows.append((blocks.item_line(item) + note, item))
+        cards = [
+            blocks.item_card(
+                item,
+                number=True,
+                tags=tags.get(item.id or 0, []),
+                why=f"_{blocks.slack_escape(clip(entry.note, 200))}_" if entry.note else None,
+            )
+            for entry, item in entries[:SHOWN]
+        ]
         footer_parts = []
         if len(entries) > SHOWN:
             footer_parts.append(f"and {len(entries) - SHOWN} more")
@@ -167,7 +174,7 @@ class ListCommands:
             return Reply(
                 text, [blocks.section(text), *([blocks.context(" · ".join(footer_parts))] if footer_parts else [])]
             )
-        return Reply(heading, blocks.item_list(heading, rows, footer=" · ".join(footer_parts) or None))
+        return Reply(heading, blocks.item_list(heading, cards, footer=" · ".join(footer_parts) or None))
 
     # -- other list subcommands ------------------------------------------------------------------
 

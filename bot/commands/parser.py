@@ -49,15 +49,27 @@ class Invocation:
     user_id: str
     channel_id: str
     text: str
-    client: Any = None  # the Slack client, for subcommands that must ask Slack who someone is
+
+
+@dataclass(frozen=True)
+class Later:
+    """What a reply leaves for after Slack has its answer: everything that talks to Slack. Plain
+    values only, as Bolt copies them to the lazy listener that does the work (`commands.later`)."""
+
+    deliver: tuple[int, ...] = ()  # recommendations to DM, once their recipients are checked
+    follows: tuple[str, ...] = ()  # people just followed, to check they are colleagues
+    look_up: tuple[str, ...] = ()  # people whose profile (time zone) to refresh
+    export: bool = False  # upload the person's data export
+
+    def __bool__(self) -> bool:
+        return bool(self.deliver or self.follows or self.look_up or self.export)
 
 
 @dataclass(frozen=True)
 class Reply:
     text: str
     blocks: list[dict[str, Any]] | None = None
-    deliver: tuple[int, ...] = ()  # recommendations to DM once Slack has its answer
-    export: bool = False  # upload the person's data export once Slack has its answer
+    later: Later = Later()
 
 
 class UsageError(ValueError):

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from bot.commands.arguments import guarded, mentioned, people_list, resolve_item
-from bot.commands.parser import Invocation, Reply, Shelf, Subcommand, Token, UsageError
+from bot.commands.parser import Invocation, Later, Reply, Shelf, Subcommand, Token, UsageError
 from bot.services import Services
-from bot.services.lookups import NotAColleague, colleague
-from bot.services.recommendations import recommend
+from bot.services.recommendations import known_refusal, recommend
 from bot.slack import blocks
 from bot.text import clip
 from storage import people
@@ -30,14 +29,9 @@ class RecommendCommands:
             shelf.add(Subcommand(name, usage, summary, guarded(run)))
 
     def _check(self, invocation: Invocation, user_id: str) -> str | None:
-        """Why `user_id` cannot be recommended to or followed, or None when they can."""
-        if user_id == invocation.user_id:
-            return "that's you"
-        try:
-            person = colleague(self.services, invocation.client, invocation.team_id, user_id)
-        except NotAColleague:
-            return "not someone in this workspace"
-        return "a bot" if person.is_bot else None
+        """Why `user_id` cannot be recommended to or followed, as far as is known without asking
+        Slack; None when they can. Someone never looked up is checked after the ack (`Later`)."""
+        return known_refusal(self.services, team_id=invocation.team_id, from_user=invocation.user_id, to_user=user_id)
 
     def recommend(self, invocation: Invocation, args: list[Token]) -> Reply:
         recipients = []
@@ -82,7 +76,7 @@ class RecommendCommands:
             )
         if refusals:
             lines.append(self._refused(refusals))
-        return Reply(" ".join(lines), deliver=tuple(s.recommendation.id or 0 for s in sent if s.new))
+        return Reply(" ".join(lines), later=Later(deliver=tuple(s.recommendation.id or 0 for s in sent if s.new)))
 
     @staticmethod
     def _refused(refusals: dict[str, str]) -> str:
@@ -108,7 +102,10 @@ class RecommendCommands:
             )
         if not new:
             return Reply(f"You already follow <@{user_id}>.")
-        return Reply(f"You now follow <@{user_id}>: what they share and save in public shows up in your weekly digest.")
+        return Reply(
+            f"You now follow <@{user_id}>: what they share and save in public shows up in your weekly digest.",
+            later=Later(follows=(user_id,)),
+        )
 
     def unfollow(self, invocation: Invocation, args: list[Token]) -> Reply:
         user_id = self._one_person(invocation, args)

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from sqlmodel import Session, col, select
-
-from bot.commands.arguments import as_url, guarded, resolve_item, split_tags, tag_lines
+from bot.commands.arguments import as_url, guarded, resolve_item, split_tags
 from bot.commands.parser import Invocation, Reply, Shelf, Subcommand, Token, UsageError
 from bot.reading.topics import normalise_tag
 from bot.services import Services
@@ -14,7 +12,6 @@ from bot.slack import blocks
 from bot.text import clip, echo
 from storage import items as item_store
 from storage.models import Item
-from storage.search import matching_item_ids
 
 SHOWN = 15
 
@@ -39,7 +36,7 @@ class CaptureCommands:
             raise UsageError('Give me a link to save (or `book "Title" by Author`).')
         tags, rest = split_tags(args[1:])
         note = " ".join(token.text for token in rest).strip() or None
-        with self.services.new_session() as session:
+        with self.services.transaction() as session:
             saved = save_link(
                 session=session,
                 team_id=invocation.team_id,
@@ -70,7 +67,7 @@ class CaptureCommands:
             if args[1].text.lower() != "by" or len(args) < 3:
                 return Reply(f"After the title, name the author with `by`. {usage}")
             author = " ".join(token.text for token in args[2:]).strip()
-        with self.services.new_session() as session:
+        with self.services.transaction() as session:
             saved = save_book(
                 session=session,
                 team_id=invocation.team_id,
@@ -88,19 +85,19 @@ class CaptureCommands:
         tag = normalise_tag(self.services.taxonomy, tags[0]) if tags else None
         with self.services.new_session() as session:
             rows = item_store.shelf(session=session, team_id=invocation.team_id, user_id=invocation.user_id, tag=tag)
-            shown_tags = tag_lines(session, [item for _, item in rows[:SHOWN]])
+            shown_tags = item_store.tag_names(session=session, item_ids=[item.id or 0 for _, item in rows[:SHOWN]])
         scope = f" tagged #{tag}" if tag else ""
         if not rows:
             hint = "React with :bookmark: to a message with a link, or use `/shelf save URL`."
             return Reply(f"Nothing on your shelf{scope} yet. {hint}")
         unread = sum(1 for save, _ in rows if save.status != "done")
         heading = f"*Your shelf{scope}* — {unread} unread, {len(rows) - unread} done"
-        lines = [
-            (blocks.item_line(item, done=save.status == "done", tags=shown_tags.get(item.id or 0)), item)
+        cards = [
+            blocks.item_card(item, number=True, done=save.status == "done", tags=shown_tags.get(item.id or 0, []))
             for save, item in rows[:SHOWN]
         ]
         footer = f"and {len(rows) - SHOWN} more" if len(rows) > SHOWN else None
-        return Reply(heading, blocks.item_list(heading, lines, footer=footer))
+        return Reply(heading, blocks.item_list(heading, cards, footer=footer))
 
     def done(self, invocation: Invocation, args: list[Token]) -> Reply:
         if len(args) != 1:
@@ -127,29 +124,17 @@ class CaptureCommands:
             raise UsageError("Tell me what to look for.")
         tag = normalise_tag(self.services.taxonomy, tags[0]) if tags else None
         with self.services.new_session() as session:
-            found = search_items(session, invocation.team_id, invocation.user_id, words, tag)
-            shown_tags = tag_lines(session, found[:SHOWN])
+            found = item_store.search_visible(
+                session=session, team_id=invocation.team_id, user_id=invocation.user_id, words=words, tag=tag
+            )
+            shown_tags = item_store.tag_names(session=session, item_ids=[item.id or 0 for item in found[:SHOWN]])
         query = " ".join([words, *(f"#{t}" for t in tags)]).strip()
         if not found:
             return Reply(f"Nothing you can see matches `{echo(query, 60)}`.")
         heading = f"*{len(found)} match{'es' if len(found) != 1 else ''} for* `{echo(query, 60)}`"
-        lines = [(blocks.item_line(item, tags=shown_tags.get(item.id or 0)), item) for item in found[:SHOWN]]
+        cards = [blocks.item_card(item, number=True, tags=shown_tags.get(item.id or 0, [])) for item in found[:SHOWN]]
         footer = f"and {len(found) - SHOWN} more; add words to narrow it down" if len(found) > SHOWN else None
-        return Reply(heading, blocks.item_list(heading, lines, footer=footer))
-
-
-def search_items(session: Session, team_id: str, user_id: str, words: str, tag: str | None) -> list[Item]:
-    """Items the asker may see that match `words` (all of them) and carry `tag`, best first."""
-    statement = select(Item).where(item_store.visible_to(team_id, user_id))
-    if tag:
-        statement = statement.where(item_store.has_tag(tag))
-    if not words:
-        return list(session.exec(statement.order_by(col(Item.created_at).desc()).limit(50)))
-    ids = matching_item_ids(session, team_id=team_id, user_id=user_id, words=words)
-    if not ids:
-        return []
-    by_id = {item.id: item for item in session.exec(statement.where(col(Item.id).in_(ids)))}
-    return [by_id[i] for i in ids if i in by_id]
+        return Reply(heading, blocks.item_list(heading, cards, footer=footer))
 
 
 def _saved_reply(item: Item, new: bool, *, note: str | None = None) -> Reply:

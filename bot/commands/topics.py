@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.commands.arguments import guarded, resolve_item, tag_lines
+from sqlmodel import Session
+
+from bot.commands.arguments import guarded, resolve_item
 from bot.commands.parser import Invocation, Reply, Shelf, Subcommand, Token, UsageError
 from bot.reading.topics import normalise_tag
 from bot.services import Services
@@ -12,6 +14,7 @@ from bot.slack import blocks
 from bot.text import echo
 from storage import activity, people
 from storage import items as item_store
+from storage.models import Item
 
 TOP_DAYS = 7
 
@@ -19,6 +22,10 @@ TOP_DAYS = 7
 def _tag_words(args: list[Token]) -> list[str]:
     """`#a #b` (the # optional), as typed."""
     return [token.text for token in args if token.text.strip("#")]
+
+
+def _tags_of(session: Session, item: Item) -> list[str]:
+    return item_store.tag_names(session=session, item_ids=[item.id or 0]).get(item.id or 0, [])
 
 
 class TopicCommands:
@@ -47,13 +54,10 @@ class TopicCommands:
         if not tags or not all(tags):
             raise UsageError("Name the tags, like `#python #testing`.")
         now = self.services.clock()
-        with self.services.new_session() as session:
+        with self.services.transaction() as session:
             item = resolve_item(session, invocation, args[0].text)
-            for tag in tags:
-                item_store.add_tag(session=session, item=item, tag=tag, source="person", now=now, by=invocation.user_id)
-            item_store.index_item(session=session, item=item)
-            session.commit()
-            current = tag_lines(session, [item]).get(item.id or 0, "")
+            item_store.add_tags(session=session, item=item, tags=tags, source="person", now=now, by=invocation.user_id)
+            current = blocks.tags_text(_tags_of(session, item), limit=None)
         return Reply(f"Tagged {blocks.item_link(item)}. Its tags now: {current or 'none'}.")
 
     def untag(self, invocation: Invocation, args: list[Token]) -> Reply:
@@ -61,16 +65,10 @@ class TopicCommands:
             raise UsageError()
         tags = [normalise_tag(self.taxonomy, word) for word in _tag_words(args[1:])]
         now = self.services.clock()
-        with self.services.new_session() as session:
+        with self.services.transaction() as session:
             item = resolve_item(session, invocation, args[0].text)
-            removed = [
-                tag
-                for tag in tags
-                if item_store.remove_tag(session=session, item=item, tag=tag, by=invocation.user_id, now=now)
-            ]
-            item_store.index_item(session=session, item=item)
-            session.commit()
-            current = tag_lines(session, [item]).get(item.id or 0, "")
+            removed = item_store.remove_tags(session=session, item=item, tags=tags, by=invocation.user_id, now=now)
+            current = blocks.tags_text(_tags_of(session, item), limit=None)
         missing = [tag for tag in tags if tag not in removed]
         if not removed:
             return Reply(f"{blocks.item_link(item)} has no tag {' '.join('#' + t for t in missing)}.")
@@ -131,18 +129,18 @@ class TopicCommands:
         since = self.services.clock() - timedelta(days=TOP_DAYS)
         with self.services.new_session() as session:
             ranked = activity.top_items(session=session, team_id=invocation.team_id, since=since, tag=tag)
-            tags = tag_lines(session, [item for item, _ in ranked])
+            tags = item_store.tag_names(session=session, item_ids=[item.id or 0 for item, _ in ranked])
         scope = f" in #{tag}" if tag else ""
         if not ranked:
             return Reply(f"Nothing shared in public channels{scope} this week yet.")
         heading = f"*Top of the week{scope}* — by how many colleagues shared, saved or recommended it"
-        lines = [
-            (
-                blocks.item_line(
-                    item, tags=tags.get(item.id or 0), extra=f"{count} {'person' if count == 1 else 'people'}"
-                ),
+        cards = [
+            blocks.item_card(
                 item,
+                number=True,
+                tags=tags.get(item.id or 0, []),
+                extra=f"{count} {'person' if count == 1 else 'people'}",
             )
             for item, count in ranked
         ]
-        return Reply(heading, blocks.item_list(heading, lines))
+        return Reply(heading, blocks.item_list(heading, cards))

@@ -16,11 +16,10 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from sqlmodel import select
-
 from bot.demo.driver import SlackDriver, load_payload
 from bot.demo.fakeslack import BOT_TOKEN, TEAM_ID, FakeSlack
 from bot.reading.fetcher import fetcher_for
+from bot.reading.links import canonical_url
 from bot.runtime.app import create_app
 from bot.runtime.server import ServerThread, build_asgi
 from bot.services import Services
@@ -31,8 +30,10 @@ from bot.services.recommendation_dms import send_due_notices
 from bot.settings import Settings
 from bot.slack.client import web_client
 from bot.slack.render import blocks_to_text, mrkdwn
+from storage import items as item_store
 from storage import migrate
-from storage.models import Item, Recommendation
+from storage import recommendations as rec_store
+from storage.models import Recommendation
 
 PAGES = Path(__file__).with_name("pages")
 SECRET = "demo-signing-secret"
@@ -178,6 +179,7 @@ class Demo:
         return self.result
 
     def week(self, services: Services, pages: str, fetcher: Any) -> None:
+        self.pages_url = pages
         self.scene(
             "Monday · links shared in channels",
             "Ben, Chen and Dara share what they are reading. Peershelf catches each link and reads the\n"
@@ -226,6 +228,7 @@ class Demo:
         self.dm_owner[str(rec.dm_channel)] = ANA
         self.out("  Ana presses [Thanks] in the DM.")
         self.driver.press("rec_thanks", str(rec.id), user=ANA, channel=str(rec.dm_channel), message_ts=str(rec.dm_ts))
+        self.settle()
         self.new_calls()
         self.clock.now += timedelta(minutes=10)
         send_due_notices(services)
@@ -265,25 +268,28 @@ class Demo:
         self.scene("Ana opens Peershelf's Home tab", "Her shelf, lists, interests, digest settings and the week's top.")
         self.seen_calls = len(self.slack.calls)
         self.driver.event(load_payload("app_home_opened.json") | {"user": ANA})
+        self.settle()
         view = self.slack.calls_to("views.publish")[-1].params["view"]
         self.show(ANA, "the Home tab", blocks_to_text(view["blocks"], self.name))
 
     def _delivered(self, services: Services) -> Recommendation:
-        """The recommendation, once its DM is recorded (that happens just after Slack answers)."""
+        """Ana's recommendation, once its DM is recorded (that happens just after Slack answers)."""
         for _ in range(200):
             with services.new_session() as session:
-                rec = session.exec(select(Recommendation)).one()
+                [(rec, _)] = rec_store.received_by(session=session, team_id=TEAM_ID, user_id=ANA)
             if rec.dm_ts:
                 return rec
             threading.Event().wait(0.025)
         raise RuntimeError("the recommendation DM was not recorded")
 
-    def _item_id(self, services: Services, fragment: str) -> int:
+    def _item_id(self, services: Services, page: str) -> int:
         with services.new_session() as session:
-            for item in session.exec(select(Item)):
-                if fragment in item.url:
-                    return int(item.id or 0)
-        raise LookupError(fragment)
+            item = item_store.item_by_url(
+                session=session, team_id=TEAM_ID, canonical_url=canonical_url(f"{self.pages_url}/{page}.html")
+            )
+        if item is None:
+            raise LookupError(page)
+        return int(item.id or 0)
 
 
 class _QuietHandler(SimpleHTTPRequestHandler):

@@ -7,19 +7,15 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
 
 from bot.services import Services
 from bot.services.digests.delivery import run_digests
+from bot.services.events import prune_processed_events
 from bot.services.feeds import poll_feeds
 from bot.services.recommendation_dms import resend_undelivered, send_due_notices
 from storage.db import optimize
-from storage.events import forget_events_before
 
 logger = logging.getLogger(__name__)
-
-# Slack retries an event three times within about an hour; a day is a wide margin.
-EVENT_ID_RETENTION = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -59,15 +55,6 @@ class Scheduler:
             except Exception:  # one bad round must not stop the job; the trace is kept
                 logger.exception("scheduled job %s failed; it runs again in %ss", job.name, job.every_seconds)
             self._stop.wait(timeout=max(0.0, started + job.every_seconds - time.monotonic()))
-
-
-def prune_processed_events(services: Services) -> int:
-    """Forget event IDs older than any retry Slack would still send."""
-    with services.new_session() as session:
-        removed = forget_events_before(session=session, cutoff=services.clock() - EVENT_ID_RETENTION)
-    if removed:
-        logger.info("forgot %d processed event ids", removed)
-    return removed
 
 
 def default_jobs(services: Services) -> list[Job]:

@@ -1,13 +1,14 @@
 """Capture: links, books and ISBNs in messages become items, shares and saves.
 
 Fast and durable: only database writes happen here, so the Slack ack never waits for a page.
-Pages are fetched later by the metadata worker from the queue these rows form.
+Pages are fetched later by the metadata worker from the queue these rows form. The functions
+write through one session and leave the commit to the caller's `services.transaction()`, so
+that one message's items, tags and shares are recorded together or not at all.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -111,37 +112,25 @@ def _isbn_item(session: Session, team_id: str, isbn: str, now: datetime, title: 
 
 
 def capture_message(
-    *,
-    session: Session,
-    message: Message,
-    now: datetime,
-    taxonomy: Taxonomy,
-    workspace_url: str | Callable[[], str | None] | None = None,
+    *, session: Session, message: Message, now: datetime, taxonomy: Taxonomy, workspace_url: str | None = None
 ) -> list[Captured]:
-    """Record every link and ISBN of `message` as an item (once per workspace) and a share.
-
-    `workspace_url` may be a function, asked only when the message has something to capture.
-    """
+    """Record every link and ISBN of `message` as an item (once per workspace) and a share. Without
+    the workspace's address the share's permalink is filled in later (`fill_permalinks`)."""
     links = links_in_message(message.text, message.blocks)
     isbns = isbns_in_text(message.text)
     if not links and not isbns:
         return []
-    # Asked before any write: it may write itself, and SQLite has one writer at a time.
-    base = workspace_url() if callable(workspace_url) else workspace_url
-    message_link = permalink(base, message.channel_id, message.ts, message.thread_ts)
     found = [_link_item(session, message.team_id, link, now) for link in links]
     found += [_isbn_item(session, message.team_id, isbn, now) for isbn in isbns]
     context = clip(plain_words(message.text), CONTEXT_CHARS)
     tags = [normalise_tag(taxonomy, tag) for tag in hashtags(message.text)]
     captured = []
     for item, new_item in found:
-        if not message.is_private and not item.is_public:
-            item.is_public = True
-            session.add(item)
+        if not message.is_private:
+            item_store.make_public(session=session, item=item)
         if new_item:
             auto_tag(session, taxonomy, item, now=now)  # from the URL, until the page is read
-        for tag in tags:
-            item_store.add_tag(session=session, item=item, tag=tag, source="hashtag", now=now, by=message.user_id)
+        item_store.add_tags(session=session, item=item, tags=tags, source="hashtag", now=now, by=message.user_id)
         share = Share(
             team_id=message.team_id,
             item_id=item.id,  # type: ignore[arg-type]
@@ -150,17 +139,23 @@ def capture_message(
             channel_type=message.channel_type,
             message_ts=message.ts,
             thread_ts=message.thread_ts,
-            permalink=message_link,
+            permalink=permalink(workspace_url, message.channel_id, message.ts, message.thread_ts),
             context=context,
             is_private=message.is_private,
             shared_at=now,
         )
         new_share = item_store.add_share(session=session, share=share)
-        if tags:
-            item_store.index_item(session=session, item=item)
         captured.append(Captured(item, share, new_item, new_share))
-    session.commit()
     return captured
+
+
+def fill_permalinks(*, session: Session, share_ids: list[int], workspace_url: str | None) -> None:
+    """Give shares recorded without one their message's permalink, now the workspace's address is known."""
+    if not workspace_url:
+        return
+    for share in item_store.shares_without_permalink(session=session, share_ids=share_ids):
+        link = permalink(workspace_url, share.channel_id, share.message_ts, share.thread_ts)
+        item_store.set_permalink(session=session, share=share, permalink=link)
 
 
 @dataclass(frozen=True)
@@ -252,9 +247,8 @@ def save_note(
         fetch_state="none",
         now=now,
     )
-    if not message.is_private and not item.is_public:
-        item.is_public = True
-        session.add(item)
+    if not message.is_private:
+        item_store.make_public(session=session, item=item)
     return _save(session, team_id, user_id, item, now, [], None, source="reaction")
 
 
@@ -272,26 +266,17 @@ def _save(
     save, new = item_store.save_item(
         session=session, team_id=team_id, user_id=user_id, item=item, source=source, now=now, note=note
     )
-    for tag in tags:
-        item_store.add_tag(session=session, item=item, tag=tag, source="person", now=now, by=user_id)
-    if tags:
-        item_store.index_item(session=session, item=item)
-    session.commit()
+    item_store.add_tags(session=session, item=item, tags=tags, source="person", now=now, by=user_id)
     return Saved(item, save, new)
 
 
 def duplicate_notices(*, session: Session, share_ids: list[int]) -> list[tuple[Share, str]]:
     """For shares of links already shared publicly by someone else: the notice for the sharer."""
     notices = []
-    for share_id in share_ids:
-        share = session.get(Share, share_id)
-        if share is None:
-            continue
+    for share, item in item_store.shares_with_items(session=session, share_ids=share_ids):
         earlier = item_store.earlier_public_share(session=session, share=share)
         if earlier is None or earlier.user_id == share.user_id:
             continue
-        item = session.get(Item, share.item_id)
-        assert item is not None
         saves = item_store.save_counts(session=session, item_ids=[share.item_id]).get(share.item_id, 0)
         where = (
             f"<{earlier.permalink}|in <#{earlier.channel_id}>>" if earlier.permalink else f"in <#{earlier.channel_id}>"
@@ -305,12 +290,5 @@ def duplicate_notices(*, session: Session, share_ids: list[int]) -> list[tuple[S
 
 def add_channel_topics(*, session: Session, share_ids: list[int], topics: list[str], now: datetime) -> None:
     """Tag the items of these shares with their channel's topics (unless a person removed them)."""
-    for share_id in share_ids:
-        share = session.get(Share, share_id)
-        item = session.get(Item, share.item_id) if share else None
-        if item is None:
-            continue
-        for topic in topics:
-            item_store.add_tag(session=session, item=item, tag=topic, source="channel", now=now)
-        item_store.index_item(session=session, item=item)
-    session.commit()
+    for _, item in item_store.shares_with_items(session=session, share_ids=share_ids):
+        item_store.add_tags(session=session, item=item, tags=topics, source="channel", now=now)

@@ -6,11 +6,14 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session, col, select
+from slack_sdk import WebClient
+from sqlmodel import Session
 
+from bot.services import Services
 from storage import items as item_store
 from storage import lists as list_store
-from storage.models import Item, Recommendation
+from storage import recommendations as rec_store
+from storage.models import Item
 from storage.people import followees, interests_of
 
 
@@ -32,7 +35,7 @@ def _item(item: Item) -> dict[str, Any]:
 def export(session: Session, *, team_id: str, user_id: str, now: datetime) -> dict[str, Any]:
     """Saves with notes, lists, subscriptions, follows, interests, and recommendations sent and received."""
     shelf = item_store.shelf(session=session, team_id=team_id, user_id=user_id)
-    tags = item_store.active_tags(session=session, item_ids=[item.id or 0 for _, item in shelf])
+    tags = item_store.tag_names(session=session, item_ids=[item.id or 0 for _, item in shelf])
     own_lists = []
     for curated in list_store.lists_of(session=session, team_id=team_id, owner_id=user_id):
         entries = list_store.list_items(session=session, curated=curated)
@@ -48,18 +51,8 @@ def export(session: Session, *, team_id: str, user_id: str, now: datetime) -> di
                 ],
             }
         )
-    sent = session.exec(
-        select(Recommendation, Item)
-        .join(Item, col(Item.id) == col(Recommendation.item_id))
-        .where(Recommendation.team_id == team_id, Recommendation.from_user_id == user_id)
-        .order_by(col(Recommendation.created_at))
-    )
-    received = session.exec(
-        select(Recommendation, Item)
-        .join(Item, col(Item.id) == col(Recommendation.item_id))
-        .where(Recommendation.team_id == team_id, Recommendation.to_user_id == user_id)
-        .order_by(col(Recommendation.created_at))
-    )
+    sent = rec_store.sent_by(session=session, team_id=team_id, user_id=user_id)
+    received = rec_store.received_by(session=session, team_id=team_id, user_id=user_id)
     return {
         "exported_at": now.isoformat(),
         "team": team_id,
@@ -69,7 +62,7 @@ def export(session: Session, *, team_id: str, user_id: str, now: datetime) -> di
                 **_item(item),
                 "status": save.status,
                 "note": save.note,
-                "tags": [t.tag for t in tags.get(item.id or 0, [])],
+                "tags": tags.get(item.id or 0, []),
                 "saved_at": _when(save.saved_at),
                 "done_at": _when(save.done_at),
             }
@@ -103,3 +96,18 @@ def export(session: Session, *, team_id: str, user_id: str, now: datetime) -> di
 
 def export_json(session: Session, *, team_id: str, user_id: str, now: datetime) -> str:
     return json.dumps(export(session, team_id=team_id, user_id=user_id, now=now), ensure_ascii=False, indent=2)
+
+
+def send_export(services: Services, client: WebClient, *, team_id: str, user_id: str) -> None:
+    """Upload the person's export into their DM with Peershelf (files upload v2)."""
+    with services.new_session() as session:
+        document = export_json(session, team_id=team_id, user_id=user_id, now=services.clock())
+    channel = client.conversations_open(users=user_id)["channel"]["id"]
+    client.files_upload_v2(
+        channel=channel,
+        content=document,
+        filename="peershelf-export.json",
+        title="Your Peershelf data",
+        initial_comment="Here is everything Peershelf keeps for you: saves and notes, lists, follows, "
+        "interests and recommendations.",
+    )

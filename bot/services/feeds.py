@@ -11,6 +11,7 @@ from urllib.parse import urljoin
 
 import feedparser
 from bs4 import BeautifulSoup
+from sqlmodel import Session
 
 from bot.reading.fetcher import Fetcher, FetchFailed, FetchRefused, fetcher_for
 from bot.reading.kinds import kind_of
@@ -79,13 +80,8 @@ class FeedPoller:
             reason = getattr(parsed, "bozo_exception", None) or "no entries"
             return self._failed(feed, f"not a readable RSS or Atom feed ({reason})")
         added = self._add_entries(feed, parsed, page.url)
-        with self.services.new_session() as session:
-            stored = session.get(Feed, feed.id)
-            if stored is not None and parsed.feed.get("title"):
-                stored.title = clip(str(parsed.feed["title"]), 1024)
-                session.add(stored)
-                session.commit()
-        return self._done(feed, added=added, etag=page.etag, modified=page.last_modified)
+        title = clip(str(parsed.feed["title"]), 1024) if parsed.feed.get("title") else None
+        return self._done(feed, added=added, etag=page.etag, modified=page.last_modified, title=title)
 
     def _add_entries(self, feed: Feed, parsed: Any, base: str) -> int:
         now = self.services.clock()
@@ -93,8 +89,8 @@ class FeedPoller:
         entries = list(parsed.entries)
         fresh_keys = {id(e) for e in entries[:FIRST_POLL_ENTRIES]} if first_poll else None
         added = 0
-        with self.services.new_session() as session:
-            curated = session.get(CuratedList, feed.list_id)
+        with self.services.transaction() as session:
+            curated = list_store.get_list(session=session, list_id=feed.list_id)
             if curated is None:
                 return 0
             for entry in reversed(entries):  # oldest first, so the list keeps the feed's order
@@ -116,12 +112,11 @@ class FeedPoller:
                     )
                     added += int(new)
                 list_store.seen_entry(session=session, feed=feed, key=key, item_id=item.id if item else None, now=now)
-            session.commit()
         if added:
             self.services.fetch_wakeup.set()
         return added
 
-    def _item(self, session: Any, curated: CuratedList, entry: Any, link: str, now: datetime) -> Item:
+    def _item(self, session: Session, curated: CuratedList, entry: Any, link: str, now: datetime) -> Item:
         item, new = item_store.get_or_create_item(
             session=session,
             team_id=curated.team_id,
@@ -129,44 +124,39 @@ class FeedPoller:
             url=link,
             kind=kind_of(link),
             title=clip(_plain(entry.get("title")) or "", 1024) or None,
+            description=_plain(entry.get("summary")),
             now=now,
         )
-        if new:
-            item.description = _plain(entry.get("summary"))
         # A feed entry is public web content added to a list everyone in the workspace can see.
-        item.is_public = True
-        session.add(item)
+        item_store.make_public(session=session, item=item)
         if new:
             auto_tag(session, self.services.taxonomy, item, now=now)
         return item
 
     def _failed(self, feed: Feed, error: str) -> PollResult:
         logger.info("feed %s (%s) failed: %s", feed.id, feed.url, error)
-        now = self.services.clock()
+        failures = feed.error_count + 1  # the claim is ours: nobody else changed the row meanwhile
+        retry_at = self.services.clock() + min(POLL_EVERY * (2 ** (failures - 1)), LONGEST_BACKOFF)
         with self.services.new_session() as session:
-            stored = session.get(Feed, feed.id)
-            if stored is not None:
-                stored.error_count += 1
-                stored.error = clip(error, 512)
-                stored.claimed_until = None
-                stored.next_poll_at = now + min(POLL_EVERY * (2 ** (stored.error_count - 1)), LONGEST_BACKOFF)
-                session.add(stored)
-                session.commit()
+            list_store.feed_failed(
+                session=session, feed_id=feed.id or 0, error=clip(error, 512), failures=failures, retry_at=retry_at
+            )
         return PollResult(0, error)
 
-    def _done(self, feed: Feed, *, added: int, etag: str | None, modified: str | None) -> PollResult:
+    def _done(
+        self, feed: Feed, *, added: int, etag: str | None, modified: str | None, title: str | None = None
+    ) -> PollResult:
         now = self.services.clock()
         with self.services.new_session() as session:
-            stored = session.get(Feed, feed.id)
-            if stored is not None:
-                stored.etag, stored.last_modified = (
-                    clip(etag, 255) if etag else None,
-                    clip(modified, 64) if modified else None,
-                )
-                stored.error, stored.error_count, stored.claimed_until = None, 0, None
-                stored.last_polled_at, stored.next_poll_at = now, now + POLL_EVERY
-                session.add(stored)
-                session.commit()
+            list_store.feed_polled(
+                session=session,
+                feed_id=feed.id or 0,
+                etag=clip(etag, 255) if etag else None,
+                last_modified=clip(modified, 64) if modified else None,
+                title=title,
+                now=now,
+                next_poll_at=now + POLL_EVERY,
+            )
         return PollResult(added)
 
 

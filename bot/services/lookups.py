@@ -1,4 +1,9 @@
-"""Who someone is: users.info, cached in the database and refreshed weekly."""
+"""What Slack says of people, channels and the workspace, cached in the database.
+
+Each look-up comes in two kinds. `known_…` reads only the cache: it is what a listener may use
+before Slack has its answer. The others ask Slack when the cache is missing or stale, so they
+run after the ack (lazy listeners, the scheduler, the CLI).
+"""
 
 from __future__ import annotations
 
@@ -14,9 +19,9 @@ from bot.reading.topics import channel_topics
 from bot.services import Services
 from bot.slack.client import web_client
 from storage.channels import get_channel, remember_channel
-from storage.models import Channel, Workspace
+from storage.models import Channel
 from storage.people import get_person, mark_looked_up, remember_people, remember_person
-from storage.workspaces import installed_workspaces, upsert_workspace
+from storage.workspaces import get_workspace, installed_workspaces, upsert_workspace
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +39,24 @@ class Colleague:
 
 class NotAColleague(LookupError):
     """Someone who is not a person of this workspace: unknown, deactivated, or from another organisation."""
+
+
+def known_colleague(services: Services, team_id: str, user_id: str) -> Colleague | None:
+    """What was last heard from Slack about `user_id`, however old; None when never looked up."""
+    with services.new_session() as session:
+        known = get_person(session=session, team_id=team_id, user_id=user_id)
+    if known is None or not known.profile_refreshed_at:
+        return None
+    return Colleague(user_id, known.name, known.is_bot, known.tz)
+
+
+def why_not_a_recipient(services: Services, client: WebClient, team_id: str, user_id: str) -> str | None:
+    """Why `user_id` cannot be sent a recommendation or followed (a bot, not a colleague), asking
+    Slack if they were not looked up lately; None when they can."""
+    try:
+        return "a bot" if colleague(services, client, team_id, user_id).is_bot else None
+    except NotAColleague:
+        return "not someone in this workspace"
 
 
 def colleague(services: Services, client: WebClient, team_id: str, user_id: str) -> Colleague:
@@ -116,12 +139,18 @@ def refresh(services: Services, client: WebClient, team_id: str, user_ids: list[
 CHANNEL_INFO_MAX_AGE = timedelta(days=1)
 
 
+def known_workspace_url(services: Services, team_id: str) -> str | None:
+    """The workspace's https://….slack.com/ address, if Slack told it already (`workspace_url`)."""
+    with services.new_session() as session:
+        workspace = get_workspace(session=session, team_id=team_id)
+    return workspace.url if workspace is not None else None
+
+
 def workspace_url(services: Services, client: WebClient, team_id: str) -> str | None:
     """The workspace's https://….slack.com/ address (for permalinks), asked of Slack once per workspace."""
-    with services.new_session() as session:
-        workspace = session.get(Workspace, team_id)
-        if workspace is not None and workspace.url:
-            return workspace.url
+    known = known_workspace_url(services, team_id)
+    if known:
+        return known
     try:
         identity = client.auth_test()
     except SlackApiError as error:
@@ -138,6 +167,20 @@ def workspace_url(services: Services, client: WebClient, team_id: str) -> str | 
         )
     url: str | None = identity.get("url")
     return url
+
+
+def known_conversation(services: Services, team_id: str, channel_id: str) -> Channel | None:
+    """What Slack said of a channel when last asked, however old; None when never asked."""
+    if channel_id.startswith("D"):
+        return None
+    with services.new_session() as session:
+        return get_channel(session=session, team_id=team_id, channel_id=channel_id)
+
+
+def known_private(services: Services, team_id: str, channel_id: str) -> bool:
+    """Whether a conversation is private, from the cache alone: private when unsure."""
+    found = known_conversation(services, team_id, channel_id)
+    return True if found is None else found.is_private
 
 
 def conversation(services: Services, client: WebClient, team_id: str, channel_id: str) -> Channel | None:

@@ -14,8 +14,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlmodel import Session
-
 from bot.reading.fetcher import Fetcher, FetchFailed, FetchRefused, Page
 from bot.reading.kinds import kind_of
 from bot.reading.links import preferred_canonical
@@ -121,58 +119,44 @@ class MetadataWorker:
         oembed: dict[str, Any] | None = None,
     ) -> Outcome:
         now = self.services.clock()
-        with self.services.new_session() as session:
-            current = session.get(Item, item.id)
-            if current is None:  # merged away meanwhile
+        attempts = item.fetch_attempts if attempts is None else attempts
+        with self.services.transaction() as session:
+            current = item_store.record_fetch(
+                session=session,
+                item_id=item.id or 0,
+                state=outcome.state,
+                error=clip(outcome.error, 512) if outcome.error else None,
+                attempts=attempts,
+                next_fetch_at=now + backoff(attempts) if outcome.state == "pending" else None,
+                fetched=page is not None,
+                now=now,
+            )
+            if current is None or page is None:  # merged away meanwhile, or nothing read
                 return outcome
-            current.fetch_state = outcome.state
-            current.fetch_error = clip(outcome.error, 512) if outcome.error else None
-            current.claimed_until = None
-            current.updated_at = now
-            if attempts is not None:
-                current.fetch_attempts = attempts
-            current.next_fetch_at = now + backoff(current.fetch_attempts) if outcome.state == "pending" else None
-            if page is not None:
-                current.fetched_at = now
-                meta = apply_page(session, current, page, oembed)
-                current = adopt_canonical(session, current, page, meta)
-                auto_tag(session, self.services.taxonomy, current, now=now, keywords=meta.keywords)
-            else:
-                item_store.index_item(session=session, item=current)
-            session.commit()
+            meta = page_metadata(page)
+            if oembed:
+                merge_oembed(meta, oembed)
+            item_store.update_metadata(session=session, item=current, values=metadata_values(current, page, meta))
+            candidate = preferred_canonical(current.canonical_url, page.url, meta.canonical_url)
+            current = item_store.move_to_url(session=session, item=current, canonical_url=candidate)
+            auto_tag(session, self.services.taxonomy, current, now=now, keywords=meta.keywords)
         return outcome
 
 
-def apply_page(session: Session, item: Item, page: Page, oembed: dict[str, Any] | None = None) -> Metadata:
-    """Copy what the page (and its oEmbed, if any) says about itself onto the item, clipped to the columns."""
-    meta = page_metadata(page)
-    if oembed:
-        merge_oembed(meta, oembed)
-    item.content_type = clip(page.content_type, 128)
-    item.kind = kind_of(item.url, types=meta.types, content_type=page.content_type) if item.kind != "book" else "book"
-    item.title = clip(meta.title, 1024) if meta.title else item.title
-    item.description = clip(meta.description, 2000) if meta.description else item.description
-    item.author = clip(meta.author, 512) if meta.author else item.author
-    item.site_name = clip(meta.site_name, 255) if meta.site_name else item.site_name
-    item.published_at = meta.published_at or item.published_at
-    item.image = meta.image if meta.image and len(meta.image) <= 2048 else item.image
-    item.language = clip(meta.language, 16) if meta.language else item.language
-    item.duration_seconds = meta.duration_seconds or item.duration_seconds
-    item.isbn = meta.isbn or item.isbn
-    session.add(item)
-    return meta
-
-
-def adopt_canonical(session: Session, item: Item, page: Page, meta: Metadata) -> Item:
-    """Move the item to its preferred canonical URL, merging with an item that already has it."""
-    candidate = preferred_canonical(item.canonical_url, page.url, meta.canonical_url)
-    if candidate == item.canonical_url:
-        return item
-    existing = item_store.item_by_url(session=session, team_id=item.team_id, canonical_url=candidate)
-    if existing is None:
-        item.canonical_url = candidate
-        session.add(item)
-        return item
-    logger.info("item %s is item %s (%s); merging", item.id, existing.id, candidate)
-    item_store.merge_items(session=session, keep=existing, drop=item)
-    return existing
+def metadata_values(item: Item, page: Page, meta: Metadata) -> dict[str, Any]:
+    """What the page (and its oEmbed, if any) says about itself, as item columns, clipped to fit.
+    A field the page is silent on keeps what the item had."""
+    values: dict[str, Any] = {
+        "content_type": clip(page.content_type, 128),
+        "kind": "book" if item.kind == "book" else kind_of(item.url, types=meta.types, content_type=page.content_type),
+        "title": clip(meta.title, 1024) if meta.title else None,
+        "description": clip(meta.description, 2000) if meta.description else None,
+        "author": clip(meta.author, 512) if meta.author else None,
+        "site_name": clip(meta.site_name, 255) if meta.site_name else None,
+        "published_at": meta.published_at,
+        "image": meta.image if meta.image and len(meta.image) <= 2048 else None,
+        "language": clip(meta.language, 16) if meta.language else None,
+        "duration_seconds": meta.duration_seconds,
+        "isbn": meta.isbn,
+    }
+    return {column: value for column, value in values.items() if value}

@@ -1,8 +1,14 @@
-"""Putting recommendations in front of people: the DM, its updates, and the recommender's notice."""
+"""Putting recommendations in front of people: the DM, its updates, and the recommender's notice.
+
+Everything here talks to Slack, so it runs after Slack has its answer: in a lazy listener right
+after `/shelf recommend` (or the modal, or a suggestion's button), and from the scheduler for
+whatever did not go out then.
+"""
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from slack_sdk import WebClient
@@ -10,9 +16,11 @@ from slack_sdk.errors import SlackApiError
 
 from bot.services import Services
 from bot.services import recommendations as recommend
+from bot.services.lookups import why_not_a_recipient
 from bot.slack import blocks
 from bot.slack.client import client_for_team
 from storage import items as item_store
+from storage import recommendations as rec_store
 from storage.models import Item, Recommendation
 
 logger = logging.getLogger(__name__)
@@ -20,72 +28,93 @@ logger = logging.getLogger(__name__)
 RESEND_AFTER = timedelta(minutes=5)
 
 
-def _tags(services: Services, item: Item) -> str:
-    with services.new_session() as session:
-        tags = item_store.active_tags(session=session, item_ids=[item.id or 0]).get(item.id or 0, [])
-    return " ".join(f"#{t.tag}" for t in tags[:4])
+@dataclass
+class Delivered:
+    failed: list[int] = field(default_factory=list)  # Slack refused the DM: the scheduler tries again
+    refused: list[tuple[Recommendation, Item, str]] = field(default_factory=list)  # withdrawn, and why
 
 
 def _render(services: Services, rec: Recommendation, item: Item) -> tuple[str, list[blocks.Block]]:
+    with services.new_session() as session:
+        tags = item_store.tag_names(session=session, item_ids=[item.id or 0]).get(item.id or 0, [])
     text = f"<@{rec.from_user_id}> recommends {blocks.display_title(item)}"
     shown = blocks.recommendation_blocks(
         from_user=rec.from_user_id,
         item=item,
         note=rec.note,
-        tags=_tags(services, item),
+        tags=tags,
         state=recommend.state(rec),
         rec_id=rec.id or 0,
     )
     return text, shown
 
 
-def deliver(services: Services, client: WebClient, rec_ids: list[int]) -> list[int]:
-    """DM each recommendation not yet delivered to its recipient; returns the ids that failed."""
-    failed = []
+def deliver(services: Services, client: WebClient, rec_ids: list[int]) -> Delivered:
+    """DM each recommendation not yet delivered to its recipient. A recipient Slack does not know
+    as a colleague (asked here, after the ack, when not looked up lately) gets nothing: the
+    recommendation is withdrawn and returned with the reason, for the recommender to hear."""
+    outcome = Delivered()
     for rec_id in rec_ids:
         with services.new_session() as session:
-            rec = session.get(Recommendation, rec_id)
-            item = session.get(Item, rec.item_id) if rec else None
-        if rec is None or item is None or rec.dm_ts:
+            found = rec_store.with_item(session=session, recommendation_id=rec_id)
+        if found is None or found[0].dm_ts:
+            continue
+        rec, item = found
+        why = why_not_a_recipient(services, client, rec.team_id, rec.to_user_id)
+        if why is not None:
+            with services.new_session() as session:
+                rec_store.withdraw(session=session, recommendation_ids=[rec_id])
+            outcome.refused.append((rec, item, why))
             continue
         text, shown = _render(services, rec, item)
         try:
             posted = client.chat_postMessage(channel=rec.to_user_id, text=text, blocks=shown, unfurl_links=False)
         except SlackApiError as error:
             logger.warning("recommendation %s not delivered: %s", rec_id, error.response.get("error"))
-            failed.append(rec_id)
+            outcome.failed.append(rec_id)
             continue
         with services.new_session() as session:
-            stored = session.get(Recommendation, rec_id)
-            if stored is not None:
-                stored.dm_channel, stored.dm_ts = posted.get("channel"), posted.get("ts")
-                session.add(stored)
-                session.commit()
-    return failed
+            rec_store.record_dm(
+                session=session, recommendation_id=rec_id, channel=posted.get("channel"), ts=posted.get("ts")
+            )
+    return outcome
 
 
-def refresh(services: Services, client: WebClient, rec: Recommendation, item: Item) -> None:
-    """Show the recipient's Save / Done / Thanks in the DM itself."""
-    if not rec.dm_channel or not rec.dm_ts:
+def refused_text(refused: list[tuple[Recommendation, Item, str]]) -> str:
+    """What the recommender is told about recommendations that could not be sent."""
+    return " ".join(
+        f"{blocks.item_link(item)} was not sent to <@{rec.to_user_id}>: {why}." for rec, item, why in refused
+    )
+
+
+def refresh(
+    services: Services, client: WebClient, *, rec_id: int, channel: str | None = None, ts: str | None = None
+) -> None:
+    """Show the recipient's Save / Done / Thanks in the DM itself (the message the button sits in,
+    `channel` and `ts`, when it is known; else the DM recorded when it was sent)."""
+    with services.new_session() as session:
+        found = rec_store.with_item(session=session, recommendation_id=rec_id)
+    if found is None:
+        return
+    rec, item = found
+    channel, ts = channel or rec.dm_channel, ts or rec.dm_ts
+    if not channel or not ts:
         return
     text, shown = _render(services, rec, item)
     try:
-        client.chat_update(channel=rec.dm_channel, ts=rec.dm_ts, text=text, blocks=shown)
+        client.chat_update(channel=channel, ts=ts, text=text, blocks=shown)
     except SlackApiError as error:
         logger.info("could not update recommendation %s: %s", rec.id, error.response.get("error"))
 
 
 def send_due_notices(services: Services) -> int:
     """Tell recommenders what their colleagues did (scheduled); one notice per recipient and item."""
-    now = services.clock()
     with services.new_session() as session:
-        due = recommend.due_notices(session=session, now=now)
+        due = rec_store.due_notices(session=session, now=services.clock())
     sent = 0
-    for rec in due:
+    for rec, item in due:
         client = client_for_team(services.settings, services.engine, rec.team_id)
-        with services.new_session() as session:
-            item = session.get(Item, rec.item_id)
-        if client is None or item is None:
+        if client is None:
             continue
         try:
             client.chat_postMessage(
@@ -95,11 +124,7 @@ def send_due_notices(services: Services) -> int:
             logger.warning("notice for recommendation %s not sent: %s", rec.id, error.response.get("error"))
             continue
         with services.new_session() as session:
-            stored = session.get(Recommendation, rec.id)
-            if stored is not None:
-                stored.notified_at = services.clock()
-                session.add(stored)
-                session.commit()
+            rec_store.mark_notified(session=session, recommendation_id=rec.id or 0, now=services.clock())
         sent += 1
     return sent
 
@@ -107,13 +132,20 @@ def send_due_notices(services: Services) -> int:
 def resend_undelivered(services: Services) -> int:
     """Recommendations accepted but never DM'd (a crash between the two) go out now (scheduled)."""
     with services.new_session() as session:
-        pending = recommend.undelivered(session=session, older_than=services.clock() - RESEND_AFTER)
+        pending = rec_store.undelivered(session=session, older_than=services.clock() - RESEND_AFTER)
     by_team: dict[str, list[int]] = {}
     for rec in pending:
         by_team.setdefault(rec.team_id, []).append(rec.id or 0)
     delivered = 0
     for team_id, ids in by_team.items():
         client = client_for_team(services.settings, services.engine, team_id)
-        if client is not None:
-            delivered += len(ids) - len(deliver(services, client, ids))
+        if client is None:
+            continue
+        outcome = deliver(services, client, ids)
+        delivered += len(ids) - len(outcome.failed) - len(outcome.refused)
+        for rec, item, why in outcome.refused:
+            try:
+                client.chat_postMessage(channel=rec.from_user_id, text=refused_text([(rec, item, why)]))
+            except SlackApiError as error:
+                logger.info("could not tell %s of an unsent recommendation: %s", rec.from_user_id, error)
     return delivered

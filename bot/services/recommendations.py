@@ -5,17 +5,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
+from bot.services import Services
+from bot.services.lookups import known_colleague
+from bot.services.shares import item_of_link
+from bot.slack import blocks
+from bot.text import clip
 from storage import items as item_store
-from storage.models import Item, Recommendation, Save, Share
+from storage import recommendations as rec_store
+from storage.models import Item, Recommendation
 from storage.people import get_person, interested_in
 
 # The recommender hears once per recipient and item, a little after the first reaction, so that
 # "saved, finished and thanked" arrive as one message.
 NOTICE_DELAY = timedelta(minutes=5)
 MAX_SUGGESTIONS = 3
+ACTIONS = ("save", "done", "thanks")
 
 
 class NotAllowed(PermissionError):
@@ -39,37 +45,10 @@ def recommend(
     now: datetime,
 ) -> list[Sent]:
     """Record one recommendation per recipient; the same item to the same person twice stays one."""
-    assert item.id is not None
-    sent = []
-    for to_user in dict.fromkeys(to_users):
-        existing = _find(session, team_id, item.id, from_user, to_user)
-        if existing is not None:
-            sent.append(Sent(existing, False))
-            continue
-        created = Recommendation(
-            team_id=team_id, item_id=item.id, from_user_id=from_user, to_user_id=to_user, note=note, created_at=now
-        )
-        try:
-            with session.begin_nested():
-                session.add(created)
-        except IntegrityError:  # the same recommendation, sent twice at once
-            found = _find(session, team_id, item.id, from_user, to_user)
-            assert found is not None
-            sent.append(Sent(found, False))
-            continue
-        sent.append(Sent(created, True))
-    session.commit()
-    return sent
-
-
-def _find(session: Session, team_id: str, item_id: int, from_user: str, to_user: str) -> Recommendation | None:
-    statement = select(Recommendation).where(
-        Recommendation.team_id == team_id,
-        Recommendation.item_id == item_id,
-        Recommendation.from_user_id == from_user,
-        Recommendation.to_user_id == to_user,
+    recorded = rec_store.record(
+        session=session, team_id=team_id, item=item, from_user=from_user, to_users=to_users, note=note, now=now
     )
-    return session.exec(statement).first()
+    return [Sent(recommendation, new) for recommendation, new in recorded]
 
 
 def state(recommendation: Recommendation) -> list[str]:
@@ -84,36 +63,32 @@ def state(recommendation: Recommendation) -> list[str]:
     return shown
 
 
-def act(*, session: Session, rec_id: int, user_id: str, action: str, now: datetime) -> tuple[Recommendation, Item]:
+def act(services: Services, *, rec_id: int, user_id: str, action: str) -> tuple[Recommendation, Item]:
     """Save, Done or Thanks on a recommendation, by its recipient only."""
-    recommendation = session.get(Recommendation, rec_id)
-    if recommendation is None or recommendation.to_user_id != user_id:
-        raise NotAllowed(rec_id)
-    item = session.get(Item, recommendation.item_id)
-    assert item is not None
-    if action in ("save", "done"):
-        save, _ = item_store.save_item(
-            session=session,
-            team_id=recommendation.team_id,
-            user_id=user_id,
-            item=item,
-            source="recommendation",
-            now=now,
-        )
-        recommendation.saved_at = recommendation.saved_at or now
-        if action == "done":
-            save.status, save.done_at = "done", save.done_at or now
-            session.add(save)
-            recommendation.done_at = recommendation.done_at or now
-    elif action == "thanks":
-        recommendation.thanked_at = recommendation.thanked_at or now
-    else:
+    if action not in ACTIONS:
         raise ValueError(action)
-    if recommendation.notified_at is None and recommendation.notice_due_at is None:
-        recommendation.notice_due_at = now + NOTICE_DELAY
-    session.add(recommendation)
-    session.commit()
+    now = services.clock()
+    with services.new_session() as session:
+        found = rec_store.with_item(session=session, recommendation_id=rec_id)
+        if found is None or found[0].to_user_id != user_id:
+            raise NotAllowed(rec_id)
+        recommendation, item = found
+        rec_store.respond(
+            session=session,
+            recommendation=recommendation,
+            item=item,
+            action=action,
+            now=now,
+            notice_due_at=now + NOTICE_DELAY,
+        )
     return recommendation, item
+
+
+def recommendable(services: Services, *, team_id: str, user_id: str, item_id: int) -> tuple[int, str] | None:
+    """The item (its number and linked title) that someone may recommend, from a Recommend button."""
+    with services.new_session() as session:
+        item = item_store.visible_item(session=session, team_id=team_id, user_id=user_id, item_id=item_id)
+    return (item.id or 0, blocks.item_link(item)) if item is not None else None
 
 
 def notice_text(recommendation: Recommendation, item_link: str) -> str:
@@ -126,40 +101,17 @@ def notice_text(recommendation: Recommendation, item_link: str) -> str:
     return f"<@{recommendation.to_user_id}> {said} {item_link}{ending}"
 
 
-def due_notices(*, session: Session, now: datetime, limit: int = 200) -> list[Recommendation]:
-    statement = (
-        select(Recommendation)
-        .where(col(Recommendation.notice_due_at) <= now, col(Recommendation.notified_at).is_(None))
-        .order_by(col(Recommendation.notice_due_at))
-        .limit(limit)
-    )
-    return list(session.exec(statement))
-
-
-def undelivered(*, session: Session, older_than: datetime, limit: int = 200) -> list[Recommendation]:
-    """Recommendations whose DM never went out (a crash, Slack away): sent again by the scheduler."""
-    statement = (
-        select(Recommendation)
-        .where(col(Recommendation.dm_ts).is_(None), col(Recommendation.created_at) <= older_than)
-        .order_by(col(Recommendation.id))
-        .limit(limit)
-    )
-    return list(session.exec(statement))
-
-
 def suggestions(
     *, session: Session, team_id: str, item: Item, exclude: set[str]
 ) -> list[tuple[str, list[str], str | None]]:
-    """Up to three colleagues whose interests match the item's topics and who do not have it yet."""
+    """Up to three colleagues whose interests match the item's topics and who do not have it yet:
+    (user id, the topics they share with it, their name if known)."""
     assert item.id is not None
-    topics = [t.tag for t in item_store.active_tags(session=session, item_ids=[item.id]).get(item.id, [])]
+    topics = item_store.tag_names(session=session, item_ids=[item.id]).get(item.id, [])
     candidates = interested_in(session=session, team_id=team_id, topics=topics)
     if not candidates:
         return []
-    have = set(exclude)
-    have |= set(session.exec(select(Save.user_id).where(Save.item_id == item.id)))
-    have |= set(session.exec(select(Share.user_id).where(Share.item_id == item.id)))
-    have |= set(session.exec(select(Recommendation.to_user_id).where(Recommendation.item_id == item.id)))
+    have = exclude | rec_store.people_with_item(session=session, item_id=item.id)
     ranked = sorted(
         ((user, shared) for user, shared in candidates.items() if user not in have),
         key=lambda pair: (-len(pair[1]), pair[0]),
@@ -170,3 +122,93 @@ def suggestions(
 def _name(session: Session, team_id: str, user_id: str) -> str | None:
     person = get_person(session=session, team_id=team_id, user_id=user_id)
     return person.name if person else None
+
+
+def known_refusal(services: Services, *, team_id: str, from_user: str, to_user: str) -> str | None:
+    """Why `to_user` cannot be sent a recommendation (or followed) by `from_user`, as far as is
+    known without asking Slack; None when nothing known stands in the way. Someone never looked up
+    is checked with Slack after the ack (`recommendation_dms.deliver`)."""
+    if to_user == from_user:
+        return "that's you"
+    known = known_colleague(services, team_id, to_user)
+    return "a bot" if known is not None and known.is_bot else None
+
+
+def recommend_suggested(
+    services: Services, *, team_id: str, from_user: str, to_user: str, item_id: int
+) -> tuple[str, list[int]]:
+    """The one-click Recommend beside a save confirmation: what to tell the presser, and the new
+    recommendation to DM (none when it cannot be sent)."""
+    with services.new_session() as session:
+        item = item_store.visible_item(session=session, team_id=team_id, user_id=from_user, item_id=item_id)
+        if item is None or known_refusal(services, team_id=team_id, from_user=from_user, to_user=to_user):
+            return "That recommendation can't be sent any more.", []
+        [sent] = recommend(
+            session=session,
+            team_id=team_id,
+            from_user=from_user,
+            to_users=[to_user],
+            item=item,
+            note=None,
+            now=services.clock(),
+        )
+    said = "Sent" if sent.new else "You had already sent"
+    text = f"{said} {blocks.item_link(item)} to <@{to_user}>."
+    return text, [sent.recommendation.id or 0] if sent.new else []
+
+
+@dataclass(frozen=True)
+class ModalTarget:
+    """What the Recommend… modal is about: an item by number, or a link of a message."""
+
+    item_id: int | None = None
+    links: tuple[str, ...] = ()
+    chosen: int = 0
+    channel_id: str = ""
+    ts: str = ""
+    thread_ts: str | None = None
+    author: str | None = None
+
+
+def submit_modal(
+    services: Services, *, team_id: str, from_user: str, to_users: list[str], note: str | None, target: ModalTarget
+) -> tuple[str | None, list[int]]:
+    """The Recommend… modal sent: a problem to show in the modal, or the new recommendations to DM."""
+    problems = [
+        f"<@{to_user}> is {why}." if why != "that's you" else "You can't recommend something to yourself."
+        for to_user in to_users
+        if (why := known_refusal(services, team_id=team_id, from_user=from_user, to_user=to_user))
+    ]
+    if not to_users:
+        problems.append("Choose at least one colleague.")
+    if problems:
+        return " ".join(problems), []
+    item: Item | None = None
+    if target.item_id is not None:
+        with services.new_session() as session:
+            item = item_store.visible_item(session=session, team_id=team_id, user_id=from_user, item_id=target.item_id)
+    elif target.links:
+        item = item_of_link(
+            services,
+            team_id=team_id,
+            user_id=from_user,
+            links=list(target.links),
+            chosen=target.links[target.chosen if 0 <= target.chosen < len(target.links) else 0],
+            channel_id=target.channel_id,
+            ts=target.ts,
+            thread_ts=target.thread_ts,
+            author=target.author,
+        )
+    if item is None:
+        return "That link can't be recommended any more.", []
+    with services.new_session() as session:
+        sent = recommend(
+            session=session,
+            team_id=team_id,
+            from_user=from_user,
+            to_users=to_users,
+            item=item,
+            note=clip(note, 1000) if note else None,
+            now=services.clock(),
+        )
+    return None, [s.recommendation.id or 0 for s in sent if s.new]

@@ -1,4 +1,9 @@
-"""Save by reaction: a save emoji on a message puts its links (or the message) on the reactor's shelf."""
+"""Saving to a shelf: a save emoji on a message, the *Save to shelf* shortcut, Save and Done buttons.
+
+A reaction on a message Peershelf captured is saved from the database alone, before Slack has
+its answer. A message it never saw must be read from Slack (conversations.history / .replies,
+tightly rate-limited for distributed apps), so that happens after the ack.
+"""
 
 from __future__ import annotations
 
@@ -16,18 +21,43 @@ from bot.services.lookups import channel_is_private, workspace_url
 from bot.services.recommendations import suggestions
 from bot.slack import blocks
 from storage import items as item_store
-from storage.models import Item
+
+Confirmation = tuple[str, list[blocks.Block]]  # fallback text and blocks
 
 
-def save_known_message(
-    *, session: Session, team_id: str, channel_id: str, ts: str, user_id: str, now: datetime
-) -> list[Saved] | None:
+def save_seen_message(
+    services: Services, *, team_id: str, channel_id: str, ts: str, user_id: str
+) -> Confirmation | None:
     """Save the items of a message Peershelf already captured; None when it never saw the message."""
-    shares = item_store.shares_of_message(session=session, team_id=team_id, channel_id=channel_id, message_ts=ts)
-    if not shares:
-        return None
-    items = [item for share in shares if (item := session.get(Item, share.item_id)) is not None]
-    return save_items(session=session, team_id=team_id, user_id=user_id, items=items, now=now, source="reaction")
+    with services.transaction() as session:
+        items = item_store.items_of_message(session=session, team_id=team_id, channel_id=channel_id, message_ts=ts)
+        if not items:
+            return None
+        saved = save_items(
+            session=session, team_id=team_id, user_id=user_id, items=items, now=services.clock(), source="reaction"
+        )
+        return confirmation(saved), confirmation_blocks(session, saved, user_id)
+
+
+def save_slack_message(
+    services: Services, client: WebClient, *, team_id: str, channel_id: str, raw: dict[str, Any], reactor_id: str
+) -> Confirmation:
+    """Save a message as Slack gave it (a reaction on an unseen message, the Save to shelf shortcut)."""
+    message, is_bot = message_from_slack(services, client, team_id, channel_id, raw)
+    url = workspace_url(services, client, team_id)
+    with services.transaction() as session:
+        saved = save_fetched_message(
+            session=session,
+            message=message,
+            is_bot=is_bot,
+            reactor_id=reactor_id,
+            workspace_url=url,
+            now=services.clock(),
+            taxonomy=services.taxonomy,
+        )
+        shown = confirmation_blocks(session, saved, reactor_id)
+    services.fetch_wakeup.set()
+    return confirmation(saved), shown
 
 
 def save_fetched_message(
@@ -68,6 +98,28 @@ def save_fetched_message(
     return [note]
 
 
+def message_from_slack(
+    services: Services, client: WebClient, team_id: str, channel_id: str, raw: dict[str, Any]
+) -> tuple[Message, bool]:
+    """A message as Slack gave it (history, a shortcut's payload), and whether a bot wrote it.
+
+    The conversation's privacy comes from conversations.info (cached): unsure means private.
+    """
+    private = channel_is_private(services, client, team_id, channel_id)
+    message = Message(
+        team_id=team_id,
+        channel_id=channel_id,
+        channel_type="im" if channel_id.startswith("D") else ("group" if private else "channel"),
+        user_id=str(raw.get("user") or raw.get("bot_id") or ""),
+        ts=str(raw.get("ts", "")),
+        text=raw.get("text") or "",
+        thread_ts=raw.get("thread_ts"),
+        blocks=raw.get("blocks"),
+    )
+    is_bot = bool(raw.get("bot_id")) or raw.get("subtype") == "bot_message" or not raw.get("user")
+    return message, is_bot
+
+
 def confirmation(saved: list[Saved]) -> str:
     """What the reactor is told: what was saved, and what was already on their shelf."""
     new = [s for s in saved if s.new]
@@ -90,45 +142,29 @@ def confirmation_blocks(session: Session, saved: list[Saved], reactor_id: str) -
     return shown
 
 
-def save_slack_message(
-    services: Services, client: WebClient, *, team_id: str, channel_id: str, raw: dict[str, Any], reactor_id: str
-) -> tuple[str, list[blocks.Block]]:
-    """Save a message as Slack gave it (a reaction on an unseen message, the Save to shelf shortcut);
-    returns the confirmation's text and blocks."""
-    message, is_bot = message_from_slack(services, client, team_id, channel_id, raw)
-    url = workspace_url(services, client, team_id)
-    with services.new_session() as session:
-        saved = save_fetched_message(
-            session=session,
-            message=message,
-            is_bot=is_bot,
-            reactor_id=reactor_id,
-            workspace_url=url,
-            now=services.clock(),
-            taxonomy=services.taxonomy,
+# -- the Save and Done buttons on item cards ---------------------------------------------------------
+
+
+def save_pressed(services: Services, *, team_id: str, user_id: str, item_id: int) -> str:
+    """The Save button of an item card, pressed by someone who may see the item (else nothing)."""
+    with services.transaction() as session:
+        item = item_store.visible_item(session=session, team_id=team_id, user_id=user_id, item_id=item_id)
+        if item is None:
+            return "That item is no longer there."
+        _, new = item_store.save_item(
+            session=session, team_id=team_id, user_id=user_id, item=item, source="button", now=services.clock()
         )
-        shown = confirmation_blocks(session, saved, reactor_id)
-    services.fetch_wakeup.set()
-    return confirmation(saved), shown
+    link = blocks.item_link(item)
+    return f"Saved {link} to your shelf." if new else f"{link} is already on your shelf."
 
 
-def message_from_slack(
-    services: Services, client: WebClient, team_id: str, channel_id: str, raw: dict[str, Any]
-) -> tuple[Message, bool]:
-    """A message as Slack gave it (history, a shortcut's payload), and whether a bot wrote it.
-
-    The conversation's privacy comes from conversations.info (cached): unsure means private.
-    """
-    private = channel_is_private(services, client, team_id, channel_id)
-    message = Message(
-        team_id=team_id,
-        channel_id=channel_id,
-        channel_type="im" if channel_id.startswith("D") else ("group" if private else "channel"),
-        user_id=str(raw.get("user") or raw.get("bot_id") or ""),
-        ts=str(raw.get("ts", "")),
-        text=raw.get("text") or "",
-        thread_ts=raw.get("thread_ts"),
-        blocks=raw.get("blocks"),
-    )
-    is_bot = bool(raw.get("bot_id")) or raw.get("subtype") == "bot_message" or not raw.get("user")
-    return message, is_bot
+def done_pressed(services: Services, *, team_id: str, user_id: str, item_id: int) -> str:
+    """The Done button of an item card: on the presser's shelf, marked read."""
+    with services.new_session() as session:
+        item = item_store.visible_item(session=session, team_id=team_id, user_id=user_id, item_id=item_id)
+        if item is None:
+            return "That item is no longer there."
+        item_store.mark_done(
+            session=session, team_id=team_id, user_id=user_id, item=item, source="button", now=services.clock()
+        )
+    return f"Marked {blocks.item_link(item)} as done."

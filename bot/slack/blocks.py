@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from bot.text import clip, slack_escape
-from storage.models import Item
 
 Block = dict[str, Any]
 
@@ -55,6 +54,9 @@ def help_blocks(entries: list[tuple[str, str]], tips: list[str]) -> list[Block]:
 # -- items ------------------------------------------------------------------------------------------
 
 MAX_TITLE = 150
+MAX_TAGS_SHOWN = 3
+MAX_BUTTON_TEXT = 75
+EXCERPT = 280
 
 
 class Card(Protocol):
@@ -106,28 +108,75 @@ def item_facts(item: Card) -> str:
     return " · ".join(facts)
 
 
-def item_line(item: Item, *, done: bool = False, extra: str | None = None, tags: str | None = None) -> str:
-    """One line for lists: `42` Title — kind · site · #tags."""
-    line = f"`{item.id}` {item_link(item)} — {item_facts(item)}"
-    for part in (tags, extra):
+def tags_text(tags: Sequence[str], limit: int | None = MAX_TAGS_SHOWN) -> str:
+    """`#a #b #c`: the first `limit` tags (those people gave come first), or every one."""
+    return " ".join(f"#{tag}" for tag in (tags if limit is None else tags[:limit]))
+
+
+def item_line(
+    item: Card,
+    *,
+    tags: Sequence[str] = (),
+    number: bool = False,
+    done: bool = False,
+    extra: str | None = None,
+    why: str | None = None,
+    excerpt: bool = False,
+) -> str:
+    """An item as one line, everywhere it is shown: `42` Title — kind · site · length · #tags,
+    then why it is here and an excerpt of its description where asked."""
+    line = f"`{item.id}` " if number else ""
+    line += f"{item_link(item)} — {item_facts(item)}"
+    for part in (tags_text(tags), extra):
         if part:
             line += f" · {part}"
-    return f"{line}{'  ✓ done' if done else ''}"
+    if done:
+        line += "  ✓ done"
+    if why:
+        line += f"\n{why}"
+    description: str | None = getattr(item, "description", None)
+    if excerpt and description:
+        line += f"\n{slack_escape(clip(description, EXCERPT))}"
+    return line
 
 
-def item_list(heading: str, rows: list[tuple[str, Item]], *, footer: str | None = None) -> list[Block]:
-    """A heading, one row per item (with its Recommend button), and an optional footer; within message limits."""
-    shown = rows[: MAX_BLOCKS_MESSAGE - 3]
-    blocks = [section(heading), *(item_row(line, item) for line, item in shown)]
+def item_card(
+    item: Card,
+    *,
+    buttons: Sequence[str] = ("recommend",),
+    block_id: str | None = None,
+    tags: Sequence[str] = (),
+    number: bool = False,
+    done: bool = False,
+    extra: str | None = None,
+    why: str | None = None,
+    excerpt: bool = False,
+) -> list[Block]:
+    """The item card of replies, DMs, digests and the Home tab: its line, and its buttons (save,
+    done, recommend) in that order. A lone Recommend button sits beside the line."""
+    text = item_line(item, tags=tags, number=number, done=done, extra=extra, why=why, excerpt=excerpt)
+    if tuple(buttons) == ("recommend",):
+        return [{**section(text), "accessory": _ITEM_BUTTONS["recommend"](item)}]
+    card = [section(text)]
+    if buttons:
+        elements = [_ITEM_BUTTONS[name](item) for name in buttons]
+        card.append({"type": "actions", "block_id": block_id or f"item:{item.id}", "elements": elements})
+    return card
+
+
+def item_list(heading: str, cards: Sequence[list[Block]], *, footer: str | None = None) -> list[Block]:
+    """A heading, the item cards, and an optional footer; within a message's limit of blocks."""
+    blocks = [section(heading)]
+    for card in cards:
+        if len(blocks) + len(card) > MAX_BLOCKS_MESSAGE - 1:
+            break
+        blocks += card
     if footer:
         blocks.append(context(footer))
     return blocks
 
 
-# -- item cards, recommendation DMs and the Recommend… modal ----------------------------------------
-
-MAX_BUTTON_TEXT = 75
-EXCERPT = 280
+# -- buttons, recommendation DMs and the Recommend… modal -------------------------------------------
 
 
 def button(text: str, action_id: str, value: str, *, style: str | None = None) -> Block:
@@ -142,32 +191,22 @@ def button(text: str, action_id: str, value: str, *, style: str | None = None) -
     return element
 
 
-def recommend_button(item: Item) -> Block:
-    return button("Recommend", "item_recommend", str(item.id))
-
-
-def item_row(line: str, item: Item) -> Block:
-    """A list line with the item's Recommend button beside it."""
-    return {**section(line), "accessory": recommend_button(item)}
-
-
-def item_card(item: Item, tags: str | None = None) -> list[Block]:
-    """The item card: title, kind and site, an excerpt, topics."""
-    text = f"{item_link(item)}\n{item_facts(item)}"
-    if item.description:
-        text += f"\n{slack_escape(clip(item.description, EXCERPT))}"
-    card = [section(text)]
-    if tags:
-        card.append(context(tags))
-    return card
+_ITEM_BUTTONS: dict[str, Callable[[Card], Block]] = {
+    "save": lambda item: button("Save", "item_save", str(item.id)),
+    "done": lambda item: button("Done", "item_done", str(item.id)),
+    "recommend": lambda item: button("Recommend", "item_recommend", str(item.id)),
+}
 
 
 def recommendation_blocks(
-    *, from_user: str, item: Item, note: str | None, tags: str | None, state: list[str], rec_id: int
+    *, from_user: str, item: Card, note: str | None, tags: Sequence[str], state: list[str], rec_id: int
 ) -> list[Block]:
     """The DM a recipient gets: who recommends what and why, the card, and Save / Done / Thanks."""
     why = f"\n>{slack_escape(clip(note, 500))}" if note else ""
-    blocks = [section(f"<@{from_user}> recommends this to you:{why}"), *item_card(item, tags)]
+    blocks = [
+        section(f"<@{from_user}> recommends this to you:{why}"),
+        *item_card(item, tags=tags, excerpt=True, buttons=()),
+    ]
     if state:
         blocks.append(context(" · ".join(state)))
     remaining = [
@@ -199,12 +238,13 @@ def recommendation_blocks(
 
 
 def recommend_modal(
-    *, private_metadata: str, item: Item | None, links: list[str], preset_users: list[str]
+    *, private_metadata: str, title: str | None, links: list[str], preset_users: list[str]
 ) -> dict[str, Any]:
-    """The Recommend… modal: who to, which link (when a message has several), and why."""
+    """The Recommend… modal: who to, which link (when a message has several), and why. `title` is
+    the item's linked title when the modal is about one item."""
     blocks: list[Block] = []
-    if item is not None:
-        blocks.append(section(f"Recommend {item_link(item)}"))
+    if title is not None:
+        blocks.append(section(f"Recommend {title}"))
     users: Block = {
         "type": "multi_users_select",
         "action_id": "users",
@@ -260,7 +300,7 @@ def recommend_modal(
     }
 
 
-def suggestion_blocks(item: Item, people: list[tuple[str, list[str], str | None]]) -> list[Block]:
+def suggestion_blocks(item: Card, people: list[tuple[str, list[str], str | None]]) -> list[Block]:
     """Colleagues who list the item's topics as interests, each a one-click Recommend."""
     if not people:
         return []
@@ -281,20 +321,8 @@ def suggestion_blocks(item: Item, people: list[tuple[str, list[str], str | None]
 # -- the weekly digest ------------------------------------------------------------------------------
 
 
-def item_actions(item: Card) -> Block:
-    return {
-        "type": "actions",
-        "block_id": f"item:{item.id}",
-        "elements": [
-            button("Save", "item_save", str(item.id)),
-            button("Done", "item_done", str(item.id)),
-            button("Recommend", "item_recommend", str(item.id)),
-        ],
-    }
-
-
-def digest_blocks(sections: Sequence[tuple[str, Sequence[tuple[Card, str, str]]]]) -> list[Block]:
-    """Each section a header and its item cards (line + Save / Done / Recommend), within 50 blocks.
+def digest_blocks(sections: Sequence[tuple[str, Sequence[tuple[Card, str, Sequence[str]]]]]) -> list[Block]:
+    """Each section a header and its item cards (with Save / Done / Recommend), within 50 blocks.
 
     When everything would not fit, the last items give way and a footer says so.
     """
@@ -310,10 +338,90 @@ def digest_blocks(sections: Sequence[tuple[str, Sequence[tuple[Card, str, str]]]
             if len(shown) + 2 > budget:
                 left_out += 1
                 continue
-            line = f"{item_link(item)} — {item_facts(item)}" + (f" · {tags}" if tags else "") + f"\n{why}"
-            shown += [section(line), item_actions(item)]
+            shown += item_card(item, tags=tags, why=why, buttons=("save", "done", "recommend"))
     footer = "Change when this arrives with `/shelf digest day …` / `time …`, or `/shelf digest off`."
     if left_out:
         footer = f"{left_out} more didn't fit; `/shelf mine` has them. " + footer
     shown.append(context(footer))
     return shown
+
+
+# -- the App Home tab -------------------------------------------------------------------------------
+
+HOME_SHELF_ROWS = 10
+DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+def _option(text: str, value: str) -> Block:
+    return {"text": {"type": "plain_text", "text": text}, "value": value}
+
+
+def home_view(
+    *,
+    tips: list[str],
+    shelf: Sequence[tuple[Card, bool, Sequence[str]]],
+    unread: int,
+    done: int,
+    own_lists: Sequence[str],
+    subscriptions: Sequence[tuple[str, str]],
+    interests: Sequence[str],
+    digest_on: bool,
+    digest_day: int,
+    digest_time: str,
+    time_zone: str | None,
+    top: Sequence[tuple[Card, int]],
+    commands: list[tuple[str, str]],
+) -> Block:
+    """The Home tab, always within a view's 100 blocks however much the person has. `shelf` holds
+    (item, done, tags) of the newest saves; `subscriptions` (list name, owner)."""
+    view: list[Block] = [header("Peershelf"), context("  ".join([TAGLINE, *tips[:1]]))]
+
+    view += [divider(), section(f"*Your shelf* — {unread} unread, {done} done")]
+    if not shelf:
+        view.append(context("Nothing saved yet: react with :bookmark: to a message with a link."))
+    for item, is_done, tags in shelf[:HOME_SHELF_ROWS]:
+        buttons = ("recommend",) if is_done else ("done", "recommend")
+        view += item_card(item, tags=tags, number=True, done=is_done, buttons=buttons, block_id=f"home:{item.id}")
+    if unread + done > HOME_SHELF_ROWS:
+        view.append(context(f"and {unread + done - HOME_SHELF_ROWS} more: `/shelf mine`"))
+
+    lists_text = (
+        ", ".join(f"*{slack_escape(name)}*" for name in own_lists[:20]) or 'none yet (`/shelf list new "Name"`)'
+    )
+    subs_text = ", ".join(f"*{slack_escape(name)}* by <@{owner}>" for name, owner in subscriptions[:20]) or "none"
+    interests_text = ", ".join(f"`#{t}`" for t in interests) if interests else "none yet (`/shelf interests #a #b`)"
+    view += [
+        divider(),
+        section(f"*Your lists:* {lists_text}\n*You subscribe to:* {subs_text}"),
+        section(f"*Your interests:* {interests_text}"),
+    ]
+
+    where = f" ({time_zone})" if time_zone else ""
+    view += [
+        divider(),
+        section(f"*Weekly digest:* {'on' if digest_on else 'off'}, {DAY_NAMES[digest_day]}s at {digest_time}{where}"),
+        {
+            "type": "actions",
+            "block_id": "home_digest",
+            "elements": [
+                button("Turn off" if digest_on else "Turn on", "home_digest_toggle", "off" if digest_on else "on"),
+                {
+                    "type": "static_select",
+                    "action_id": "home_digest_day",
+                    "placeholder": {"type": "plain_text", "text": "Day"},
+                    "options": [_option(name, str(n)) for n, name in enumerate(DAY_NAMES)],
+                    "initial_option": _option(DAY_NAMES[digest_day], str(digest_day)),
+                },
+                {"type": "timepicker", "action_id": "home_digest_time", "initial_time": digest_time},
+            ],
+        },
+    ]
+
+    view += [divider(), section("*Top of the week*")]
+    if not top:
+        view.append(context("Nothing shared in public channels this week yet."))
+    for item, count in top:
+        view += item_card(item, number=True, extra=f"{count} {'person' if count == 1 else 'people'}")
+
+    view += [divider(), context("\n".join(f"`{usage}`" for usage, _ in commands)[:2900])]
+    return {"type": "home", "blocks": view[:MAX_BLOCKS_VIEW]}

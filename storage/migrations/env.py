@@ -1,4 +1,8 @@
-"""Alembic environment: runs against the engine handed in by `storage.migrate`, or DATABASE_URL."""
+"""Alembic environment: runs against the engine that `storage.migrate` hands in.
+
+Migrations run through Peershelf's own commands (`peershelf db upgrade`, `peershelf db revision`,
+and `peershelf run` at start-up), which read DATABASE_URL from the environment or `.env`.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +10,12 @@ from alembic import context
 from sqlmodel import SQLModel
 
 import storage.models  # noqa: F401  (registers the tables on SQLModel.metadata)
-from storage.db import make_engine
 from storage.search import include_name
 
 config = context.config
 engine = config.attributes.get("engine")
 if engine is None:
-    from bot.settings import Settings
-
-    engine = make_engine(Settings.from_env().database_url)
+    raise SystemExit("Run migrations with `peershelf db upgrade` or `peershelf db revision`, which know DATABASE_URL.")
 
 with engine.connect() as connection:
     context.configure(

@@ -7,14 +7,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from bot.services import Services
 from bot.slack import blocks
 from storage import digests
 from storage import items as item_store
-from storage.db import one_of
-from storage.models import Interest
 from storage.snapshot import Activity, ItemCard, Snapshot, cards_by_id, last_sent, shares_by, visibility
 
 logger = logging.getLogger(__name__)
@@ -169,14 +167,7 @@ def build_all(
         activity=activity,
         activity_since=min(slots.values()) - LONGEST_LOOKBACK,
     )
-    interests: dict[str, list[str]] = {}
-    for start in range(0, len(users), 900):
-        for interest in session.exec(
-            select(Interest)
-            .where(Interest.team_id == team_id, one_of(session, col(Interest.user_id), users[start : start + 900]))
-            .order_by(col(Interest.id))
-        ):
-            interests.setdefault(interest.user_id, []).append(interest.topic)
+    interests = digests.interests(session=session, team_id=team_id, users=users)
     plans = []
     for user_id in users:
         slot = slots[user_id]
@@ -213,7 +204,7 @@ def render(digest: Digest, tags: dict[int, list[str]]) -> tuple[str, list[blocks
     sections = [
         (
             section.title,
-            [(item, why, " ".join(f"#{t}" for t in tags.get(item.id or 0, [])[:3])) for item, why in section.entries],
+            [(item, why, tags.get(item.id or 0, [])) for item, why in section.entries],
         )
         for section in digest.sections
     ]
@@ -221,11 +212,7 @@ def render(digest: Digest, tags: dict[int, list[str]]) -> tuple[str, list[blocks
 
 
 def tags_of(session: Session, digests_: list[Digest]) -> dict[int, list[str]]:
-    ids = sorted({item.id for d in digests_ for item in d.items()})
-    found: dict[int, list[str]] = {}
-    for start in range(0, len(ids), 900):
-        found.update(item_store.tag_names(session=session, item_ids=ids[start : start + 900]))
-    return found
+    return item_store.tag_names(session=session, item_ids=sorted({item.id for d in digests_ for item in d.items()}))
 
 
 def preview(services: Services, *, team_id: str, user_id: str) -> tuple[str, list[blocks.Block]] | None:

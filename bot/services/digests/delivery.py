@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.engine import Connection
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from bot.services import Services, lookups
 from bot.services.digests.compose import Digest, Week, build_all, render, tags_of
@@ -20,15 +20,13 @@ from bot.services.lookups import PROFILE_MAX_AGE, workspaces
 from bot.services.recommendation_dms import client_for_team
 from bot.slack import blocks
 from storage import digests
-from storage.db import one_of
-from storage.models import DigestDelivery, Person
+from storage.models import Person
 from storage.snapshot import Activity
 
 logger = logging.getLogger(__name__)
 
 LEASE = timedelta(minutes=10)  # a claim older than this, never sent, is taken over
 MAX_ATTEMPTS = 5
-FINAL = ("sent", "skipped", "sending")  # deliveries a pass never touches again
 BATCH = 1000  # people whose digests are built together
 
 
@@ -83,7 +81,7 @@ class DigestPass:
             slots[user_id] = slot
         if not dry_run:
             with self.services.new_session() as session:
-                done = self._finished(session, team_id, slots)
+                done = digests.settled(session=session, team_id=team_id, slots=slots)
             result.not_due += len(done)
             slots = {user: slot for user, slot in slots.items() if user not in done}
         pending = sorted(slots)
@@ -109,26 +107,6 @@ class DigestPass:
                     result.previews.append((user_id, *render(digest, tags)))
                     result.sent += 1
         return result
-
-    def _finished(self, session: Session, team_id: str, slots: dict[str, datetime]) -> set[str]:
-        """People whose delivery for their slot is already settled, read in one query per slot."""
-        by_slot: dict[datetime, list[str]] = {}
-        for user, slot in slots.items():
-            by_slot.setdefault(slot, []).append(user)
-        settled: set[str] = set()
-        for slot, users in by_slot.items():
-            for start in range(0, len(users), 900):
-                settled |= set(
-                    session.exec(
-                        select(DigestDelivery.user_id).where(
-                            DigestDelivery.team_id == team_id,
-                            DigestDelivery.slot_at == slot,
-                            one_of(session, col(DigestDelivery.user_id), users[start : start + 900]),
-                            col(DigestDelivery.status).in_(FINAL),
-                        )
-                    )
-                )
-        return settled
 
     def _week(self, session: Session, team_id: str, slot: datetime) -> Week:
         """The week's top items by topic, computed once per distinct slot in a pass."""

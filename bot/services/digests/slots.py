@@ -1,13 +1,14 @@
-"""When each person's weekly digest is due: their day and time, in their own time zone."""
+"""When each person's weekly digest is due: their day and time, in their own time zone, and changing them."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.settings import Settings
-
-DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+from bot.services import Services
+from bot.settings import Settings, SettingsError, parse_hhmm
+from storage import people
+from storage.models import Person
 
 
 def zone(name: str | None) -> ZoneInfo:
@@ -38,13 +39,6 @@ def current_slot(now: datetime, *, weekday: int, at: time, tz_name: str | None) 
     return slot.astimezone(UTC)
 
 
-def next_slot(slot: datetime, *, weekday: int, at: time, tz_name: str | None) -> datetime:
-    """The slot after `slot` (a week later on the wall clock, whatever daylight saving did)."""
-    tz = zone(tz_name)
-    local = slot.astimezone(tz)
-    return _local(local.date() + timedelta(days=7), at, tz).astimezone(UTC)
-
-
 def preferences(settings: Settings, day: int | None, at: str | None) -> tuple[int, time]:
     """A person's own day and time, or the workspace defaults."""
     chosen_day = settings.digest_day if day is None else day
@@ -52,3 +46,28 @@ def preferences(settings: Settings, day: int | None, at: str | None) -> tuple[in
         hours, minutes = at.split(":")
         return chosen_day, time(int(hours), int(minutes))
     return chosen_day, settings.digest_time
+
+
+def change_preferences(
+    services: Services,
+    *,
+    team_id: str,
+    user_id: str,
+    enabled: bool | None = None,
+    day: int | None = None,
+    at: str | None = None,
+) -> Person | None:
+    """Turn a person's digest on or off, or move it to another day (0 is Monday) or time (HH:MM);
+    what is not given stays as it was. None, and nothing changed, for a day or time that is not one."""
+    if day is not None and not 0 <= day <= 6:
+        return None
+    if at is not None:
+        try:
+            chosen = parse_hhmm("time", at)
+        except SettingsError:
+            return None
+        at = f"{chosen.hour:02d}:{chosen.minute:02d}"
+    with services.new_session() as session:
+        return people.set_digest(
+            session=session, team_id=team_id, user_id=user_id, now=services.clock(), enabled=enabled, day=day, at=at
+        )
