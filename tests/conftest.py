@@ -12,9 +12,11 @@ import dataclasses
 import ipaddress
 import os
 import shutil
+import socket
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -168,6 +170,44 @@ def driver(app_url: str, slack: FakeSlack) -> Iterator[SlackDriver]:
     driver = SlackDriver(app_url, SIGNING_SECRET, response_url=slack.response_url)
     yield driver
     driver.close()
+
+
+def _loopback(host: object) -> bool:
+    if host in ("localhost", None):
+        return True
+    try:
+        return ipaddress.ip_address(str(host).strip("[]").split("%")[0]).is_loopback
+    except ValueError:
+        return False
+
+
+@pytest.fixture(autouse=True, scope="session")
+def no_network() -> Iterator[None]:
+    """No test reaches out, not even DNS: anything but loopback fails loudly."""
+    real_connect, real_getaddrinfo = socket.socket.connect, socket.getaddrinfo
+
+    def connect(sock: socket.socket, address: Any) -> None:
+        if sock.family in (socket.AF_INET, socket.AF_INET6) and not _loopback(address[0]):
+            raise OSError(f"tests do not reach the network ({address[0]})")
+        real_connect(sock, address)
+
+    def numeric(host: str) -> bool:  # an address however written: no lookup needed
+        try:
+            socket.inet_aton(host)
+        except OSError:
+            return _loopback(host) or ":" in host
+        return True
+
+    def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
+        if not numeric(host.decode() if isinstance(host, bytes) else str(host)):
+            raise socket.gaierror(socket.EAI_NONAME, f"tests do not look up {host}")
+        return real_getaddrinfo(host, *args, **kwargs)
+
+    socket.socket.connect = connect  # type: ignore[method-assign]
+    socket.getaddrinfo = getaddrinfo  # type: ignore[assignment]
+    yield
+    socket.socket.connect = real_connect  # type: ignore[method-assign]
+    socket.getaddrinfo = real_getaddrinfo
 
 
 def offline_resolver(host: str, port: int) -> list[IPAddress]:

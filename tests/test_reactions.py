@@ -32,7 +32,7 @@ def test_reacting_to_a_captured_message_saves_its_links_without_reading_slack(
     driver.event(reaction("1764237700.000100"))
     assert [s.user_id for s in saves(services)] == ["U0BEN0001", "U0BEN0001"]
     assert all(s.source == "reaction" for s in saves(services))
-    [told] = slack.calls_to("chat.postEphemeral")
+    [told] = wait_for(lambda: slack.calls_to("chat.postEphemeral"))  # once Slack has its answer
     assert told.params["user"] == "U0BEN0001"
     assert told.params["text"].startswith("Saved to your shelf: <https://example.com/a|")
     assert slack.calls_to("conversations.history") == []

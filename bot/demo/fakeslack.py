@@ -55,6 +55,7 @@ class FakeSlack:
     messages: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # channel -> messages
     not_in: set[str] = field(default_factory=set)  # channels the bot is not a member of
     users_page: int = 200  # users.list returns at most this many members a page, whatever `limit` asks
+    answering: threading.Event = field(default_factory=threading.Event)  # cleared by hold(): calls wait
     _ts: itertools.count = field(default_factory=lambda: itertools.count(1))  # type: ignore[type-arg]
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _server: ThreadingHTTPServer | None = None
@@ -62,6 +63,7 @@ class FakeSlack:
     # -- set-up -------------------------------------------------------------------------------
     def start(self) -> FakeSlack:
         fake = self
+        self.answering.set()
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
@@ -135,6 +137,14 @@ class FakeSlack:
         """Answer the next `times` calls of `method` with an HTTP error (429 with Retry-After, or 5xx)."""
         self.failures.setdefault(method, []).append(Failure(status, retry_after, None, times))
 
+    def hold(self) -> None:
+        """Keep every call waiting (recorded, unanswered) until `release()`: a request the app
+        answers while Slack is held was answered without waiting for Slack."""
+        self.answering.clear()
+
+    def release(self) -> None:
+        self.answering.set()
+
     def fail_with(self, method: str, error: str, *, times: int = 1) -> None:
         """Answer the next `times` calls of `method` with `{"ok": false, "error": error}`."""
         self.failures.setdefault(method, []).append(Failure(200, None, error, times))
@@ -167,6 +177,7 @@ class FakeSlack:
         with self._lock:
             self.calls.append(Call(method, params, token, time.monotonic()))
             failure = self._next_failure(method)
+        self.answering.wait(timeout=30)
         if failure is not None and failure.error is None:
             headers = {"Retry-After": str(failure.retry_after)} if failure.retry_after is not None else {}
             self._send(request, failure.status, {"ok": False, "error": "ratelimited"}, headers)

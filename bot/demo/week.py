@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import tempfile
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -136,12 +137,18 @@ class Demo:
         self.reply(user_id, response)
         return response
 
-    def settle(self) -> None:
-        """Let background work finish: page fetches, lazy listeners."""
+    def settle(self, expect: str | None = None) -> None:
+        """Let background work finish: page fetches, and lazy listeners (which answer after Slack
+        has its 200) until a call of `expect` has been made, and Slack has been quiet a moment."""
         self.worker.drain()
+        deadline = time.monotonic() + 10
+        while expect and time.monotonic() < deadline:
+            if any(call.method == expect for call in self.slack.calls[self.seen_calls :]):
+                break
+            time.sleep(0.02)
         for _ in range(50):
             before = len(self.slack.calls)
-            threading.Event().wait(0.05)
+            time.sleep(0.05)
             if len(self.slack.calls) == before:
                 break
 
@@ -206,7 +213,7 @@ class Demo:
             "event_ts": f"{self.ts}.000200",
         }
         self.driver.event(reaction)
-        self.settle()
+        self.settle(expect="chat.postEphemeral")
         self.new_calls()
 
         self.scene("Tuesday · interests, follows and a tag correction", "People tell Peershelf what they care about.")
@@ -222,13 +229,13 @@ class Demo:
         self.clock.now += timedelta(days=1)
         postmortems = self._item_id(services, "blameless-postmortems")
         self.command(CHEN, f"recommend <@{ANA}|ana> {postmortems} for our incident review on Friday")
-        self.settle()
+        self.settle(expect="chat.postMessage")
         self.new_calls()
         rec = self._delivered(services)
         self.dm_owner[str(rec.dm_channel)] = ANA
         self.out("  Ana presses [Thanks] in the DM.")
         self.driver.press("rec_thanks", str(rec.id), user=ANA, channel=str(rec.dm_channel), message_ts=str(rec.dm_ts))
-        self.settle()
+        self.settle(expect="chat.update")
         self.new_calls()
         self.clock.now += timedelta(minutes=10)
         send_due_notices(services)
@@ -268,7 +275,7 @@ class Demo:
         self.scene("Ana opens Peershelf's Home tab", "Her shelf, lists, interests, digest settings and the week's top.")
         self.seen_calls = len(self.slack.calls)
         self.driver.event(load_payload("app_home_opened.json") | {"user": ANA})
-        self.settle()
+        self.settle(expect="views.publish")
         view = self.slack.calls_to("views.publish")[-1].params["view"]
         self.show(ANA, "the Home tab", blocks_to_text(view["blocks"], self.name))
 
