@@ -15,6 +15,28 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+# Every variable Peershelf reads (SPEC §3); .env.example explains each one.
+VARIABLES = (
+    "SLACK_BOT_TOKEN",
+    "SLACK_SIGNING_SECRET",
+    "SLACK_APP_TOKEN",
+    "SLACK_CLIENT_ID",
+    "SLACK_CLIENT_SECRET",
+    "SLACK_API_URL",
+    "DATABASE_URL",
+    "SHELF_SAVE_REACTIONS",
+    "SHELF_TOPICS_FILE",
+    "SHELF_DIGEST_DAY",
+    "SHELF_DIGEST_TIME",
+    "SHELF_FETCH_TIMEOUT",
+    "SHELF_FETCH_MAX_BYTES",
+    "SHELF_FETCH_ALLOW_PRIVATE",
+    "SHELF_BASE_URL",
+    "SHELF_IGNORE_CHANNELS",
+    "PORT",
+    "LOG_LEVEL",
+)
 SETUP_HINT = "see 'Set up' in README.md"
 
 
@@ -113,6 +135,23 @@ def _topics_file(variable: str, value: str) -> Path:
     return path
 
 
+def _port(variable: str, value: str) -> int:
+    number = int(_positive_number(variable, value, int))
+    if number > 65535:
+        raise SettingsError(variable, value, "not a TCP port (1 to 65535)")
+    return number
+
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+def _log_level(variable: str, value: str) -> str:
+    level = value.strip().upper()
+    if level not in LOG_LEVELS:
+        raise SettingsError(variable, value, f"not a log level (use {', '.join(LOG_LEVELS)})")
+    return level
+
+
 def _names(value: str) -> tuple[str, ...]:
     return tuple(part.strip().strip(":") for part in value.split(",") if part.strip().strip(":"))
 
@@ -126,7 +165,6 @@ class Settings:
     slack_app_token: str | None = None
     slack_client_id: str | None = None
     slack_client_secret: str | None = None
-    slack_state_secret: str | None = None
     slack_api_url: str = "https://slack.com/api/"
     database_url: str = "sqlite:///peershelf.db"
     save_reactions: tuple[str, ...] = ("bookmark",)
@@ -138,6 +176,8 @@ class Settings:
     fetch_allow_private: bool = False
     base_url: str | None = None
     ignore_channels: frozenset[str] = field(default_factory=frozenset)
+    port: int = 3000
+    log_level: str = "INFO"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, env_file: str | Path | None = ".env") -> Settings:
@@ -148,6 +188,7 @@ class Settings:
         values.update(os.environ if environ is None else environ)
 
         def get(name: str) -> str | None:
+            assert name in VARIABLES, name
             value = values.get(name)
             return value.strip() if value is not None and value.strip() else None
 
@@ -157,7 +198,6 @@ class Settings:
             "slack_app_token": get("SLACK_APP_TOKEN"),
             "slack_client_id": get("SLACK_CLIENT_ID"),
             "slack_client_secret": get("SLACK_CLIENT_SECRET"),
-            "slack_state_secret": get("SLACK_STATE_SECRET"),
         }
         for name, prefix in (("SLACK_BOT_TOKEN", "xoxb-"), ("SLACK_APP_TOKEN", "xapp-")):
             token = get(name)
@@ -189,6 +229,10 @@ class Settings:
             kwargs["base_url"] = _http_url("SHELF_BASE_URL", raw).rstrip("/")
         if (raw := get("SHELF_IGNORE_CHANNELS")) is not None:
             kwargs["ignore_channels"] = frozenset(_names(raw))
+        if (raw := get("PORT")) is not None:
+            kwargs["port"] = _port("PORT", raw)
+        if (raw := get("LOG_LEVEL")) is not None:
+            kwargs["log_level"] = _log_level("LOG_LEVEL", raw)
         return cls(**kwargs)  # type: ignore[arg-type]
 
     @property
@@ -199,8 +243,10 @@ class Settings:
     def socket_mode(self) -> bool:
         return self.slack_app_token is not None
 
-    def require_credentials(self, *, http: bool) -> None:
-        """Raise `MissingCredentials` naming the first variable the chosen mode needs."""
+    def require_credentials(self, *, serve: str) -> None:
+        """Raise `MissingCredentials` naming the first variable needed to serve Slack `serve`-wise:
+        "http" (every request verified), "socket" (one workspace over Socket Mode) or "cron" (a
+        command that only calls the Web API, for the bot token's workspace or every install)."""
         if not self.oauth_enabled and self.slack_bot_token is None:
             if self.slack_client_id or self.slack_client_secret:
                 missing = "SLACK_CLIENT_SECRET" if self.slack_client_id else "SLACK_CLIENT_ID"
@@ -208,9 +254,9 @@ class Settings:
             raise MissingCredentials(
                 "SLACK_BOT_TOKEN", "Peershelf needs the xoxb- bot token of your Slack app (or OAuth client settings)"
             )
-        if http and self.slack_signing_secret is None:
+        if serve == "http" and self.slack_signing_secret is None:
             raise MissingCredentials("SLACK_SIGNING_SECRET", "every HTTP request from Slack is verified with it")
-        if not http and self.oauth_enabled and self.slack_bot_token is None:
+        if serve == "socket" and self.slack_bot_token is None:
             raise MissingCredentials(
                 "SLACK_BOT_TOKEN", "Socket Mode serves one workspace; use --http for OAuth multi-workspace mode"
             )

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -89,40 +90,65 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+@contextmanager
+def bot_process(tmp_path: Path, *args: str, **variables: str) -> Iterator[tuple[str, Path]]:
+    """`peershelf run --http` on a free port (given by PORT, unless `args` say otherwise), until it
+    answers /healthz; yields its URL and the file its output goes to."""
+    port = free_port()
+    log = tmp_path / "peershelf.log"
+    with log.open("w") as output:
+        process = subprocess.Popen(
+            [PEERSHELF, "run", "--http", "--host", "127.0.0.1", *args],
+            cwd=tmp_path,
+            env=clean_env(PORT=str(port), **variables),
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        try:
+            while True:
+                if process.poll() is not None:
+                    pytest.fail(f"peershelf run exited early:\n{log.read_text()}")
+                try:
+                    if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                if time.monotonic() > deadline:
+                    pytest.fail("peershelf run did not answer /healthz within 30 s")
+                time.sleep(0.1)
+            yield url, log
+        finally:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
 @pytest.fixture
 def running_bot(tmp_path: Path, slack: FakeSlack, database_url: str) -> Iterator[str]:
-    port = free_port()
-    process = subprocess.Popen(
-        [PEERSHELF, "run", "--http", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=tmp_path,
-        env=clean_env(
-            SLACK_BOT_TOKEN=BOT_TOKEN,
-            SLACK_SIGNING_SECRET=SIGNING_SECRET,
-            SLACK_API_URL=slack.api_url,
-            DATABASE_URL=database_url,
-            SHELF_FETCH_ALLOW_PRIVATE="true",
-        ),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        if process.poll() is not None:
-            pytest.fail(f"peershelf run exited early:\n{process.stdout.read() if process.stdout else ''}")
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        if time.monotonic() > deadline:
-            process.kill()
-            pytest.fail("peershelf run did not answer /healthz within 30 s")
-        time.sleep(0.1)
-    yield url
-    process.send_signal(signal.SIGTERM)
-    process.wait(timeout=15)
+    with bot_process(
+        tmp_path,
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        SLACK_API_URL=slack.api_url,
+        DATABASE_URL=database_url,
+        SHELF_FETCH_ALLOW_PRIVATE="true",
+    ) as (url, _):
+        yield url
+
+
+def test_the_port_comes_from_the_settings_and_start_up_warns_of_nothing(tmp_path: Path, slack: FakeSlack) -> None:
+    (tmp_path / ".env").write_text(f"SLACK_SIGNING_SECRET={SIGNING_SECRET}\nLOG_LEVEL=warning\n")
+    database = f"sqlite:///{tmp_path / 'shelf.db'}"
+    with bot_process(tmp_path, SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_API_URL=slack.api_url, DATABASE_URL=database) as (
+        url,
+        log,
+    ):
+        assert httpx.get(f"{url}/healthz").status_code == 200  # on PORT: no --port was given
+    assert log.read_text() == ""  # LOG_LEVEL=warning, and nothing to warn about
 
 
 def test_peershelf_run_http_answers_signed_shelf_help(running_bot: str, slack: FakeSlack) -> None:
@@ -184,3 +210,68 @@ def test_the_running_bot_reads_shared_pages_in_the_background(
         assert wait_for(title, timeout=20) == "This API is so Fetching!"
     finally:
         engine.dispose()
+
+
+def test_a_bad_port_or_log_level_in_dotenv_stops_before_anything_runs(tmp_path: Path) -> None:
+    for line, named in (("PORT=abc", "PORT='abc': not a whole number"), ("LOG_LEVEL=verbose", "LOG_LEVEL='verbose'")):
+        (tmp_path / ".env").write_text(f"SLACK_BOT_TOKEN={BOT_TOKEN}\nSLACK_SIGNING_SECRET=s\n{line}\n")
+        result = peershelf("run", cwd=tmp_path, DATABASE_URL=f"sqlite:///{tmp_path / 'shelf.db'}")
+        assert result.returncode == 2
+        assert result.stderr.strip().startswith(f"peershelf: bad setting {named}"), result.stderr
+        assert "Traceback" not in result.stderr
+        assert not (tmp_path / "shelf.db").exists()  # stopped before migrating
+
+
+def test_every_command_says_what_it_does_and_what_it_reads(tmp_path: Path) -> None:
+    for command in (["run"], ["db", "upgrade"], ["db", "revision"], ["digest", "run"], ["feeds", "poll"], ["inspect"]):
+        result = peershelf(*command, "--help", cwd=tmp_path)
+        assert result.returncode == 0
+        assert ".env" in result.stdout, command
+        assert "DATABASE_URL" in result.stdout or "SHELF_" in result.stdout, command
+
+
+def test_the_models_and_the_migrations_agree(tmp_path: Path) -> None:
+    result = peershelf("db", "revision", "nothing", cwd=tmp_path, DATABASE_URL=f"sqlite:///{tmp_path / 'shelf.db'}")
+    assert result.returncode == 0, result.stderr
+    assert "no migration written" in result.stdout
+
+
+def test_cron_commands_serve_every_installed_workspace_in_oauth_mode(tmp_path: Path, slack: FakeSlack) -> None:
+    from datetime import UTC, datetime
+
+    from slack_sdk.oauth.installation_store import Installation
+    from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
+
+    from storage import migrate
+    from storage.db import session_factory
+    from storage.items import get_or_create_item, save_item
+    from storage.models import BOTS_TABLE, INSTALLATIONS_TABLE
+    from storage.workspaces import upsert_workspace
+
+    database = f"sqlite:///{tmp_path / 'shelf.db'}"
+    engine = make_engine(database)
+    migrate.upgrade(engine)
+    store = SQLAlchemyInstallationStore(client_id="1.2", engine=engine, bots_table_name=BOTS_TABLE,
+                                        installations_table_name=INSTALLATIONS_TABLE)  # fmt: skip
+    store.save(Installation(app_id="A1", team_id="T0PEERS01", bot_token=BOT_TOKEN, bot_id="B1", bot_user_id="U0BOT0001",
+                            user_id="U0ADMIN01"))  # fmt: skip
+    monday = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)
+    with session_factory(engine)() as session:
+        upsert_workspace(session=session, team_id="T0PEERS01", name="Acme", bot_user_id="U0BOT0001", now=monday)
+        url = "https://example.com/a"
+        item, _ = get_or_create_item(session=session, team_id="T0PEERS01", canonical_url=url, url=url, kind="article",
+                                     title="Worth it", now=monday)  # fmt: skip
+        save_item(session=session, team_id="T0PEERS01", user_id="U0ANA0001", item=item, source="command",
+                  now=datetime(2026, 11, 20, tzinfo=UTC))  # fmt: skip
+        session.commit()
+    engine.dispose()
+    slack.add_user("U0ANA0001", "Ana", tz="UTC")
+    oauth = {"SLACK_CLIENT_ID": "1.2", "SLACK_CLIENT_SECRET": "s", "SLACK_API_URL": slack.api_url,
+             "DATABASE_URL": database}  # fmt: skip
+    digests = peershelf("digest", "run", "--now", "2026-11-30T10:00:00Z", cwd=tmp_path, **oauth)
+    assert digests.returncode == 0, digests.stderr
+    assert "sent 1 digests" in digests.stdout
+    [dm] = [c for c in slack.calls_to("chat.postMessage") if c.params.get("channel") == "U0ANA0001"]
+    assert dm.token == BOT_TOKEN  # the installation's own token
+    feeds = peershelf("feeds", "poll", cwd=tmp_path, **oauth)
+    assert feeds.returncode == 0, feeds.stderr

@@ -40,3 +40,24 @@ def test_peershelf_demo_runs_offline_from_the_command_line(tmp_path: Path) -> No
     assert done.returncode == 0, done.stderr
     assert "Next Monday · the weekly digests" in done.stdout
     assert "Traceback" not in done.stderr
+
+
+def test_stepping_through_the_demo_without_a_keyboard_plays_on(tmp_path: Path) -> None:
+    script = Path(sys.executable).parent / "peershelf"
+    done = subprocess.run(
+        [str(script), "demo", "--step"], cwd=tmp_path, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+        timeout=60, env={"PATH": ""},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "Ana opens Peershelf's Home tab" in done.stdout and "Traceback" not in done.stderr
+
+
+def test_the_demo_read_in_part_stops_quietly(tmp_path: Path) -> None:
+    script = Path(sys.executable).parent / "peershelf"
+    demo = subprocess.Popen([str(script), "demo"], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env={"PATH": ""})  # fmt: skip
+    assert demo.stdout is not None and demo.stderr is not None
+    first = demo.stdout.readline()  # then the reader goes away, as `peershelf demo | head -1` does
+    demo.stdout.close()
+    assert demo.wait(timeout=60) == 0
+    assert first.startswith(b"Peershelf demo") and demo.stderr.read() == b""

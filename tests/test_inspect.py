@@ -25,7 +25,7 @@ def test_a_saved_file_with_its_address_as_json(tmp_path: Path) -> None:
     result = inspect(str(page), "--url", "https://www.theguardian.com/x?utm_source=slack", "--json", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     found = json.loads(result.stdout)
-    assert list(found) == KEYS
+    assert list(found) == [*KEYS, "topic_words"]
     assert found["title"].startswith("'What is the sea telling us?'")
     assert found["author"] == "Eleanor Ainge Roy"
     assert found["site_name"] == "the Guardian"
@@ -71,7 +71,9 @@ def test_topics_come_with_the_words_that_triggered_them(tmp_path: Path) -> None:
     page = str(FIXTURES / "001" / "source.html")
     text = inspect(page, cwd=tmp_path)
     assert "topics:           javascript (javascript code, frontend)" in text.stdout
-    assert json.loads(inspect(page, "--json", cwd=tmp_path).stdout)["topics"][0] == "javascript"
+    found = json.loads(inspect(page, "--json", cwd=tmp_path).stdout)  # bug reports carry the words too
+    assert found["topics"][0] == "javascript"
+    assert found["topic_words"]["javascript"] == ["javascript code", "frontend"]
 
 
 def test_a_custom_topics_file_is_used(tmp_path: Path) -> None:
@@ -79,3 +81,11 @@ def test_a_custom_topics_file_is_used(tmp_path: Path) -> None:
     topics.write_text("topics:\n  frontend-testing:\n    label: Frontend testing\n    signals: {covered: 3}\n")
     result = inspect(str(FIXTURES / "001" / "source.html"), "--json", cwd=tmp_path, SHELF_TOPICS_FILE=str(topics))
     assert json.loads(result.stdout)["topics"] == ["frontend-testing"]
+
+
+def test_a_file_that_is_not_a_web_page_is_an_error(tmp_path: Path) -> None:
+    paper = tmp_path / "paper.pdf"
+    paper.write_bytes(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\nendobj\n")
+    result = inspect(str(paper), "--json", cwd=tmp_path)
+    assert result.returncode == 1
+    assert json.loads(result.stdout) == {"error": f"{paper} is not an HTML page (save the page itself, as .html)"}

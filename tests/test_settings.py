@@ -20,6 +20,7 @@ def test_defaults_follow_the_spec() -> None:
     assert (settings.fetch_timeout, settings.fetch_max_bytes, settings.fetch_allow_private) == (10.0, 2_000_000, False)
     assert settings.base_url is None
     assert settings.ignore_channels == frozenset()
+    assert (settings.port, settings.log_level) == (3000, "INFO")
 
 
 def test_every_variable_is_read(tmp_path: Path) -> None:
@@ -32,7 +33,6 @@ def test_every_variable_is_read(tmp_path: Path) -> None:
             "SLACK_APP_TOKEN": "xapp-1",
             "SLACK_CLIENT_ID": "123.456",
             "SLACK_CLIENT_SECRET": "c-secret",
-            "SLACK_STATE_SECRET": "st-secret",
             "SLACK_API_URL": "http://127.0.0.1:9999/api",
             "DATABASE_URL": "postgres://postgres@db/peershelf",
             "SHELF_SAVE_REACTIONS": "bookmark, :books:,pushpin",
@@ -44,17 +44,15 @@ def test_every_variable_is_read(tmp_path: Path) -> None:
             "SHELF_FETCH_ALLOW_PRIVATE": "true",
             "SHELF_BASE_URL": "https://shelf.example.com/",
             "SHELF_IGNORE_CHANNELS": "C1, C2",
+            "PORT": "8080",
+            "LOG_LEVEL": "debug",
         },
         env_file=None,
     )
     assert settings.slack_bot_token == "xoxb-1"
     assert settings.slack_signing_secret == "s3cret"
     assert settings.slack_app_token == "xapp-1"
-    assert (settings.slack_client_id, settings.slack_client_secret, settings.slack_state_secret) == (
-        "123.456",
-        "c-secret",
-        "st-secret",
-    )
+    assert (settings.slack_client_id, settings.slack_client_secret) == ("123.456", "c-secret")
     assert settings.slack_api_url == "http://127.0.0.1:9999/api/"
     assert settings.database_url == "postgresql+psycopg://postgres@db/peershelf"
     assert settings.save_reactions == ("bookmark", "books", "pushpin")
@@ -63,6 +61,7 @@ def test_every_variable_is_read(tmp_path: Path) -> None:
     assert (settings.fetch_timeout, settings.fetch_max_bytes, settings.fetch_allow_private) == (2.5, 500_000, True)
     assert settings.base_url == "https://shelf.example.com"
     assert settings.ignore_channels == frozenset({"C1", "C2"})
+    assert (settings.port, settings.log_level) == (8080, "DEBUG")
 
 
 def test_dotenv_file_is_read_and_the_environment_wins(tmp_path: Path) -> None:
@@ -94,6 +93,9 @@ def test_dotenv_file_is_read_and_the_environment_wins(tmp_path: Path) -> None:
         ("SHELF_SAVE_REACTIONS", " , "),
         ("SLACK_BOT_TOKEN", "xoxp-user-token"),
         ("SLACK_APP_TOKEN", "xoxb-not-an-app-token"),
+        ("PORT", "abc"),
+        ("PORT", "70000"),
+        ("LOG_LEVEL", "verbose"),
     ],
 )
 def test_bad_value_is_refused_with_the_variable_and_value_named(variable: str, value: str) -> None:
@@ -128,7 +130,7 @@ def test_a_malformed_topics_file_is_refused_with_the_reason(tmp_path: Path, cont
 
 def test_missing_bot_token_names_the_variable_and_the_readme() -> None:
     with pytest.raises(MissingCredentials) as raised:
-        Settings.from_env({}, env_file=None).require_credentials(http=True)
+        Settings.from_env({}, env_file=None).require_credentials(serve="http")
     assert raised.value.variable == "SLACK_BOT_TOKEN"
     assert "README" in str(raised.value)
 
@@ -136,16 +138,21 @@ def test_missing_bot_token_names_the_variable_and_the_readme() -> None:
 def test_http_mode_needs_the_signing_secret() -> None:
     settings = Settings.from_env({"SLACK_BOT_TOKEN": "xoxb-1"}, env_file=None)
     with pytest.raises(MissingCredentials) as raised:
-        settings.require_credentials(http=True)
+        settings.require_credentials(serve="http")
     assert raised.value.variable == "SLACK_SIGNING_SECRET"
-    settings.require_credentials(http=False)  # Socket Mode has no HTTP requests to verify
+    settings.require_credentials(serve="socket")  # Socket Mode has no HTTP requests to verify
+    settings.require_credentials(serve="cron")  # nor has a command run from cron
 
 
 def test_oauth_mode_needs_no_bot_token_but_both_client_settings() -> None:
     oauth = {"SLACK_CLIENT_ID": "1.2", "SLACK_CLIENT_SECRET": "x", "SLACK_SIGNING_SECRET": "s"}
-    Settings.from_env(oauth, env_file=None).require_credentials(http=True)
+    Settings.from_env(oauth, env_file=None).require_credentials(serve="http")
+    Settings.from_env(oauth, env_file=None).require_credentials(serve="cron")  # digests for every install
+    with pytest.raises(MissingCredentials) as raised:
+        Settings.from_env(oauth, env_file=None).require_credentials(serve="socket")
+    assert raised.value.variable == "SLACK_BOT_TOKEN"
     with pytest.raises(MissingCredentials) as raised:
         Settings.from_env({"SLACK_CLIENT_ID": "1.2", "SLACK_SIGNING_SECRET": "s"}, env_file=None).require_credentials(
-            http=True
+            serve="http"
         )
     assert raised.value.variable == "SLACK_CLIENT_SECRET"

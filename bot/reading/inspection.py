@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -56,7 +57,7 @@ def record(meta: Metadata, *, url: str | None, content_type: str | None, taxonom
         "duration_seconds": meta.duration_seconds,
         "isbn": meta.isbn,
         "topics": [m.slug for m in matches],
-        "evidence": {m.slug: list(m.evidence) for m in matches},  # shown by the text output only
+        "topic_words": {m.slug: list(m.evidence) for m in matches},
     }
 
 
@@ -74,7 +75,17 @@ def inspect_file(path: Path, saved_from: str | None, taxonomy: Taxonomy) -> dict
     except OSError as error:
         return {"error": f"cannot read {path}: {error.strerror or error}"}
     html = UnicodeDammit(raw, is_html=True).unicode_markup or ""
+    if not looks_like_html(html):
+        return {"error": f"{path} is not an HTML page (save the page itself, as .html)"}
     return record(extract(html, saved_from), url=saved_from, content_type="text/html", taxonomy=taxonomy)
+
+
+_HTML_START = re.compile(r"<(!doctype\s+html|html|head|body|title|meta)\b", re.IGNORECASE)
+
+
+def looks_like_html(text: str) -> bool:
+    """A saved page, rather than a PDF, an image or plain text: an HTML tag near its start."""
+    return "\x00" not in text[:4096] and _HTML_START.search(text[:65536]) is not None
 
 
 def inspect_all(
@@ -90,8 +101,9 @@ def inspect_all(
 
 
 def as_json(found: dict[str, Any], *, with_source: bool) -> str:
+    """The SPEC's keys, and `topic_words`: the words behind each topic, which bug reports need."""
     if "error" not in found:
-        found = {key: found.get(key) for key in (("source",) if with_source else ()) + KEYS}
+        found = {key: found.get(key) for key in (("source",) if with_source else ()) + KEYS + ("topic_words",)}
     elif not with_source:
         found = {"error": found["error"]}
     return json.dumps(found, ensure_ascii=False)
@@ -104,7 +116,7 @@ def as_text(found: dict[str, Any]) -> str:
     for key in KEYS:
         value = found.get(key)
         if key == "topics":
-            evidence = found.get("evidence") or {}
+            evidence = found.get("topic_words") or {}
             value = [f"{slug} ({', '.join(evidence.get(slug, []))})" for slug in value or []]
         shown = ", ".join(value) if isinstance(value, list) else value
         lines.append(f"{key + ':':<18}{shown if shown not in (None, '') else '—'}")

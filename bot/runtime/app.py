@@ -85,6 +85,18 @@ def _oauth_flow(services: Services) -> OAuthFlow:
     return OAuthFlow(client=web_client(services.settings, token=None), settings=oauth_settings)
 
 
+class _ClientTokenNotice(logging.Filter):
+    """Bolt reads SLACK_BOT_TOKEN from the environment even when it is handed a client, then warns
+    that the token will be unused: the client it is handed carries that very token."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "token` will be unused" not in record.getMessage()
+
+
+BOLT_LOGGER = logging.getLogger("peershelf.bolt")
+BOLT_LOGGER.addFilter(_ClientTokenNotice())
+
+
 def _not_installed_message(base_url: str | None) -> str:
     where = f" An admin can add it at {base_url}{INSTALL_PATH}." if base_url else ""
     return f":warning: Peershelf is not installed in this workspace (any more), so nothing was done.{where}"
@@ -100,7 +112,7 @@ def create_app(services: Services) -> App:
         "process_before_response": True,
         # Requests no listener takes are answered by the error handler, never with a 404.
         "raise_error_for_unhandled_request": True,
-        "logger": logging.getLogger("peershelf.bolt"),
+        "logger": BOLT_LOGGER,
         "user_facing_authorize_error_message": _not_installed_message(settings.base_url),
     }
     if settings.oauth_enabled and settings.slack_bot_token is None:

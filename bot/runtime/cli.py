@@ -1,4 +1,9 @@
-"""The `peershelf` command line."""
+"""The `peershelf` command line.
+
+Every command reads its settings from the environment, then from `.env` in the working
+directory (the environment wins), and stops with one line naming a bad one. Modules a command
+needs are imported by that command, so `peershelf --help` stays quick.
+"""
 
 from __future__ import annotations
 
@@ -6,17 +11,18 @@ import argparse
 import logging
 import os
 import sys
-from collections.abc import Sequence
-
-from slack_sdk.errors import SlackApiError, SlackClientError
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from bot import __version__
 from bot.settings import MissingCredentials, Settings, SettingsError
-from storage import migrate
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
 
 logger = logging.getLogger("peershelf")
+
+SETTINGS_NOTE = "Settings come from the environment, then from .env in the working directory (see .env.example)."
 
 
 class Stop(Exception):
@@ -29,21 +35,35 @@ class Stop(Exception):
 
 def _settings() -> Settings:
     try:
-        return Settings.from_env()
+        settings = Settings.from_env()
     except SettingsError as error:
         raise Stop(f"bad setting {error}", status=2) from None
+    logging.getLogger().setLevel(settings.log_level)
+    return settings
+
+
+def _require(settings: Settings, serve: str) -> None:
+    try:
+        settings.require_credentials(serve=serve)
+    except MissingCredentials as error:
+        raise Stop(str(error), status=2) from None
 
 
 def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
     return make_url(url).render_as_string(hide_password=True)
 
 
-def _upgrade(settings: Settings) -> None:
+def _database(settings: Settings, action: Callable[[Engine], object]) -> None:
+    """Run `action` (a migration step) on DATABASE_URL, or stop with one line if it cannot be reached."""
+    from sqlalchemy.exc import OperationalError
+
     from storage.db import make_engine
 
     engine = make_engine(settings.database_url)
     try:
-        migrate.upgrade(engine)
+        action(engine)
     except OperationalError as error:
         reason = str(error.orig).strip().splitlines()[0] if error.orig else "no answer"
         raise Stop(f"cannot reach the database at DATABASE_URL={_safe_url(settings.database_url)}: {reason}") from None
@@ -51,23 +71,46 @@ def _upgrade(settings: Settings) -> None:
         engine.dispose()
 
 
+def _upgrade(settings: Settings) -> None:
+    from storage import migrate
+
+    _database(settings, migrate.upgrade)
+
+
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    from storage import migrate
+
     settings = _settings()
     _upgrade(settings)
     print(f"database {_safe_url(settings.database_url)} is at revision {migrate.head_revision()} (newest)")
     return 0
 
 
+def cmd_db_revision(args: argparse.Namespace) -> int:
+    from storage import migrate
+
+    settings = _settings()
+    written = []
+    _upgrade(settings)  # the new migration is what the models add to the newest schema
+    _database(settings, lambda engine: written.append(migrate.revision(engine, args.message)))
+    if written[0] is None:
+        print("the models and the database agree: no migration written")
+        return 0
+    print(f"wrote {written[0]}: read it through before committing it")
+    return 0
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     settings = _settings()
     http = args.http or not settings.socket_mode
-    try:
-        settings.require_credentials(http=http)
-    except MissingCredentials as error:
-        raise Stop(str(error), status=2) from None
+    _require(settings, "http" if http else "socket")
     _upgrade(settings)
 
+    from slack_sdk.errors import SlackApiError, SlackClientError
+
     from bot.runtime.app import create_app
+    from bot.runtime.scheduler import Scheduler, default_jobs
+    from bot.runtime.workers import WorkerPool
     from bot.services import Services
     from bot.slack.client import web_client
     from storage.workspaces import upsert_workspace
@@ -91,9 +134,6 @@ def cmd_run(args: argparse.Namespace) -> int:
             )
         logger.info("serving workspace %s (%s)", identity.get("team"), identity["team_id"])
     app = create_app(services)
-    from bot.runtime.scheduler import Scheduler, default_jobs
-    from bot.runtime.workers import WorkerPool
-
     Scheduler(default_jobs(services)).start()
     WorkerPool(services).start()  # reads shared pages in the background, from the durable queue
 
@@ -108,9 +148,15 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     from bot.runtime.server import build_asgi
 
-    port = args.port if args.port is not None else int(os.environ.get("PORT", "3000"))
+    port = args.port if args.port is not None else settings.port
     logger.info("serving HTTP on %s:%s", args.host, port)
-    uvicorn.run(build_asgi(app, services), host=args.host, port=port, proxy_headers=True, log_level="info")
+    uvicorn.run(
+        build_asgi(app, services),
+        host=args.host,
+        port=port,
+        proxy_headers=True,
+        log_level=settings.log_level.lower(),
+    )
     return 0
 
 
@@ -137,8 +183,8 @@ def cmd_inspect(args: argparse.Namespace) -> int:
 
 
 def cmd_feeds_poll(args: argparse.Namespace) -> int:
-    from bot.runtime.scheduler import poll_feeds
     from bot.services import Services
+    from bot.services.feeds import poll_feeds
 
     settings = _settings()
     _upgrade(settings)
@@ -150,8 +196,10 @@ def cmd_feeds_poll(args: argparse.Namespace) -> int:
 def cmd_digest_run(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
-    from bot.runtime.scheduler import run_digests
+    from slack_sdk.errors import SlackApiError, SlackClientError
+
     from bot.services import Services
+    from bot.services.digests.delivery import run_digests
     from bot.slack.render import blocks_to_text
 
     now = None
@@ -163,10 +211,7 @@ def cmd_digest_run(args: argparse.Namespace) -> int:
         now = now if now.tzinfo else now.replace(tzinfo=UTC)
     settings = _settings()
     if not args.dry_run:
-        try:
-            settings.require_credentials(http=False)
-        except MissingCredentials as error:
-            raise Stop(str(error), status=2) from None
+        _require(settings, "cron")
     _upgrade(settings)
     services = Services.from_settings(settings)
     try:
@@ -189,67 +234,156 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     # The story is the output; the app's own logs would drown it.
     logging.getLogger().setLevel(logging.WARNING)
+    interactive = {"on": args.step}
 
     def pause() -> None:
-        input("\n[Enter] for the next scene… ")
+        if not interactive["on"]:
+            return
+        try:
+            input("\n[Enter] for the next scene… ")
+        except EOFError:  # nobody at the keyboard (input from a file or /dev/null): play on
+            interactive["on"] = False
+            print()
 
     run_demo(print, step=args.step, pause=pause)
     return 0
 
 
+def _command(
+    commands: argparse._SubParsersAction,  # type: ignore[type-arg]
+    name: str,
+    summary: str,
+    description: str,
+    func: Callable[[argparse.Namespace], int] | None = None,
+) -> argparse.ArgumentParser:
+    parser: argparse.ArgumentParser = commands.add_parser(
+        name,
+        help=summary,
+        description=description,
+        epilog=SETTINGS_NOTE,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    if func is not None:
+        parser.set_defaults(func=func)
+    return parser
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="peershelf", description="Peershelf, peer-to-peer learning in Slack.")
+    parser = argparse.ArgumentParser(
+        prog="peershelf",
+        description="Peershelf keeps the links, videos and books colleagues share in Slack, and helps people "
+        "learn from them. `peershelf COMMAND --help` says what a command does and which settings it reads.",
+        epilog=SETTINGS_NOTE,
+    )
     parser.add_argument("--version", action="version", version=f"peershelf {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    run = commands.add_parser("run", help="start the bot (Socket Mode with SLACK_APP_TOKEN, else HTTP)")
+    run = _command(
+        commands,
+        "run",
+        "start the bot (Socket Mode with SLACK_APP_TOKEN, else HTTP)",
+        "Start Peershelf: apply database migrations, connect to Slack, read shared pages in the background "
+        "and send digests and poll feeds on its own clock.\n\n"
+        "Reads every setting: SLACK_BOT_TOKEN (one workspace) or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET (OAuth, "
+        "several workspaces, HTTP only), SLACK_SIGNING_SECRET (HTTP), SLACK_APP_TOKEN (Socket Mode), "
+        "DATABASE_URL, PORT, LOG_LEVEL and the SHELF_* settings.",
+        cmd_run,
+    )
     run.add_argument("--http", action="store_true", help="serve HTTP even when SLACK_APP_TOKEN is set")
-    run.add_argument("--port", type=int, default=None, help="HTTP port (default: $PORT, else 3000)")
+    run.add_argument("--port", type=int, default=None, help="HTTP port (default: PORT, else 3000)")
     run.add_argument("--host", default="0.0.0.0", help="HTTP address to listen on (default: 0.0.0.0)")
-    run.set_defaults(func=cmd_run)
 
-    db = commands.add_parser("db", help="database maintenance")
+    db = _command(commands, "db", "database maintenance", "Database maintenance on DATABASE_URL.")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="COMMAND")
-    db_commands.add_parser("upgrade", help="apply migrations").set_defaults(func=cmd_db_upgrade)
+    _command(
+        db_commands,
+        "upgrade",
+        "apply migrations",
+        "Bring the database at DATABASE_URL to the newest schema (`peershelf run` does this at start).",
+        cmd_db_upgrade,
+    )
+    revision = _command(
+        db_commands,
+        "revision",
+        "write a migration for a change to storage/models.py",
+        "For developers: compare storage/models.py with the database at DATABASE_URL (brought to the newest "
+        "schema first) and write the difference as a new migration in storage/migrations/versions.",
+        cmd_db_revision,
+    )
+    revision.add_argument("message", help='what the migration does, e.g. "add list descriptions"')
 
-    digest = commands.add_parser("digest", help="weekly digests")
+    digest = _command(commands, "digest", "weekly digests", "Weekly digests.")
     digest_commands = digest.add_subparsers(dest="digest_command", required=True, metavar="COMMAND")
-    digest_run = digest_commands.add_parser("run", help="send every digest due now and not yet sent (safe from cron)")
+    digest_run = _command(
+        digest_commands,
+        "run",
+        "send every digest due now and not yet sent (safe from cron)",
+        "Send every weekly digest whose slot has passed this week and that is not sent yet, in every workspace "
+        "served: the bot token's, or every OAuth installation. Safe to run as often as you like, from several "
+        "machines: nobody gets two digests a week.\n\n"
+        "Reads SLACK_BOT_TOKEN (or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET), SLACK_API_URL, DATABASE_URL, "
+        "SHELF_DIGEST_DAY, SHELF_DIGEST_TIME and LOG_LEVEL.",
+        cmd_digest_run,
+    )
     digest_run.add_argument("--now", help="act as if at this ISO-8601 instant")
     digest_run.add_argument("--dry-run", action="store_true", help="print the digests instead of sending them")
-    digest_run.set_defaults(func=cmd_digest_run)
 
-    demo = commands.add_parser("demo", help="an offline walk-through of a week with Peershelf (no Slack needed)")
-    demo.add_argument("--step", action="store_true", help="pause between scenes")
-    demo.set_defaults(func=cmd_demo)
+    demo = _command(
+        commands,
+        "demo",
+        "an offline walk-through of a week with Peershelf (no Slack needed)",
+        "Play a scripted week in a small workspace against Peershelf's own fake Slack, on a throw-away SQLite "
+        "file, and print what each person would see. No network, no tokens, and no setting is read.",
+        cmd_demo,
+    )
+    demo.add_argument("--step", action="store_true", help="pause between scenes (press Enter to go on)")
 
-    feeds = commands.add_parser("feeds", help="RSS/Atom feeds that lists follow")
+    feeds = _command(commands, "feeds", "RSS/Atom feeds that lists follow", "RSS/Atom feeds that lists follow.")
     feeds_commands = feeds.add_subparsers(dest="feeds_command", required=True, metavar="COMMAND")
-    feeds_commands.add_parser("poll", help="poll every feed that is due (each at most hourly)").set_defaults(
-        func=cmd_feeds_poll
+    _command(
+        feeds_commands,
+        "poll",
+        "poll every feed that is due (each at most hourly)",
+        "Add the new entries of every feed that is due to its list (each feed at most hourly, with conditional "
+        "requests). Needs no Slack credentials.\n\n"
+        "Reads DATABASE_URL, SHELF_FETCH_TIMEOUT, SHELF_FETCH_MAX_BYTES, SHELF_FETCH_ALLOW_PRIVATE, "
+        "SHELF_TOPICS_FILE and LOG_LEVEL.",
+        cmd_feeds_poll,
     )
 
-    inspect = commands.add_parser("inspect", help="what Peershelf would record for a page (URL or saved .html file)")
+    inspect = _command(
+        commands,
+        "inspect",
+        "what Peershelf would record for a page (URL or saved .html file)",
+        "Print what Peershelf would record for a page: canonical URL, kind, title, description, author, site, "
+        "date, image, language, length, ISBN, and the topics with the words behind each. A URL is fetched "
+        "with the bot's own safe fetcher. Attach the --json output to a bug report.\n\n"
+        "Reads SHELF_TOPICS_FILE, SHELF_FETCH_TIMEOUT, SHELF_FETCH_MAX_BYTES and SHELF_FETCH_ALLOW_PRIVATE.",
+        cmd_inspect,
+    )
     inspect.add_argument("sources", nargs="+", metavar="URL|FILE.html")
     inspect.add_argument("--url", help="the address a saved FILE.html came from")
     inspect.add_argument("--json", action="store_true", help="print JSON (JSON Lines for several inputs)")
-    inspect.set_defaults(func=cmd_inspect)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    logging.basicConfig(
-        level=os.environ.get("LOG_LEVEL", "INFO").upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # a line per plugin at every import
     args = build_parser().parse_args(argv)
     try:
-        return int(args.func(args))
+        status = int(args.func(args))
+        sys.stdout.flush()  # here, so that a reader gone away is noticed below
+        return status
     except Stop as stop:
         print(f"peershelf: {stop}", file=sys.stderr)
         return stop.status
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader went away (`peershelf demo | head`): stop quietly, as other commands do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":
