@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlalchemy import Subquery, func, union_all
 from sqlmodel import Session, col, select
 
-from storage.items import has_tag
 from storage.models import Item, Recommendation, Save, Share
+from storage.tags import has_tag
 
 
 def recent_activity(team_id: str, since: datetime) -> Subquery:

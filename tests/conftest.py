@@ -203,7 +203,7 @@ def no_network() -> Iterator[None]:
             raise socket.gaierror(socket.EAI_NONAME, f"tests do not look up {host}")
         return real_getaddrinfo(host, *args, **kwargs)
 
-    socket.socket.connect = connect  # type: ignore[method-assign]
+    socket.socket.connect = connect  # type: ignore[method-assign, assignment]
     socket.getaddrinfo = getaddrinfo  # type: ignore[assignment]
     yield
     socket.socket.connect = real_connect  # type: ignore[method-assign]

@@ -36,8 +36,7 @@ class PageServer:
 
     @property
     def url(self) -> str:
-        host, port = self.httpd.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://127.0.0.1:{self.port}"
 
     @property
     def port(self) -> int:
@@ -90,23 +89,23 @@ class PageServer:
                 self.hits[key] = self.hits.get(key, 0) + 1
                 if self.hits[key] <= int(query.get("fail", 1)):
                     return self._send(request, 500, b"try later", "text/html")
-                body = f"<html><head><title>Back again {query.get('id', '')}</title></head></html>"
-                return self._send(request, 200, body.encode(), "text/html")
+                page = f"<html><head><title>Back again {query.get('id', '')}</title></head></html>"
+                return self._send(request, 200, page.encode(), "text/html")
             if path.startswith("/canon/"):
                 # Every /canon/<anything> page names /canon/main as its canonical address.
-                body = '<html><head><link rel="canonical" href="/canon/main"><title>The main page</title></head></html>'
-                return self._send(request, 200, body.encode(), "text/html")
+                page = '<html><head><link rel="canonical" href="/canon/main"><title>The main page</title></head></html>'
+                return self._send(request, 200, page.encode(), "text/html")
             if path == "/slow-page":
                 time.sleep(float(query.get("seconds", 3)))
                 return self._send(request, 200, b"<html><title>Slow but sure</title></html>", "text/html")
             if path == "/video-page":
                 return self._send(request, 200, b"<html><title>Watch - VidSite</title></html>", "text/html")
             if path == "/oembed.json":
-                body = (
+                oembed = (
                     '{"type": "video", "version": "1.0", "title": "Real Video Title", "author_name": "Some Channel",'
                     ' "provider_name": "VidSite", "thumbnail_url": "https://i.example/t.jpg", "duration": 125}'
                 )
-                return self._send(request, 200, body.encode(), "application/json")
+                return self._send(request, 200, oembed.encode(), "application/json")
             if path.startswith("/feed/"):
                 content_type, document = self.feeds[path.removeprefix("/feed/")]
                 etag = '"' + hashlib.sha256(document.encode()).hexdigest()[:16] + '"'
@@ -118,8 +117,8 @@ class PageServer:
                 body = "<html><title>Café Société</title></html>".encode("latin-1")
                 return self._send(request, 200, body, "text/html; charset=ISO-8859-1")
             if path == "/meta-charset":
-                body = '<html><head><meta charset="windows-1252"><title>“Quoted”</title></head></html>'
-                return self._send(request, 200, body.encode("windows-1252"), "text/html")
+                page = '<html><head><meta charset="windows-1252"><title>“Quoted”</title></head></html>'
+                return self._send(request, 200, page.encode("windows-1252"), "text/html")
             return self._send(request, 404, b"not found")
         except (BrokenPipeError, ConnectionResetError):
             return None

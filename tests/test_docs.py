@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from markdown_it import MarkdownIt
+from markdown_it.token import Token
 
 from bot.reading.fetcher import MAX_REDIRECTS
 from bot.reading.topics import load_taxonomy
@@ -23,17 +24,17 @@ WORDS = {3: "three", 5: "five", 7: "7"}
 _PATH = re.compile(r"^\.?[\w-]+(/[\w.<>*-]+)+/?$|^[\w-]+\.(yml|toml|md|example)$|^\.env\.example$|^\.ci/run$")
 
 
-def rendered(path: Path) -> list[object]:
+def rendered(path: Path) -> list[Token]:
     return MarkdownIt("commonmark").enable("table").parse(path.read_text())
 
 
 @pytest.mark.parametrize("path", DOCS, ids=lambda p: str(p.relative_to(ROOT)))
 def test_every_table_renders_as_a_table(path: Path) -> None:
     tokens = rendered(path)
-    stray = [t.content for t in tokens if t.type == "inline" and t.content.lstrip().startswith("|")]  # type: ignore[attr-defined]
+    stray = [t.content for t in tokens if t.type == "inline" and t.content.lstrip().startswith("|")]
     assert stray == [], "a table broke into plain text (a blank line inside it, or a missing header row)"
     separators = [line for line in path.read_text().splitlines() if re.fullmatch(r"\|(\s*:?-+:?\s*\|)+", line)]
-    assert sum(1 for t in tokens if t.type == "table_open") == len(separators)  # type: ignore[attr-defined]
+    assert sum(1 for t in tokens if t.type == "table_open") == len(separators)
 
 
 @pytest.mark.parametrize("path", DOCS, ids=lambda p: str(p.relative_to(ROOT)))
@@ -45,8 +46,8 @@ def test_every_file_named_exists(path: Path) -> None:
                 named.add(child.content)
             if child.type == "link_open" and not str(child.attrs["href"]).startswith(("http", "#", "mailto:")):
                 named.add(str(child.attrs["href"]))
-    for fence in (t for t in rendered(path) if t.type == "fence"):  # type: ignore[attr-defined]
-        named |= {word for word in re.findall(r"(?:bench|tests|bot|storage|handlers)/[\w/.-]+\.py", fence.content)}  # type: ignore[attr-defined]
+    for fence in (t for t in rendered(path) if t.type == "fence"):
+        named |= set(re.findall(r"(?:bench|tests|bot|storage|handlers)/[\w/.-]+\.py", fence.content))
     missing = [
         name
         for name in sorted(named)

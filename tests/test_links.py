@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from bot.reading.links import (
@@ -32,7 +34,7 @@ def test_links_in_slack_markup(text: str, expected: list[Link]) -> None:
 
 
 def test_links_in_rich_text_blocks_including_nested_lists() -> None:
-    blocks = [
+    blocks: list[dict[str, Any]] = [
         {
             "type": "rich_text",
             "elements": [

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import timedelta
 
 import feedparser
@@ -21,7 +21,7 @@ from tests.pageserver import PageServer
 ANA, BEN, CAROL = "U0ANA0001", "U0BEN0001", "U0CAROL01"
 
 
-def rss(entries: list[tuple[str, str | None, str]], *, ids: bool = True) -> str:
+def rss(entries: Sequence[tuple[str, str | None, str]], *, ids: bool = True) -> str:
     """RSS 2.0: (title, link, summary) newest first; links may be relative."""
 
     def item(n: int, title: str, link: str | None, summary: str) -> str:

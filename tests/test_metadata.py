@@ -36,7 +36,8 @@ def _right(field: str, expected: Any, got: Any) -> bool:
             got is not None and expected is not None and got.isoformat()[:10] == expected[:10]
         )
     if field == "lang":
-        return _norm(got) == (_norm(expected).split("-")[0] if expected else None)
+        wanted = _norm(expected)
+        return _norm(got) == (wanted.split("-")[0] if wanted else None)
     return _norm(got) == _norm(expected)
 
 

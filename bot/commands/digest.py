@@ -8,7 +8,7 @@ from bot.services.digests.compose import preview
 from bot.services.digests.slots import change_preferences, preferences
 from bot.settings import WEEKDAYS, SettingsError, parse_hhmm, parse_weekday
 from bot.slack import blocks
-from bot.slack.blocks import DAY_NAMES
+from bot.slack.home import DAY_NAMES
 from bot.text import echo
 from storage.models import Person
 

@@ -10,8 +10,8 @@ from bot.services import Services
 from bot.services.lists import ListProblem, feed_url, find_list, own_list
 from bot.slack import blocks
 from bot.text import clip, echo
-from storage import items as item_store
 from storage import lists as list_store
+from storage import tags as tag_store
 from storage.models import CuratedList
 
 SHOWN = 15
@@ -147,7 +147,7 @@ class ListCommands:
             subscribers = list_store.subscriber_counts(session=session, list_ids=[curated.id or 0]).get(
                 curated.id or 0, 0
             )
-            tags = item_store.tag_names(session=session, item_ids=[item.id or 0 for _, item in entries[:SHOWN]])
+            tags = tag_store.tag_names(session=session, item_ids=[item.id or 0 for _, item in entries[:SHOWN]])
         counted = f"{_count(len(entries), 'item')}, {_count(subscribers, 'subscriber')}"
         heading = f"*{echo(curated.name, 80)}* by <@{curated.owner_id}> — {counted}"
         if curated.description:

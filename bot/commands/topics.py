@@ -13,7 +13,7 @@ from bot.services import Services
 from bot.slack import blocks
 from bot.text import echo
 from storage import activity, people
-from storage import items as item_store
+from storage import tags as tag_store
 from storage.models import Item
 
 TOP_DAYS = 7
@@ -25,7 +25,7 @@ def _tag_words(args: list[Token]) -> list[str]:
 
 
 def _tags_of(session: Session, item: Item) -> list[str]:
-    return item_store.tag_names(session=session, item_ids=[item.id or 0]).get(item.id or 0, [])
+    return tag_store.tag_names(session=session, item_ids=[item.id or 0]).get(item.id or 0, [])
 
 
 class TopicCommands:
@@ -56,7 +56,7 @@ class TopicCommands:
         now = self.services.clock()
         with self.services.transaction() as session:
             item = resolve_item(session, invocation, args[0].text)
-            item_store.add_tags(session=session, item=item, tags=tags, source="person", now=now, by=invocation.user_id)
+            tag_store.add_tags(session=session, item=item, tags=tags, source="person", now=now, by=invocation.user_id)
             current = blocks.tags_text(_tags_of(session, item), limit=None)
         return Reply(f"Tagged {blocks.item_link(item)}. Its tags now: {current or 'none'}.")
 
@@ -67,7 +67,7 @@ class TopicCommands:
         now = self.services.clock()
         with self.services.transaction() as session:
             item = resolve_item(session, invocation, args[0].text)
-            removed = item_store.remove_tags(session=session, item=item, tags=tags, by=invocation.user_id, now=now)
+            removed = tag_store.remove_tags(session=session, item=item, tags=tags, by=invocation.user_id, now=now)
             current = blocks.tags_text(_tags_of(session, item), limit=None)
         missing = [tag for tag in tags if tag not in removed]
         if not removed:
@@ -129,7 +129,7 @@ class TopicCommands:
         since = self.services.clock() - timedelta(days=TOP_DAYS)
         with self.services.new_session() as session:
             ranked = activity.top_items(session=session, team_id=invocation.team_id, since=since, tag=tag)
-            tags = item_store.tag_names(session=session, item_ids=[item.id or 0 for item, _ in ranked])
+            tags = tag_store.tag_names(session=session, item_ids=[item.id or 0 for item, _ in ranked])
         scope = f" in #{tag}" if tag else ""
         if not ranked:
             return Reply(f"Nothing shared in public channels{scope} this week yet.")

@@ -6,8 +6,6 @@ import re
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
-KINDS = ("article", "video", "book", "podcast", "paper", "course", "repo", "other")
-
 # (host pattern, path pattern, kind). Hosts match the end of the host name ("www." and country
 # domains included); paths match from the start of the path.
 _URL_RULES: list[tuple[str, str, str]] = [

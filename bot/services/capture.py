@@ -22,6 +22,7 @@ from bot.services.tagging import auto_tag
 from bot.slack import blocks
 from bot.text import clip, slack_unescape
 from storage import items as item_store
+from storage import tags as tag_store
 from storage.models import Item, Save, Share
 
 PRIVATE_CHANNEL_TYPES = frozenset({"group", "im", "mpim"})
@@ -130,7 +131,7 @@ def capture_message(
             item_store.make_public(session=session, item=item)
         if new_item:
             auto_tag(session, taxonomy, item, now=now)  # from the URL, until the page is read
-        item_store.add_tags(session=session, item=item, tags=tags, source="hashtag", now=now, by=message.user_id)
+        tag_store.add_tags(session=session, item=item, tags=tags, source="hashtag", now=now, by=message.user_id)
         share = Share(
             team_id=message.team_id,
             item_id=item.id,  # type: ignore[arg-type]
@@ -266,7 +267,7 @@ def _save(
     save, new = item_store.save_item(
         session=session, team_id=team_id, user_id=user_id, item=item, source=source, now=now, note=note
     )
-    item_store.add_tags(session=session, item=item, tags=tags, source="person", now=now, by=user_id)
+    tag_store.add_tags(session=session, item=item, tags=tags, source="person", now=now, by=user_id)
     return Saved(item, save, new)
 
 
@@ -291,4 +292,4 @@ def duplicate_notices(*, session: Session, share_ids: list[int]) -> list[tuple[S
 def add_channel_topics(*, session: Session, share_ids: list[int], topics: list[str], now: datetime) -> None:
     """Tag the items of these shares with their channel's topics (unless a person removed them)."""
     for _, item in item_store.shares_with_items(session=session, share_ids=share_ids):
-        item_store.add_tags(session=session, item=item, tags=topics, source="channel", now=now)
+        tag_store.add_tags(session=session, item=item, tags=topics, source="channel", now=now)

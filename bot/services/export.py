@@ -13,6 +13,7 @@ from bot.services import Services
 from storage import items as item_store
 from storage import lists as list_store
 from storage import recommendations as rec_store
+from storage import tags as tag_store
 from storage.models import Item
 from storage.people import followees, interests_of
 
@@ -35,7 +36,7 @@ def _item(item: Item) -> dict[str, Any]:
 def export(session: Session, *, team_id: str, user_id: str, now: datetime) -> dict[str, Any]:
     """Saves with notes, lists, subscriptions, follows, interests, and recommendations sent and received."""
     shelf = item_store.shelf(session=session, team_id=team_id, user_id=user_id)
-    tags = item_store.tag_names(session=session, item_ids=[item.id or 0 for _, item in shelf])
+    tags = tag_store.tag_names(session=session, item_ids=[item.id or 0 for _, item in shelf])
     own_lists = []
     for curated in list_store.lists_of(session=session, team_id=team_id, owner_id=user_id):
         entries = list_store.list_items(session=session, curated=curated)

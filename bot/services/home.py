@@ -7,9 +7,10 @@ from typing import Any
 
 from bot.services import Services
 from bot.services.digests.slots import preferences
-from bot.slack import blocks
+from bot.slack import home as home_tab
 from storage import items as item_store
 from storage import lists as list_store
+from storage import tags as tag_store
 from storage.activity import top_items
 from storage.people import get_person, interests_of
 
@@ -23,8 +24,8 @@ def home_view(
     now = services.clock()
     with services.new_session() as session:
         shelf = item_store.shelf(session=session, team_id=team_id, user_id=user_id)
-        newest = shelf[: blocks.HOME_SHELF_ROWS]
-        tags = item_store.tag_names(session=session, item_ids=[item.id or 0 for _, item in newest])
+        newest = shelf[: home_tab.HOME_SHELF_ROWS]
+        tags = tag_store.tag_names(session=session, item_ids=[item.id or 0 for _, item in newest])
         own = list_store.lists_of(session=session, team_id=team_id, owner_id=user_id)
         subscribed = list_store.subscriptions_of(session=session, team_id=team_id, user_id=user_id)
         interests = interests_of(session=session, team_id=team_id, user_id=user_id)
@@ -34,7 +35,7 @@ def home_view(
         services.settings, person.digest_day if person else None, person.digest_time if person else None
     )
     unread = sum(1 for save, _ in shelf if save.status != "done")
-    return blocks.home_view(
+    return home_tab.home_view(
         tips=tips,
         shelf=[(item, save.status == "done", tags.get(item.id or 0, [])) for save, item in newest],
         unread=unread,

@@ -19,8 +19,8 @@ from bot.services import recommendations as recommend
 from bot.services.lookups import why_not_a_recipient
 from bot.slack import blocks
 from bot.slack.client import client_for_team
-from storage import items as item_store
 from storage import recommendations as rec_store
+from storage import tags as tag_store
 from storage.models import Item, Recommendation
 
 logger = logging.getLogger(__name__)
@@ -36,7 +36,7 @@ class Delivered:
 
 def _render(services: Services, rec: Recommendation, item: Item) -> tuple[str, list[blocks.Block]]:
     with services.new_session() as session:
-        tags = item_store.tag_names(session=session, item_ids=[item.id or 0]).get(item.id or 0, [])
+        tags = tag_store.tag_names(session=session, item_ids=[item.id or 0]).get(item.id or 0, [])
     text = f"<@{rec.from_user_id}> recommends {blocks.display_title(item)}"
     shown = blocks.recommendation_blocks(
         from_user=rec.from_user_id,

@@ -14,6 +14,7 @@ from bot.slack import blocks
 from bot.text import clip
 from storage import items as item_store
 from storage import recommendations as rec_store
+from storage import tags as tag_store
 from storage.models import Item, Recommendation
 from storage.people import get_person, interested_in
 
@@ -107,7 +108,7 @@ def suggestions(
     """Up to three colleagues whose interests match the item's topics and who do not have it yet:
     (user id, the topics they share with it, their name if known)."""
     assert item.id is not None
-    topics = item_store.tag_names(session=session, item_ids=[item.id]).get(item.id, [])
+    topics = tag_store.tag_names(session=session, item_ids=[item.id]).get(item.id, [])
     candidates = interested_in(session=session, team_id=team_id, topics=topics)
     if not candidates:
         return []

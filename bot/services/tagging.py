@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlmodel import Session
 
 from bot.reading.topics import Taxonomy, TopicMatch
-from storage import items as item_store
+from storage import tags as tag_store
 from storage.models import Item
 
 
@@ -19,8 +19,7 @@ def auto_tag(
     matches = taxonomy.tag(
         title=item.title, description=item.description, keywords=keywords, site=item.site_name, url=url
     )
-    item_store.replace_auto_tags(
+    tag_store.replace_auto_tags(
         session=session, item=item, topics=[(m.slug, ", ".join(m.evidence)) for m in matches], now=now
     )
-    item_store.index_item(session=session, item=item)
     return matches

@@ -12,7 +12,7 @@ from sqlmodel import Session
 from bot.services import Services
 from bot.slack import blocks
 from storage import digests
-from storage import items as item_store
+from storage import tags as tag_store
 from storage.snapshot import Activity, ItemCard, Snapshot, cards_by_id, last_sent, shares_by, visibility
 
 logger = logging.getLogger(__name__)
@@ -212,7 +212,7 @@ def render(digest: Digest, tags: dict[int, list[str]]) -> tuple[str, list[blocks
 
 
 def tags_of(session: Session, digests_: list[Digest]) -> dict[int, list[str]]:
-    return item_store.tag_names(session=session, item_ids=sorted({item.id for d in digests_ for item in d.items()}))
+    return tag_store.tag_names(session=session, item_ids=sorted({item.id for d in digests_ for item in d.items()}))
 
 
 def preview(services: Services, *, team_id: str, user_id: str) -> tuple[str, list[blocks.Block]] | None:

@@ -1,0 +1,132 @@
+"""Tags on items: the tagger's topics, #hashtags, channels' topics and people's corrections, and
+the search document each item's tags and fields make."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, case, exists
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from storage import search
+from storage.db import chunked, one_of
+from storage.models import Item, ItemTag
+
+# The order tags are shown in: what people gave first, the tagger's guesses last.
+_SOURCE_ORDER = case(
+    (col(ItemTag.source) == "person", 0),
+    (col(ItemTag.source) == "hashtag", 1),
+    (col(ItemTag.source) == "channel", 2),
+    else_=3,
+)
+
+
+def has_tag(tag: str) -> ColumnElement[bool]:
+    """A filter for queries over Item: the item carries `tag` (not removed by a person)."""
+    return exists().where(
+        col(ItemTag.item_id) == col(Item.id), col(ItemTag.tag) == tag, col(ItemTag.removed).is_(False)
+    )
+
+
+def tag_names(*, session: Session, item_ids: Sequence[int]) -> dict[int, list[str]]:
+    """Each item's live tags (none a person removed), those people gave first: for showing items."""
+    found: dict[int, list[str]] = {}
+    ids = list(dict.fromkeys(item_ids))
+    for chunk in chunked(ids):
+        statement = (
+            select(ItemTag.item_id, ItemTag.tag)
+            .where(one_of(session, col(ItemTag.item_id), chunk), col(ItemTag.removed).is_(False))
+            .order_by(_SOURCE_ORDER, col(ItemTag.id))
+        )
+        for item_id, tag in session.execute(statement):
+            found.setdefault(int(item_id), []).append(str(tag))
+    return found
+
+
+def _add_tag(
+    session: Session, item: Item, tag: str, *, source: str, now: datetime, by: str | None, evidence: str | None = None
+) -> bool:
+    """Add one tag unless the item has it (or a person removed it: people's corrections win)."""
+    assert item.id is not None
+    existing = session.exec(select(ItemTag).where(ItemTag.item_id == item.id, ItemTag.tag == tag)).first()
+    if existing is not None:
+        if source == "person" and (existing.removed or existing.source != "person"):
+            # A person's word outlasts automatic tagging: it is no longer the tagger's to drop.
+            existing.removed, existing.source, existing.created_by = False, "person", by
+            session.add(existing)
+            return True
+        return False
+    created = ItemTag(
+        team_id=item.team_id, item_id=item.id, tag=tag, source=source, created_by=by, created_at=now, evidence=evidence
+    )
+    try:
+        with session.begin_nested():
+            session.add(created)
+    except IntegrityError:
+        return False
+    return True
+
+
+def add_tags(
+    *, session: Session, item: Item, tags: Sequence[str], source: str, now: datetime, by: str | None = None
+) -> list[str]:
+    """Tag an item (source: person, hashtag or channel) and refresh its search document; returns
+    the tags it did not have. A tag a person removed stays removed unless a person adds it again."""
+    added = [tag for tag in dict.fromkeys(tags) if _add_tag(session, item, tag, source=source, now=now, by=by)]
+    if tags:
+        index_item(session=session, item=item)
+    return added
+
+
+def remove_tags(*, session: Session, item: Item, tags: Sequence[str], by: str, now: datetime) -> list[str]:
+    """A person's untag, kept as `removed` so that no automatic tagging puts it back; returns the
+    tags that were there. The search document follows."""
+    removed = []
+    for tag in dict.fromkeys(tags):
+        existing = session.exec(select(ItemTag).where(ItemTag.item_id == item.id, ItemTag.tag == tag)).first()
+        if existing is None or existing.removed:
+            continue
+        existing.removed, existing.source, existing.created_by, existing.created_at = True, "person", by, now
+        session.add(existing)
+        removed.append(tag)
+    session.flush()
+    index_item(session=session, item=item)
+    return removed
+
+
+def replace_auto_tags(*, session: Session, item: Item, topics: list[tuple[str, str]], now: datetime) -> None:
+    """Set the tagger's topics (slug, evidence): earlier automatic tags it no longer gives are dropped;
+    tags people, hashtags or channels gave, and tags people removed, are left as they are. The
+    search document follows."""
+    assert item.id is not None
+    wanted = dict(topics)
+    for row in session.exec(select(ItemTag).where(ItemTag.item_id == item.id, ItemTag.source == "auto")):
+        if row.tag not in wanted and not row.removed:
+            session.delete(row)
+        elif row.tag in wanted:
+            row.evidence = wanted[row.tag][:512]
+            session.add(row)
+    session.flush()
+    for slug, evidence in topics:
+        _add_tag(session, item, slug, source="auto", now=now, by=None, evidence=evidence[:512])
+    index_item(session=session, item=item)
+
+
+def index_item(*, session: Session, item: Item) -> None:
+    """Refresh the item's search document from its fields, current tags and URL (all there is before a fetch)."""
+    assert item.id is not None
+    tags = tag_names(session=session, item_ids=[item.id]).get(item.id, [])
+    search.index_item(
+        session,
+        team_id=item.team_id,
+        item_id=item.id,
+        parts=[item.title, item.description, " ".join(tags), item.site_name, item.author, url_words(item.url)],
+    )
+
+
+def url_words(url: str) -> str:
+    """A URL as plain words; PostgreSQL's parser would otherwise keep it as one unsplit token."""
+    return re.sub(r"[\W_]+", " ", url.split("://", 1)[-1])
