@@ -6,45 +6,52 @@
 Runs the real app (uvicorn, signature checks, the dedupe middleware, capture into the database)
 against the project's fake Slack, with metadata workers fetching in the background from a local
 server whose pages each take --page-seconds. Events arrive at --rate a second (open loop, as Slack
-sends them) or, with --burst N, from N senders back to back. DATABASE_URL picks the database
-(default: a fresh SQLite file). Prints p50 / p99 / max of the HTTP answer to each message event.
+sends them) or, with --burst N, from N senders back to back. The database is a throw-away one
+(bench/scratch.py: SQLite, or PostgreSQL with a PostgreSQL DATABASE_URL). Prints p50 / p99 / max of
+the HTTP answer to each message event, and checks that every link was stored.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
-import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.demo.week.driver import SlackDriver  # noqa: E402
-from bot.demo.week.fakeslack import BOT_TOKEN, FakeSlack  # noqa: E402
+from scratch import describe, scratch_database  # noqa: E402
+from sqlalchemy import func  # noqa: E402
+from sqlmodel import select  # noqa: E402
 
+from bot.demo.driver import SlackDriver  # noqa: E402
+from bot.demo.fakeslack import BOT_TOKEN, FakeSlack  # noqa: E402
 from bot.runtime.app import create_app  # noqa: E402
-from bot.runtime.server import build_asgi  # noqa: E402
+from bot.runtime.server import ServerThread, build_asgi  # noqa: E402
 from bot.runtime.workers import WorkerPool  # noqa: E402
 from bot.services import Services  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from storage import migrate  # noqa: E402
-from tests.conftest import SIGNING_SECRET, ServerThread  # noqa: E402
+from storage.models import Item  # noqa: E402
+from tests.conftest import SIGNING_SECRET  # noqa: E402
 from tests.pageserver import page_server  # noqa: E402
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", type=int, default=200)
     parser.add_argument("--rate", type=float, default=20.0, help="events a second")
     parser.add_argument("--burst", type=int, default=0, help="N senders back to back instead of --rate")
     parser.add_argument("--page-seconds", type=float, default=3.0)
     args = parser.parse_args()
+    with scratch_database("acks") as database_url:
+        print(f"acks on {describe(database_url)}")
+        measure(args, database_url)
 
-    database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{tempfile.mkdtemp()}/bench.db"
+
+def measure(args: argparse.Namespace, database_url: str) -> None:
     slack = FakeSlack().start()
     settings = Settings(
         slack_bot_token=BOT_TOKEN,
@@ -60,7 +67,7 @@ def main() -> None:
     with page_server() as pages, ServerThread(build_asgi(create_app(services), services)) as app:
         workers.start()
         driver = SlackDriver(app.url, SIGNING_SECRET)
-        driver.command("help")  # warm up: first-request auth.test, connection pools
+        driver.command("help")  # warm up: connection pools
 
         def send(n: int) -> float:
             event = {
@@ -91,14 +98,20 @@ def main() -> None:
             with ThreadPoolExecutor(64) as pool:
                 latencies = sorted(pool.map(paced, range(args.events)))
         workers.stop(timeout=1)
+        driver.close()
+    with services.new_session() as session:
+        stored = session.exec(select(func.count()).select_from(Item)).one()
+    services.engine.dispose()
     slack.stop()
+    if stored != args.events:
+        raise SystemExit(f"only {stored} of {args.events} links were stored")
     p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
-    backend = database_url.split(":", 1)[0]
     print(
         f"{args.events} message events, "
         f"{f'{args.burst} senders back to back' if args.burst else f'{args.rate:g}/s'}, "
-        f"pages taking {args.page_seconds:g} s, {backend}: "
-        f"ack p50 {statistics.median(latencies):.1f} ms, p99 {p99:.1f} ms, max {latencies[-1]:.1f} ms"
+        f"pages taking {args.page_seconds:g} s: "
+        f"ack p50 {statistics.median(latencies):.1f} ms, p99 {p99:.1f} ms, max {latencies[-1]:.1f} ms; "
+        f"all {stored} links stored"
     )
 
 

@@ -3,10 +3,14 @@
     python bench/digest.py [--people 10000] [--items 200000]
     DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test python bench/digest.py
 
-The workspace has realistic follows, list subscriptions, interests, shares, saves and
-recommendations. Slack answers instantly (an in-process client with WebClient's interface), so
-the figure is Peershelf's own work: finding who is due, claiming, building, rendering, recording.
-With a PostgreSQL DATABASE_URL a throw-away database is created beside the named one.
+The workspace (seeded, so every run builds the same one) has follows, list subscriptions,
+interests, shares, saves and recommendations for every person. The pass is the production one,
+pacing included: Slack answers at once (an in-process client with WebClient's interface) and the
+pause between DMs is counted rather than slept, so the run prints both Peershelf's own work
+(finding who is due, claiming, building, rendering, recording) and the wall time the pacing
+would add. The fill runs in a child process, so the memory figure is the pass's alone; a fill
+that fails, or digests that fail, stop the run with the reason. The database is a throw-away
+one (bench/scratch.py).
 """
 
 from __future__ import annotations
@@ -24,9 +28,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from scratch import scratch_database  # noqa: E402
+from scratch import describe, scratch_database  # noqa: E402
 from slack_sdk import WebClient  # noqa: E402
-from sqlalchemy import insert  # noqa: E402
+from sqlalchemy import func, insert, select  # noqa: E402
 
 from bot.reading.topics import load_taxonomy  # noqa: E402
 from bot.services import Services  # noqa: E402
@@ -129,7 +133,7 @@ def fill(url: str, people: int, item_count: int, rng: random.Random) -> None:
         ]
         for part in chunks(shares):
             db.execute(insert(Share), part)
-        saves = {(rng.choice(users), rng.choice(item_ids)) for _ in range(item_count // 2)}
+        saves = sorted({(rng.choice(users), rng.choice(item_ids)) for _ in range(item_count // 2)})
         for part in chunks(
             [
                 {
@@ -144,12 +148,12 @@ def fill(url: str, people: int, item_count: int, rng: random.Random) -> None:
             ]
         ):
             db.execute(insert(Save), part)
-        follows = {(u, rng.choice(users)) for u in users for _ in range(5)}
+        follows = sorted({(u, rng.choice(users)) for u in users for _ in range(5)})
         for part in chunks(
             [{"team_id": TEAM, "follower_id": a, "followee_id": b, "created_at": NOW} for a, b in follows if a != b]
         ):
             db.execute(insert(Follow), part)
-        interests = {(u, rng.choice(topics)) for u in users for _ in range(2)}
+        interests = sorted({(u, rng.choice(topics)) for u in users for _ in range(2)})
         for part in chunks([{"team_id": TEAM, "user_id": u, "topic": t, "created_at": NOW} for u, t in interests]):
             db.execute(insert(Interest), part)
         list_ids = list(
@@ -168,13 +172,13 @@ def fill(url: str, people: int, item_count: int, rng: random.Random) -> None:
                 ],
             ).scalars()
         )
-        entries = {(rng.choice(list_ids), rng.choice(item_ids)) for _ in range(len(list_ids) * 40)}
+        entries = sorted({(rng.choice(list_ids), rng.choice(item_ids)) for _ in range(len(list_ids) * 40)})
         for part in chunks([{"list_id": lid, "item_id": i, "position": 0, "added_at": recent()} for lid, i in entries]):
             db.execute(insert(ListItem), part)
-        subs = {(rng.choice(list_ids), u) for u in users for _ in range(2)}
+        subs = sorted({(rng.choice(list_ids), u) for u in users for _ in range(2)})
         for part in chunks([{"team_id": TEAM, "list_id": lid, "user_id": u, "created_at": NOW} for lid, u in subs]):
             db.execute(insert(Subscription), part)
-        recs = {(rng.choice(item_ids), rng.choice(users), rng.choice(users)) for _ in range(people * 2)}
+        recs = sorted({(rng.choice(item_ids), rng.choice(users), rng.choice(users)) for _ in range(people * 2)})
         for part in chunks(
             [
                 {"team_id": TEAM, "item_id": i, "from_user_id": a, "to_user_id": b, "created_at": recent()}
@@ -198,37 +202,70 @@ class InstantSlack(WebClient):
         return {"ok": True, "ts": "1.0", "channel": "D1"}
 
 
+def counts(url: str) -> dict[str, int]:
+    engine = make_engine(url)
+    with engine.connect() as db:
+        found = {
+            name: int(db.execute(select(func.count()).select_from(model)).scalar_one())
+            for name, model in (
+                ("people", Person),
+                ("items", Item),
+                ("shares", Share),
+                ("saves", Save),
+                ("follows", Follow),
+                ("subscriptions", Subscription),
+                ("recommendations", Recommendation),
+            )
+        }
+    engine.dispose()
+    return found
+
+
 def run(url: str) -> None:
     engine = make_engine(url)
     settings = Settings(slack_bot_token="xoxb-bench", database_url=url)
     services = Services(settings=settings, engine=engine, new_session=session_factory(engine), clock=lambda: NOW)
-    client = InstantSlack()
+    paused: list[float] = []
+    digest_pass = DigestPass(services, InstantSlack(), sleep=paused.append)  # production pacing, counted
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     started = time.perf_counter()
-    result = DigestPass(services, client, pace_seconds=0).run(TEAM, now=NOW)
+    result = digest_pass.run(TEAM, now=NOW)
     elapsed = time.perf_counter() - started
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(
-        f"  {engine.dialect.name}: digest pass {elapsed:.1f} s for {result.sent + result.skipped:,} people "
-        f"({result.sent:,} sent, {result.skipped:,} empty); peak RSS {peak / 1024:.0f} MB "
-        f"({(peak - before) / 1024:+.0f} MB during the pass)"
-    )
     engine.dispose()
+    print(
+        f"  pass: {result.sent:,} digests sent, {result.skipped:,} empty (skipped), {result.failed:,} failed, "
+        f"{result.not_due:,} not due"
+    )
+    print(
+        f"  Peershelf's own work {elapsed:.1f} s; with the pacing between DMs "
+        f"({digest_pass.pace_seconds:g} s each) the pass takes {elapsed + sum(paused):,.0f} s of wall time"
+    )
+    print(f"  peak RSS {peak / 1024:.0f} MB ({(peak - before) / 1024:+.0f} MB during the pass)")
+    if result.failed or not result.sent:
+        raise SystemExit("digests failed or none were sent: these figures measure nothing")
 
 
 def fill_apart(url: str, people: int, items: int) -> None:
-    """Fill in a child process, so the memory figure is the pass's alone."""
+    """Fill in a child process, so the memory figure is the pass's alone; stop if it failed."""
     child = multiprocessing.get_context("spawn").Process(target=fill, args=(url, people, items, random.Random(11)))
     child.start()
     child.join()
+    if child.exitcode != 0:
+        raise SystemExit(f"filling the database failed (exit status {child.exitcode}); see above")
+    found = counts(url)
+    if found["people"] != people or found["items"] != items:
+        raise SystemExit(f"the fill stored {found}, not {people:,} people and {items:,} items")
+    print("  data: " + ", ".join(f"{n:,} {name}" for name, n in found.items()))
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--people", type=int, default=10_000)
     parser.add_argument("--items", type=int, default=200_000)
     args = parser.parse_args()
     with scratch_database("digest") as url:
+        print(f"a weekly digest pass on {describe(url)}, at {NOW:%A %Y-%m-%d %H:%M} UTC")
         fill_apart(url, args.people, args.items)
         run(url)
 

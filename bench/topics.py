@@ -48,7 +48,7 @@ def main() -> None:
     evaluate(items[:5])  # warm up: load the taxonomy
     figures = evaluate(items)
     print(
-        f"{figures['items']:.0f} items: hit {figures['hit']:.1%}, precision {figures['precision']:.1%}, "
+        f"{path}: {figures['items']:.0f} items: hit {figures['hit']:.1%}, precision {figures['precision']:.1%}, "
         f"off-topic tagged {figures['off_topic_tagged']:.1%}, {figures['ms_per_item']:.3f} ms/item"
     )
 
