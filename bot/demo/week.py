@@ -19,14 +19,13 @@ from typing import Any
 
 from bot.demo.driver import SlackDriver, load_payload
 from bot.demo.fakeslack import BOT_TOKEN, TEAM_ID, FakeSlack
-from bot.reading.fetcher import fetcher_for
 from bot.reading.links import canonical_url
 from bot.runtime.app import create_app
 from bot.runtime.server import ServerThread, build_asgi
 from bot.services import Services
 from bot.services.digests.delivery import DigestPass
 from bot.services.feeds import FeedPoller
-from bot.services.pages import MetadataWorker
+from bot.services.pages import MetadataWorker, fetcher_for
 from bot.services.recommendation_dms import send_due_notices
 from bot.settings import Settings
 from bot.slack.client import web_client

@@ -18,7 +18,6 @@ import time
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 
 import httpx
@@ -42,9 +41,6 @@ Resolver = Callable[[str, int], list[IPAddress]]
 METADATA_ADDRESSES = frozenset(
     ipaddress.ip_address(a) for a in ("169.254.169.254", "169.254.170.2", "100.100.100.200", "fd00:ec2::254")
 )
-
-if TYPE_CHECKING:
-    from bot.settings import Settings
 
 
 class FetchRefused(Exception):
@@ -253,11 +249,3 @@ def _content_type(header: str) -> tuple[str, str | None]:
         if name.lower() == "charset" and value:
             charset = value.strip("\"' ").lower()
     return media_type.strip().lower(), charset
-
-
-def fetcher_for(settings: Settings) -> Fetcher:
-    return Fetcher(
-        timeout=settings.fetch_timeout,
-        max_bytes=settings.fetch_max_bytes,
-        allow_private=settings.fetch_allow_private,
-    )

@@ -12,10 +12,9 @@ from bs4 import UnicodeDammit
 
 from bot.reading.fetcher import Fetcher, FetchFailed, FetchRefused
 from bot.reading.kinds import kind_of
-from bot.reading.links import canonical_url
-from bot.reading.metadata import Metadata, extract
+from bot.reading.links import canonical_url, preferred_canonical
+from bot.reading.metadata import Metadata, extract, page_metadata
 from bot.reading.topics import Taxonomy
-from bot.services.pages import page_metadata, preferred_canonical
 
 KEYS = (
     "url",

@@ -1,1 +1,1 @@
-"""The processes: the Bolt app, the HTTP server, background workers, the scheduler and the CLI."""
+"""The processes: the Bolt app, the HTTP server, page-reading workers and the scheduler."""

@@ -5,9 +5,8 @@ from __future__ import annotations
 import logging
 import threading
 
-from bot.reading.fetcher import fetcher_for
 from bot.services import Services
-from bot.services.pages import MetadataWorker
+from bot.services.pages import MetadataWorker, fetcher_for
 
 logger = logging.getLogger(__name__)
 

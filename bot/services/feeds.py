@@ -13,10 +13,11 @@ import feedparser
 from bs4 import BeautifulSoup
 from sqlmodel import Session
 
-from bot.reading.fetcher import Fetcher, FetchFailed, FetchRefused, fetcher_for
+from bot.reading.fetcher import Fetcher, FetchFailed, FetchRefused
 from bot.reading.kinds import kind_of
 from bot.reading.links import canonical_url
 from bot.services import Services
+from bot.services.pages import fetcher_for
 from bot.services.tagging import auto_tag
 from bot.text import clip
 from storage import items as item_store

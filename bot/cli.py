@@ -161,9 +161,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
-    from bot.reading.fetcher import fetcher_for
     from bot.reading.inspection import as_json, as_text, inspect_all
     from bot.reading.topics import load_taxonomy
+    from bot.services.pages import fetcher_for
 
     files = [s for s in args.sources if not s.lower().startswith(("http://", "https://"))]
     if args.url is not None and (len(args.sources) != 1 or len(files) != 1):
