@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, update
+from sqlalchemy import ColumnElement, delete, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -162,20 +162,19 @@ def people_with_item(*, session: Session, item_id: int) -> set[str]:
 
 
 def sent_by(*, session: Session, team_id: str, user_id: str) -> list[tuple[Recommendation, Item]]:
-    statement = (
-        select(Recommendation, Item)
-        .join(Item, col(Item.id) == col(Recommendation.item_id))
-        .where(Recommendation.team_id == team_id, Recommendation.from_user_id == user_id)
-        .order_by(col(Recommendation.created_at), col(Recommendation.id))
-    )
-    return [(rec, item) for rec, item in session.exec(statement)]
+    return _with_items(session, team_id, col(Recommendation.from_user_id) == user_id)
 
 
 def received_by(*, session: Session, team_id: str, user_id: str) -> list[tuple[Recommendation, Item]]:
+    return _with_items(session, team_id, col(Recommendation.to_user_id) == user_id)
+
+
+def _with_items(session: Session, team_id: str, whose: ColumnElement[bool]) -> list[tuple[Recommendation, Item]]:
+    """A workspace's recommendations that `whose` picks, with their items, oldest first."""
     statement = (
         select(Recommendation, Item)
         .join(Item, col(Item.id) == col(Recommendation.item_id))
-        .where(Recommendation.team_id == team_id, Recommendation.to_user_id == user_id)
+        .where(Recommendation.team_id == team_id, whose)
         .order_by(col(Recommendation.created_at), col(Recommendation.id))
     )
     return [(rec, item) for rec, item in session.exec(statement)]
