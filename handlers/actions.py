@@ -24,20 +24,11 @@ from bot.services.recommendations import NotAllowed, act, recommend_suggested, r
 from bot.services.saving import done_pressed, save_pressed
 from bot.slack import blocks
 from handlers.events import publish
+from handlers.fields import number_in, user_of
 
 logger = logging.getLogger(__name__)
 
 REC_ACTIONS = {"rec_save": "save", "rec_done": "done", "rec_thanks": "thanks"}
-
-
-def _user(body: dict[str, Any]) -> str:
-    return str((body.get("user") or {}).get("id") or "")
-
-
-def _number(value: object) -> int:
-    """A button's value as the number it carries (0, matching nothing, when it carries none)."""
-    text = str(value or "")
-    return int(text) if text.isdigit() and len(text) < 19 else 0
 
 
 def _reply(respond: Respond, text: str) -> None:
@@ -56,7 +47,7 @@ def _item_buttons(app: App, services: Services) -> None:
 
         def ack_press(ack: Ack, body: dict[str, Any], action: dict[str, Any], context: BoltContext) -> None:
             context["said"] = press(
-                services, team_id=context.team_id or "", user_id=_user(body), item_id=_number(action.get("value"))
+                services, team_id=context.team_id or "", user_id=user_of(body), item_id=number_in(action.get("value"))
             )
             ack()
 
@@ -70,15 +61,15 @@ def _item_buttons(app: App, services: Services) -> None:
         app.action(action_id)(ack=ack_press, lazy=[say])
 
     def ack_recommend(ack: Ack, body: dict[str, Any], action: dict[str, Any], context: BoltContext) -> None:
-        context["item_id"] = recommendable(
-            services, team_id=context.team_id or "", user_id=_user(body), item_id=_number(action.get("value"))
+        context["item"] = recommendable(
+            services, team_id=context.team_id or "", user_id=user_of(body), item_id=number_in(action.get("value"))
         )
         ack()
 
     def open_recommend(body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
-        item = context.get("item_id")
+        item = context.get("item")
         if item is None:
-            client.chat_postMessage(channel=_user(body), text="That item is no longer there to recommend.")
+            client.chat_postMessage(channel=user_of(body), text="That item is no longer there to recommend.")
             return
         item_id, title = item
         view = blocks.recommend_modal(
@@ -91,7 +82,11 @@ def _item_buttons(app: App, services: Services) -> None:
     def ack_suggested(ack: Ack, body: dict[str, Any], action: dict[str, Any], context: BoltContext) -> None:
         item_id, _, to_user = str(action.get("value", "")).partition(":")
         context["said"], context["deliver"] = recommend_suggested(
-            services, team_id=context.team_id or "", from_user=_user(body), to_user=to_user, item_id=_number(item_id)
+            services,
+            team_id=context.team_id or "",
+            from_user=user_of(body),
+            to_user=to_user,
+            item_id=number_in(item_id),
         )
         ack()
 
@@ -106,7 +101,7 @@ def _recommendation_buttons(app: App, services: Services) -> None:
     def on_button(action: str) -> tuple[Callable[..., None], Callable[..., None]]:
         def ack_button(ack: Ack, body: dict[str, Any], payload: dict[str, Any], context: BoltContext) -> None:
             try:
-                act(services, rec_id=_number(payload.get("value")), user_id=_user(body), action=action)
+                act(services, rec_id=number_in(payload.get("value")), user_id=user_of(body), action=action)
                 context["acted"] = True
             except NotAllowed:
                 context["acted"] = False
@@ -114,13 +109,13 @@ def _recommendation_buttons(app: App, services: Services) -> None:
 
         def show(body: dict[str, Any], payload: dict[str, Any], context: BoltContext, client: WebClient) -> None:
             if not context.get("acted"):
-                client.chat_postMessage(channel=_user(body), text="That recommendation was sent to someone else.")
+                client.chat_postMessage(channel=user_of(body), text="That recommendation was sent to someone else.")
                 return
             # The DM this button sits in is the recommendation itself: show what was done, in place.
             refresh(
                 services,
                 client,
-                rec_id=_number(payload.get("value")),
+                rec_id=number_in(payload.get("value")),
                 channel=(body.get("channel") or {}).get("id"),
                 ts=(body.get("message") or {}).get("ts"),
             )
@@ -136,7 +131,7 @@ def _home_controls(app: App, services: Services, shelf: Shelf) -> None:
     """The digest controls on the Home tab: they take effect at once and the tab is redrawn."""
 
     def change(body: dict[str, Any], context: BoltContext, **settings: Any) -> None:
-        change_preferences(services, team_id=context.team_id or "", user_id=_user(body), **settings)
+        change_preferences(services, team_id=context.team_id or "", user_id=user_of(body), **settings)
 
     def toggle(ack: Ack, body: dict[str, Any], action: dict[str, Any], context: BoltContext) -> None:
         change(body, context, enabled=action.get("value") == "on")
@@ -153,7 +148,7 @@ def _home_controls(app: App, services: Services, shelf: Shelf) -> None:
         ack()
 
     def redraw(body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
-        team_id, user_id = context.team_id or "", _user(body)
+        team_id, user_id = context.team_id or "", user_of(body)
         try:  # the time zone the digest is scheduled in, if not looked up lately
             colleague(services, client, team_id, user_id)
         except NotAColleague:

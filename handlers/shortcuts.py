@@ -13,6 +13,7 @@ from bot.services import Services
 from bot.services.lookups import conversation, workspace_url
 from bot.services.saving import save_slack_message
 from bot.slack import blocks
+from handlers.fields import user_of
 
 SHORTCUTS = {"save_to_shelf": "Save to shelf", "recommend_message": "Recommend…"}
 MAX_LINKS = 20
@@ -25,7 +26,7 @@ def register(app: App, services: Services) -> None:
     def save_to_shelf(body: dict[str, Any], context: BoltContext, client: WebClient, respond: Respond) -> None:
         raw = body.get("message") or {}
         team_id, channel = context.team_id, str((body.get("channel") or {}).get("id") or "")
-        user = str((body.get("user") or {}).get("id") or "")
+        user = user_of(body)
         if not team_id or not raw.get("ts") or not user:
             respond(text="I couldn't read that message, so nothing was saved.", response_type="ephemeral")
             return

@@ -11,6 +11,7 @@ from slack_sdk import WebClient
 from bot.services import Services
 from bot.services.recommendation_dms import deliver, refused_text
 from bot.services.recommendations import ModalTarget, submit_modal
+from handlers.fields import number_in, user_of
 
 MAX_ERROR = 150  # Slack shows at most this much of an input's error
 
@@ -22,12 +23,11 @@ def _target(view: dict[str, Any], values: dict[str, Any]) -> ModalTarget:
     except ValueError:
         meta = {}
     meta = meta if isinstance(meta, dict) else {}
-    choice = str((((values.get("link") or {}).get("choice") or {}).get("selected_option") or {}).get("value") or "0")
-    item_id = str(meta.get("item_id", ""))
+    choice = (((values.get("link") or {}).get("choice") or {}).get("selected_option") or {}).get("value")
     return ModalTarget(
-        item_id=int(item_id) if item_id.isdigit() and len(item_id) < 19 else None,
+        item_id=number_in(meta.get("item_id")) or None,
         links=tuple(str(link) for link in meta.get("links") or [] if isinstance(link, str)),
-        chosen=int(choice) if choice.isdigit() and len(choice) < 4 else 0,
+        chosen=number_in(choice),
         channel_id=str(meta.get("channel") or ""),
         ts=str(meta.get("ts") or ""),
         thread_ts=meta.get("thread_ts") if isinstance(meta.get("thread_ts"), str) else None,
@@ -43,7 +43,7 @@ def register(app: App, services: Services) -> None:
         problem, deliver_ids = submit_modal(
             services,
             team_id=context.team_id or "",
-            from_user=str((body.get("user") or {}).get("id") or ""),
+            from_user=user_of(body),
             to_users=[str(user) for user in chosen],
             note=str(note) if note else None,
             target=_target(view, values),
@@ -57,8 +57,6 @@ def register(app: App, services: Services) -> None:
     def send(body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
         delivered = deliver(services, client, context.get("deliver") or [])
         if delivered.refused:  # the modal is closed by now: the sender hears it in a DM
-            client.chat_postMessage(
-                channel=str((body.get("user") or {}).get("id")), text=refused_text(delivered.refused)
-            )
+            client.chat_postMessage(channel=user_of(body), text=refused_text(delivered.refused))
 
     app.view("recommend_modal")(ack=submit, lazy=[send])
