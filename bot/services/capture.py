@@ -9,6 +9,7 @@ that one message's items, tags and shares are recorded together or not at all.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -113,14 +114,24 @@ def _isbn_item(session: Session, team_id: str, isbn: str, now: datetime, title: 
 
 
 def capture_message(
-    *, session: Session, message: Message, now: datetime, taxonomy: Taxonomy, workspace_url: str | None = None
+    *,
+    session: Session,
+    message: Message,
+    now: datetime,
+    taxonomy: Taxonomy,
+    workspace_url: str | Callable[[], str | None] | None = None,
 ) -> list[Captured]:
     """Record every link and ISBN of `message` as an item (once per workspace) and a share. Without
-    the workspace's address the share's permalink is filled in later (`fill_permalinks`)."""
+    the workspace's address the share's permalink is filled in later (`fill_permalinks`).
+
+    `workspace_url` may be a function, asked only when the message has something to capture: most
+    messages have no link, and they cost no look-up.
+    """
     links = links_in_message(message.text, message.blocks)
     isbns = isbns_in_text(message.text)
     if not links and not isbns:
         return []
+    base = workspace_url() if callable(workspace_url) else workspace_url
     found = [_link_item(session, message.team_id, link, now) for link in links]
     found += [_isbn_item(session, message.team_id, isbn, now) for isbn in isbns]
     context = clip(plain_words(message.text), CONTEXT_CHARS)
@@ -140,7 +151,7 @@ def capture_message(
             channel_type=message.channel_type,
             message_ts=message.ts,
             thread_ts=message.thread_ts,
-            permalink=permalink(workspace_url, message.channel_id, message.ts, message.thread_ts),
+            permalink=permalink(base, message.channel_id, message.ts, message.thread_ts),
             context=context,
             is_private=message.is_private,
             shared_at=now,

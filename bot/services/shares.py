@@ -28,7 +28,7 @@ def record_message(services: Services, message: Message) -> list[int]:
             message=message,
             now=services.clock(),
             taxonomy=services.taxonomy,
-            workspace_url=known_workspace_url(services, message.team_id),
+            workspace_url=lambda: known_workspace_url(services, message.team_id),
         )
     if any(c.new_item for c in captured):
         services.fetch_wakeup.set()
