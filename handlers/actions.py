@@ -8,7 +8,6 @@ updated DM, a redrawn Home tab) is sent from a lazy listener once Slack has it.
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -18,15 +17,13 @@ from slack_sdk import WebClient
 from bot.commands.parser import Shelf
 from bot.services import Services
 from bot.services.digests.slots import change_preferences
-from bot.services.lookups import NotAColleague, colleague
+from bot.services.lookups import refresh_profile
 from bot.services.recommendation_dms import deliver, refresh, refused_text
 from bot.services.recommendations import NotAllowed, act, recommend_suggested, recommendable
 from bot.services.saving import done_pressed, save_pressed
 from bot.slack import blocks
 from handlers.events import publish
 from handlers.fields import number_in, user_of
-
-logger = logging.getLogger(__name__)
 
 REC_ACTIONS = {"rec_save": "save", "rec_done": "done", "rec_thanks": "thanks"}
 
@@ -149,10 +146,7 @@ def _home_controls(app: App, services: Services, shelf: Shelf) -> None:
 
     def redraw(body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
         team_id, user_id = context.team_id or "", user_of(body)
-        try:  # the time zone the digest is scheduled in, if not looked up lately
-            colleague(services, client, team_id, user_id)
-        except NotAColleague:
-            logger.info("no profile for %s of team %s", user_id, team_id)
+        refresh_profile(services, client, team_id, user_id)  # the time zone the digest is scheduled in
         publish(services, client, team_id=team_id, user_id=user_id, shelf=shelf)
 
     for action_id, listener in (("home_digest_toggle", toggle), ("home_digest_day", day), ("home_digest_time", at)):

@@ -8,7 +8,6 @@ typed the command, in the same channel.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from collections.abc import Callable
 
@@ -17,7 +16,7 @@ from slack_sdk import WebClient
 from bot.commands.parser import Later
 from bot.services import Services
 from bot.services.export import send_export
-from bot.services.lookups import NotAColleague, colleague, why_not_a_recipient
+from bot.services.lookups import refresh_profile, why_not_a_recipient
 from bot.services.recommendation_dms import deliver, refused_text
 from storage import people
 
@@ -29,8 +28,7 @@ def run_later(
 ) -> None:
     """Do what a reply left for after the ack; `tell` answers the person who typed the command."""
     for person in later.look_up:
-        with contextlib.suppress(NotAColleague):  # the time zone their digest is scheduled in
-            colleague(services, client, team_id, person)
+        refresh_profile(services, client, team_id, person)
     for followee in later.follows:
         why = why_not_a_recipient(services, client, team_id, followee)
         if why is not None:

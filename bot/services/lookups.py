@@ -59,6 +59,15 @@ def why_not_a_recipient(services: Services, client: WebClient, team_id: str, use
         return "not someone in this workspace"
 
 
+def refresh_profile(services: Services, client: WebClient, team_id: str, user_id: str) -> None:
+    """Make sure Slack was asked about someone lately (their time zone schedules their digest);
+    someone Slack does not know as a colleague is left as they are."""
+    try:
+        colleague(services, client, team_id, user_id)
+    except NotAColleague:
+        logger.info("no profile for %s of team %s", user_id, team_id)
+
+
 def colleague(services: Services, client: WebClient, team_id: str, user_id: str) -> Colleague:
     """The person behind `user_id`, or NotAColleague. Bots are returned; callers decide about them."""
     with services.new_session() as session:
