@@ -6,7 +6,7 @@ from bot.commands.parser import Invocation, Later, Reply, Shelf, Subcommand, Tok
 from bot.services import Services
 from bot.services.digests.compose import preview
 from bot.services.digests.slots import change_preferences, preferences
-from bot.settings import WEEKDAYS, SettingsError, parse_hhmm, parse_weekday
+from bot.settings import WEEKDAYS, SettingsError, parse_weekday
 from bot.slack import blocks
 from bot.slack.home import DAY_NAMES
 from bot.text import echo
@@ -58,11 +58,7 @@ class DigestCommands:
             except SettingsError:
                 return Reply(f"`{echo(rest[0].text, 20)}` isn't a day. Use one of {', '.join(WEEKDAYS)}.")
         elif action == "time" and len(rest) == 1:
-            try:
-                at = parse_hhmm("time", rest[0].text)
-            except SettingsError:
-                return Reply(f"`{echo(rest[0].text, 20)}` isn't a time. Use 24-hour HH:MM, like `16:30`.")
-            change["at"] = f"{at.hour:02d}:{at.minute:02d}"
+            change["at"] = rest[0].text
         else:
             raise UsageError()
         person = change_preferences(
@@ -71,7 +67,8 @@ class DigestCommands:
             user_id=invocation.user_id,
             **change,  # type: ignore[arg-type]
         )
-        assert person is not None  # the day and time were checked above
+        if person is None:  # change_preferences refuses a time that is not HH:MM, and changes nothing
+            return Reply(f"`{echo(rest[0].text, 20)}` isn't a time. Use 24-hour HH:MM, like `16:30`.")
         day, at_time = preferences(self.services.settings, person.digest_day, person.digest_time)
         # Slack is asked for the person's time zone after it has its answer, if not known yet.
         look_up = () if person.profile_refreshed_at else (invocation.user_id,)
