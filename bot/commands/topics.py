@@ -71,8 +71,8 @@ class TopicCommands:
             current = blocks.tags_text(_tags_of(session, item), limit=None)
         missing = [tag for tag in tags if tag not in removed]
         if not removed:
-            return Reply(f"{blocks.item_link(item)} has no tag {' '.join('#' + t for t in missing)}.")
-        done = " ".join("#" + t for t in removed)
+            return Reply(f"{blocks.item_link(item)} has no tag {blocks.tags_text(missing, limit=None)}.")
+        done = blocks.tags_text(removed, limit=None)
         return Reply(
             f"Took {done} off {blocks.item_link(item)}; it won't come back. Its tags now: {current or 'none'}."
         )
