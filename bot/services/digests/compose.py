@@ -19,7 +19,8 @@ logger = logging.getLogger(__name__)
 
 PER_SECTION = 5
 UNREAD_REMINDERS = 3
-FIRST_DIGEST_LOOKBACK = timedelta(days=7)
+WEEK = timedelta(days=7)
+FIRST_DIGEST_LOOKBACK = WEEK
 LONGEST_LOOKBACK = timedelta(days=28)  # someone back after a month away gets the last four weeks
 
 Week = dict[str, list[tuple[int, int]]]  # topic -> [(item id, people)], from storage.digests.weekly_top
@@ -215,6 +216,11 @@ def tags_of(session: Session, digests_: list[Digest]) -> dict[int, list[str]]:
     return tag_store.tag_names(session=session, item_ids=sorted({item.id for d in digests_ for item in d.items()}))
 
 
+def week_before(session: Session, *, team_id: str, slot: datetime) -> Week:
+    """The week's top items by topic in the seven days before `slot`: "top of the week in your interests"."""
+    return digests.weekly_top(session=session, team_id=team_id, since=slot - WEEK)
+
+
 def preview(services: Services, *, team_id: str, user_id: str) -> tuple[str, list[blocks.Block]] | None:
     """`/shelf digest`: the person's next digest as it stands now, or None when it would be empty."""
     now = services.clock()
@@ -223,7 +229,7 @@ def preview(services: Services, *, team_id: str, user_id: str) -> tuple[str, lis
             session,
             team_id=team_id,
             slots={user_id: now},
-            week_for=lambda slot: digests.weekly_top(session=session, team_id=team_id, since=slot - timedelta(days=7)),
+            week_for=lambda slot: week_before(session, team_id=team_id, slot=slot),
         )[user_id]
         if built.empty:
             return None

@@ -14,7 +14,7 @@ from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
 from bot.services import Services, lookups
-from bot.services.digests.compose import Digest, Week, build_all, render, tags_of
+from bot.services.digests.compose import Digest, Week, build_all, render, tags_of, week_before
 from bot.services.digests.slots import current_slot, preferences
 from bot.services.lookups import PROFILE_MAX_AGE, workspaces
 from bot.services.recommendation_dms import client_for_team
@@ -111,7 +111,7 @@ class DigestPass:
     def _week(self, session: Session, team_id: str, slot: datetime) -> Week:
         """The week's top items by topic, computed once per distinct slot in a pass."""
         if slot not in self._weeks:
-            self._weeks[slot] = digests.weekly_top(session=session, team_id=team_id, since=slot - timedelta(days=7))
+            self._weeks[slot] = week_before(session, team_id=team_id, slot=slot)
         return self._weeks[slot]
 
     def _refresh_time_zones(
