@@ -12,7 +12,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from bot import __version__
 from bot.settings import MissingCredentials, Settings, SettingsError
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
 logger = logging.getLogger("peershelf")
+T = TypeVar("T")
 
 SETTINGS_NOTE = "Settings come from the environment, then from .env in the working directory (see .env.example)."
 
@@ -55,15 +56,16 @@ def _safe_url(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
-def _database(settings: Settings, action: Callable[[Engine], object]) -> None:
-    """Run `action` (a migration step) on DATABASE_URL, or stop with one line if it cannot be reached."""
+def _database(settings: Settings, action: Callable[[Engine], T]) -> T:
+    """Run `action` (a migration step) on DATABASE_URL and return what it returns, or stop with one
+    line if the database cannot be reached."""
     from sqlalchemy.exc import OperationalError
 
     from storage.db import make_engine
 
     engine = make_engine(settings.database_url)
     try:
-        action(engine)
+        return action(engine)
     except OperationalError as error:
         reason = str(error.orig).strip().splitlines()[0] if error.orig else "no answer"
         raise Stop(f"cannot reach the database at DATABASE_URL={_safe_url(settings.database_url)}: {reason}") from None
@@ -90,13 +92,12 @@ def cmd_db_revision(args: argparse.Namespace) -> int:
     from storage import migrate
 
     settings = _settings()
-    written = []
     _upgrade(settings)  # the new migration is what the models add to the newest schema
-    _database(settings, lambda engine: written.append(migrate.revision(engine, args.message)))
-    if written[0] is None:
+    written = _database(settings, lambda engine: migrate.revision(engine, args.message))
+    if written is None:
         print("the models and the database agree: no migration written")
         return 0
-    print(f"wrote {written[0]}: read it through before committing it")
+    print(f"wrote {written}: read it through before committing it")
     return 0
 
 

@@ -32,7 +32,6 @@ def revision(engine: Engine, message: str) -> Path | None:
     heads = ScriptDirectory(str(MIGRATIONS)).get_heads()
     number = max((int(head) for head in heads if head.isdigit()), default=0) + 1
     config = alembic_config(engine)
-    written: list[Path] = []
 
     def skip_if_empty(context: object, revision: object, directives: list[Any]) -> None:
         script = directives[0]
@@ -42,10 +41,8 @@ def revision(engine: Engine, message: str) -> Path | None:
     script = command.revision(
         config, message=message, autogenerate=True, rev_id=f"{number:04d}", process_revision_directives=skip_if_empty
     )
-    for found in script if isinstance(script, list) else [script]:
-        if found is not None:
-            written.append(Path(found.path))
-    return written[0] if written else None
+    written = [found for found in (script if isinstance(script, list) else [script]) if found is not None]
+    return Path(written[0].path) if written else None
 
 
 def current_revision(engine: Engine) -> str | None:
