@@ -139,7 +139,7 @@ class TopicCommands:
                 item,
                 number=True,
                 tags=tags.get(item.id or 0, []),
-                extra=f"{count} {'person' if count == 1 else 'people'}",
+                extra=blocks.people_count(count),
             )
             for item, count in ranked
         ]

@@ -108,6 +108,11 @@ def item_facts(item: Card) -> str:
     return " · ".join(facts)
 
 
+def people_count(count: int) -> str:
+    """`1 person`, `3 people`: how many took to an item (the week's top, a digest's reasons)."""
+    return f"{count} {'person' if count == 1 else 'people'}"
+
+
 def tags_text(tags: Sequence[str], limit: int | None = MAX_TAGS_SHOWN) -> str:
     """`#a #b #c`: the first `limit` tags (those people gave come first), or every one."""
     return " ".join(f"#{tag}" for tag in (tags if limit is None else tags[:limit]))

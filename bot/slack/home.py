@@ -14,6 +14,7 @@ from bot.slack.blocks import (
     divider,
     header,
     item_card,
+    people_count,
     section,
 )
 from bot.text import slack_escape
@@ -91,7 +92,7 @@ def home_view(
     if not top:
         view.append(context("Nothing shared in public channels this week yet."))
     for item, count in top:
-        view += item_card(item, number=True, extra=f"{count} {'person' if count == 1 else 'people'}")
+        view += item_card(item, number=True, extra=people_count(count))
 
     view += [divider(), context("\n".join(f"`{usage}`" for usage, _ in commands)[:2900])]
     return {"type": "home", "blocks": view[:MAX_BLOCKS_VIEW]}

@@ -89,8 +89,7 @@ def plan(
         for item_id, people in week.get(topic, []):
             scores[item_id] = max(scores.get(item_id, 0), people)
     top = [
-        (item_id, f"{scores[item_id]} {'person' if scores[item_id] == 1 else 'people'}")
-        for item_id in sorted(scores, key=lambda i: (-scores[i], -i))
+        (item_id, blocks.people_count(scores[item_id])) for item_id in sorted(scores, key=lambda i: (-scores[i], -i))
     ]
     unread = [(item_id, "waiting on your shelf") for item_id in snapshot.unread.get(user_id, [])]
     return Plan(
