@@ -80,6 +80,31 @@ def test_json_ld_open_graph_twitter_and_title_in_order_of_trust() -> None:
     assert "newsarticle" in found.types
 
 
+def test_every_word_a_page_gives_about_its_subject_feeds_the_tagger() -> None:
+    html = """<html><head><title>Talk</title>
+      <meta property="article:tag" content="Leadership">
+      <meta property="article:tag" content="Feedback">
+      <meta property="video:tag" content="one-on-ones">
+      <script type="application/ld+json">[
+        {"@type": "Article", "about": [{"@type": "Thing", "name": "Management"}, "Coaching"],
+         "articleSection": "People"},
+        {"@type": "Book", "name": "The Manager's Path", "genre": "Business & Economics / Management"}]</script>
+      <script>var ytInitialPlayerResponse =
+        {"videoDetails": {"keywords": ["engineering managers", "careers"]}};</script>
+    </head><body></body></html>"""
+    assert extract(html).keywords == [
+        "Management",
+        "Coaching",
+        "People",
+        "Business & Economics / Management",
+        "Leadership",
+        "Feedback",
+        "one-on-ones",
+        "engineering managers",
+        "careers",
+    ]
+
+
 def test_title_falls_back_to_the_title_tag_and_broken_json_ld_is_skipped() -> None:
     html = '<html><head><title> Just a title </title><script type="application/ld+json">{broken</script></head></html>'
     found = extract(html)

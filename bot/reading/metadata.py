@@ -6,6 +6,7 @@ tags. For each field the first source that has a value wins.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from dataclasses import dataclass, field
@@ -166,14 +167,54 @@ class _Meta:
 
     def __init__(self, soup: BeautifulSoup) -> None:
         self.values: dict[str, str] = {}
+        self.every: dict[str, list[str]] = {}
         for tag in soup.find_all("meta"):
             key = tag.get("property") or tag.get("name") or tag.get("itemprop")
             content = tag.get("content")
             if isinstance(key, str) and isinstance(content, str) and content.strip():
                 self.values.setdefault(key.strip().lower(), content.strip())
+                self.every.setdefault(key.strip().lower(), []).append(content.strip())
 
     def __getitem__(self, key: str) -> str | None:
         return self.values.get(key)
+
+    def all(self, key: str) -> list[str]:
+        """Every value of a tag that may repeat (article:tag, video:tag, book:tag)."""
+        return self.every.get(key, [])
+
+
+MAX_KEYWORDS = 30
+_TAG_KEYS = ("keywords", "news_keywords", "article:tag", "video:tag", "og:video:tag", "book:tag")
+_YOUTUBE_KEYWORDS = re.compile(r'"keywords"\s*:\s*(\[[^\]]{0,4000}\])')
+
+
+def _names(value: Any) -> list[str]:
+    """Words a JSON-LD property gives: a comma-separated string, a list, or things with a name."""
+    if isinstance(value, str):
+        return value.split(",")
+    if isinstance(value, list):
+        return [name for child in value[:MAX_KEYWORDS] for name in _names(child)]
+    if isinstance(value, dict):
+        return _names(value.get("name"))
+    return []
+
+
+def _keywords(main: dict[str, Any], nodes: list[dict[str, Any]], meta: _Meta, html: str) -> list[str]:
+    """What a page says it is about, for the tagger: keywords and tags (meta and JSON-LD), JSON-LD
+    `about`, `genre` and `articleSection` (a book's subjects, a video's category), video tags."""
+    found: list[Any] = []
+    for node in (main, *(n for n in nodes if n is not main and set(_types(n)) & {"book", "videoobject", "course"})):
+        for key in ("keywords", "about", "genre", "articleSection"):
+            found += _names(node.get(key))
+    for key in _TAG_KEYS:
+        for value in meta.all(key):
+            found += value.split(",")
+    youtube = _YOUTUBE_KEYWORDS.search(html)
+    if youtube:
+        with contextlib.suppress(ValueError):  # a cut-off list is no keywords
+            found += [k for k in json.loads(youtube.group(1)) if isinstance(k, str)]
+    cleaned = (_clean(k) for k in found)
+    return list(dict.fromkeys(k for k in cleaned if k and len(k) <= 80))[:MAX_KEYWORDS]
 
 
 def extract(html: str, url: str | None = None) -> Metadata:
@@ -245,10 +286,7 @@ def extract(html: str, url: str | None = None) -> Metadata:
     if result.canonical_url and url:
         result.canonical_url = urljoin(url, result.canonical_url)
     result.types = [*([meta["og:type"].lower()] if meta["og:type"] else []), *(t for n in nodes for t in _types(n))]
-    keywords = main.get("keywords") or meta["keywords"] or meta["news_keywords"]
-    if isinstance(keywords, str):
-        keywords = keywords.split(",")
-    result.keywords = [k for k in (_clean(k) for k in keywords or []) if k]
+    result.keywords = _keywords(main, nodes, meta, html)
     return result
 
 
