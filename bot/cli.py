@@ -20,6 +20,8 @@ from bot.settings import MissingCredentials, Settings, SettingsError
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
+    from bot.reading.topics import Colleagues, Taxonomy
+
 logger = logging.getLogger("peershelf")
 T = TypeVar("T")
 
@@ -175,12 +177,30 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     failed = False
     try:
         taxonomy = load_taxonomy(settings.topics_file)
-        for found in inspect_all(args.sources, fetcher=fetcher, saved_from=args.url, taxonomy=taxonomy):
+        colleagues = _colleagues(settings, taxonomy, args.team) if args.team else None
+        for found in inspect_all(
+            args.sources, fetcher=fetcher, saved_from=args.url, taxonomy=taxonomy, colleagues=colleagues
+        ):
             failed = failed or "error" in found
             print(as_json(found, with_source=several) if args.json else as_text(found), flush=True)
     finally:
         fetcher.close()
     return 1 if failed else 0
+
+
+def _colleagues(settings: Settings, taxonomy: Taxonomy, team: str) -> Colleagues:
+    """What a workspace's /shelf tag and untag corrections taught the tagger, read from the database."""
+    from sqlmodel import Session
+
+    from bot.services.tagging import colleagues
+
+    _upgrade(settings)
+
+    def read(engine: Engine) -> Colleagues:
+        with Session(engine) as session:
+            return colleagues(session, taxonomy, team)
+
+    return _database(settings, read)
 
 
 def cmd_feeds_poll(args: argparse.Namespace) -> int:
@@ -365,6 +385,7 @@ def build_parser() -> argparse.ArgumentParser:
     inspect.add_argument("sources", nargs="+", metavar="URL|FILE.html")
     inspect.add_argument("--url", help="the address a saved FILE.html came from")
     inspect.add_argument("--json", action="store_true", help="print JSON (JSON Lines for several inputs)")
+    inspect.add_argument("--team", help="apply this workspace's tag corrections (reads DATABASE_URL)")
     return parser
 
 

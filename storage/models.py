@@ -123,7 +123,11 @@ class ItemTag(SQLModel, table=True):
     """A topic or free tag on an item, with where it came from; a person's untag is kept as `removed`."""
 
     __tablename__ = "item_tag"
-    __table_args__ = (UniqueConstraint("item_id", "tag"),)
+    __table_args__ = (
+        UniqueConstraint("item_id", "tag"),
+        # People's corrections in a workspace (source "person"), newest first: what the tagger learns from.
+        Index("ix_item_tag_team_source_created", "team_id", "source", "created_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     team_id: str = Field(max_length=TEAM)

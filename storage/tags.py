@@ -7,7 +7,8 @@ import re
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, case, exists
+from sqlalchemy import ColumnElement, case, exists, func
+from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -55,7 +56,7 @@ def _add_tag(
     if existing is not None:
         if source == "person" and (existing.removed or existing.source != "person"):
             # A person's word outlasts automatic tagging: it is no longer the tagger's to drop.
-            existing.removed, existing.source, existing.created_by = False, "person", by
+            existing.removed, existing.source, existing.created_by, existing.created_at = False, "person", by, now
             session.add(existing)
             return True
         return False
@@ -113,6 +114,44 @@ def replace_auto_tags(*, session: Session, item: Item, topics: list[tuple[str, s
     for slug, evidence in topics:
         _add_tag(session, item, slug, source="auto", now=now, by=None, evidence=evidence[:512])
     index_item(session=session, item=item)
+
+
+def _corrections_of(team_id: str, topics: Sequence[str]) -> list[ColumnElement[bool]]:
+    return [
+        col(ItemTag.team_id) == team_id,
+        col(ItemTag.source) == "person",
+        col(ItemTag.created_by).is_not(None),
+        col(ItemTag.tag).in_(list(topics)),
+    ]
+
+
+def corrections_version(*, session: Session, team_id: str, topics: Sequence[str]) -> tuple[int, str]:
+    """Changes whenever someone in the workspace tags or untags a topic: for caching what was learned."""
+    count, latest = session.execute(
+        select(func.count(), func.max(col(ItemTag.created_at))).where(*_corrections_of(team_id, topics))
+    ).one()
+    return int(count), str(latest)
+
+
+def corrections(
+    *, session: Session, team_id: str, topics: Sequence[str], limit: int = 1000
+) -> list[tuple[str, str, bool, str]]:
+    """People's /shelf tag and untag of topics in a workspace, newest first:
+    (the item's title and description, topic, added, by whom)."""
+    statement = (
+        sa_select(
+            col(Item.title), col(Item.description), col(ItemTag.tag), col(ItemTag.removed), col(ItemTag.created_by)
+        )
+        .join(Item, col(Item.id) == col(ItemTag.item_id))
+        .where(*_corrections_of(team_id, topics))
+        .order_by(col(ItemTag.created_at).desc(), col(ItemTag.id).desc())
+        .limit(limit)
+    )
+    return [
+        (". ".join(part for part in (title, description) if part), str(tag), not removed, str(by))
+        for title, description, tag, removed, by in session.execute(statement)
+        if title or description
+    ]
 
 
 def index_item(*, session: Session, item: Item) -> None:

@@ -11,7 +11,7 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 from bot.reading.fetcher import MAX_REDIRECTS
-from bot.reading.topics import load_taxonomy
+from bot.reading.topics import Colleagues, load_taxonomy, shipped_model
 from bot.services.digests.compose import PER_SECTION, UNREAD_REMINDERS
 from bot.services.feeds import FIRST_POLL_ENTRIES
 from bot.services.recommendations import MAX_SUGGESTIONS
@@ -67,8 +67,13 @@ def test_the_readmes_figures_are_the_codes() -> None:
         f"at most {WORDS[UNREAD_REMINDERS]} unread saves",
         f"its latest {WORDS[FIRST_POLL_ENTRIES]} entries",
         f"up to {WORDS[MAX_SUGGESTIONS]} of them",
+        f"a topic needs {shipped_model().threshold:.1%}",
+        "and half the best one's",
+        f"at most {Colleagues.PERSON_CAP:g} in log-odds (everyone together by {Colleagues.TOTAL_CAP:g})",
+        f"each person's latest {Colleagues.PER_PERSON} corrections",
     ):
         assert phrase in text
+    assert shipped_model().relative == 0.5  # "half the best one's"
 
 
 def test_every_setting_is_explained_in_the_example_env_file() -> None:

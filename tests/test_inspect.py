@@ -25,7 +25,7 @@ def test_a_saved_file_with_its_address_as_json(tmp_path: Path) -> None:
     result = inspect(str(page), "--url", "https://www.theguardian.com/x?utm_source=slack", "--json", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     found = json.loads(result.stdout)
-    assert list(found) == [*KEYS, "topic_words"]
+    assert list(found) == [*KEYS, "topic_words", "topic_evidence", "keywords"]
     assert found["title"].startswith("'What is the sea telling us?'")
     assert found["author"] == "Eleanor Ainge Roy"
     assert found["site_name"] == "the Guardian"
@@ -70,10 +70,16 @@ def test_url_option_needs_exactly_one_file(tmp_path: Path) -> None:
 def test_topics_come_with_the_words_that_triggered_them(tmp_path: Path) -> None:
     page = str(FIXTURES / "001" / "source.html")
     text = inspect(page, cwd=tmp_path)
-    assert "topics:           javascript (javascript code, frontend)" in text.stdout
-    found = json.loads(inspect(page, "--json", cwd=tmp_path).stdout)  # bug reports carry the words too
+    assert "\n  javascript      " in text.stdout
+    line = next(line for line in text.stdout.splitlines() if line.startswith("  javascript "))
+    assert "words javascript code 6, frontend 2; meaning 0." in line  # the words, their points, and the meaning
+    found = json.loads(inspect(page, "--json", cwd=tmp_path).stdout)  # bug reports carry the evidence too
     assert found["topics"][0] == "javascript"
     assert found["topic_words"]["javascript"] == ["javascript code", "frontend"]
+    evidence = found["topic_evidence"]["javascript"]
+    assert evidence["words"] == {"javascript code": 6.0, "frontend": 2.0}
+    assert 0.5 < evidence["probability"] <= 1 and 0 < evidence["meaning"] <= 1
+    assert evidence["like"] and evidence["colleagues"] == 0
 
 
 def test_a_custom_topics_file_is_used(tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ from bot.reading.fetcher import Fetcher, FetchFailed, FetchRefused
 from bot.reading.kinds import kind_of
 from bot.reading.links import canonical_url, preferred_canonical
 from bot.reading.metadata import Metadata, extract, page_metadata
-from bot.reading.topics import Taxonomy
+from bot.reading.topics import NOBODY, Colleagues, Taxonomy, TopicMatch
 
 KEYS = (
     "url",
@@ -32,10 +32,22 @@ KEYS = (
 )
 
 
-def record(meta: Metadata, *, url: str | None, content_type: str | None, taxonomy: Taxonomy) -> dict[str, Any]:
+def record(
+    meta: Metadata,
+    *,
+    url: str | None,
+    content_type: str | None,
+    taxonomy: Taxonomy,
+    colleagues: Colleagues | None = None,
+) -> dict[str, Any]:
     """The fields of SPEC §2, missing values as None, topics strongest first."""
     matches = taxonomy.tag(
-        title=meta.title, description=meta.description, keywords=meta.keywords, site=meta.site_name, url=url
+        title=meta.title,
+        description=meta.description,
+        keywords=meta.keywords,
+        site=meta.site_name,
+        url=url,
+        colleagues=colleagues or NOBODY,
     )
     if url:
         canonical: str | None = preferred_canonical(canonical_url(url), url, meta.canonical_url)
@@ -57,18 +69,36 @@ def record(meta: Metadata, *, url: str | None, content_type: str | None, taxonom
         "isbn": meta.isbn,
         "topics": [m.slug for m in matches],
         "topic_words": {m.slug: list(m.evidence) for m in matches},
+        "topic_evidence": {m.slug: evidence(m) for m in matches},
+        "keywords": meta.keywords,
     }
 
 
-def inspect_url(fetcher: Fetcher, url: str, taxonomy: Taxonomy) -> dict[str, Any]:
+def evidence(match: TopicMatch) -> dict[str, Any]:
+    """Why a topic was given: its probability, the words and their points, how close the meaning
+    came (and to which of the topic's sentences), and what colleagues' corrections added."""
+    return {
+        "probability": match.score,
+        "words": match.words,
+        "meaning": match.meaning,
+        "like": match.closest,
+        "colleagues": match.colleagues,
+    }
+
+
+def inspect_url(fetcher: Fetcher, url: str, taxonomy: Taxonomy, colleagues: Colleagues | None = None) -> dict[str, Any]:
     try:
         page = fetcher.fetch(url)
     except (FetchRefused, FetchFailed) as error:
         return {"error": str(error)}
-    return record(page_metadata(page), url=page.url, content_type=page.content_type, taxonomy=taxonomy)
+    return record(
+        page_metadata(page), url=page.url, content_type=page.content_type, taxonomy=taxonomy, colleagues=colleagues
+    )
 
 
-def inspect_file(path: Path, saved_from: str | None, taxonomy: Taxonomy) -> dict[str, Any]:
+def inspect_file(
+    path: Path, saved_from: str | None, taxonomy: Taxonomy, colleagues: Colleagues | None = None
+) -> dict[str, Any]:
     try:
         raw = path.read_bytes()
     except OSError as error:
@@ -76,7 +106,9 @@ def inspect_file(path: Path, saved_from: str | None, taxonomy: Taxonomy) -> dict
     html = UnicodeDammit(raw, is_html=True).unicode_markup or ""
     if not looks_like_html(html):
         return {"error": f"{path} is not an HTML page (save the page itself, as .html)"}
-    return record(extract(html, saved_from), url=saved_from, content_type="text/html", taxonomy=taxonomy)
+    return record(
+        extract(html, saved_from), url=saved_from, content_type="text/html", taxonomy=taxonomy, colleagues=colleagues
+    )
 
 
 _HTML_START = re.compile(r"<(!doctype\s+html|html|head|body|title|meta)\b", re.IGNORECASE)
@@ -88,21 +120,28 @@ def looks_like_html(text: str) -> bool:
 
 
 def inspect_all(
-    sources: list[str], *, fetcher: Fetcher, saved_from: str | None, taxonomy: Taxonomy
+    sources: list[str],
+    *,
+    fetcher: Fetcher,
+    saved_from: str | None,
+    taxonomy: Taxonomy,
+    colleagues: Colleagues | None = None,
 ) -> Iterator[dict[str, Any]]:
     """One record per source, in order; a source that cannot be read gives {"error": …}."""
     for source in sources:
         if source.lower().startswith(("http://", "https://")):
-            found = inspect_url(fetcher, source, taxonomy)
+            found = inspect_url(fetcher, source, taxonomy, colleagues)
         else:
-            found = inspect_file(Path(source), saved_from, taxonomy)
+            found = inspect_file(Path(source), saved_from, taxonomy, colleagues)
         yield {"source": source, **found}
 
 
 def as_json(found: dict[str, Any], *, with_source: bool) -> str:
-    """The SPEC's keys, and `topic_words`: the words behind each topic, which bug reports need."""
+    """The SPEC's keys, and what lies behind the topics, which bug reports need: `topic_words` (the
+    words behind each topic), `topic_evidence` (see `evidence`) and the page's `keywords`."""
     if "error" not in found:
-        found = {key: found.get(key) for key in (("source",) if with_source else ()) + KEYS + ("topic_words",)}
+        extra = ("topic_words", "topic_evidence", "keywords")
+        found = {key: found.get(key) for key in (("source",) if with_source else ()) + KEYS + extra}
     elif not with_source:
         found = {"error": found["error"]}
     return json.dumps(found, ensure_ascii=False)
@@ -115,8 +154,22 @@ def as_text(found: dict[str, Any]) -> str:
     for key in KEYS:
         value = found.get(key)
         if key == "topics":
-            evidence = found.get("topic_words") or {}
-            value = [f"{slug} ({', '.join(evidence.get(slug, []))})" for slug in value or []]
+            lines.append(f"{'topics:':<18}{'—' if not value else ''}")
+            for slug in value or []:
+                lines.append(f"  {slug:<16}{_why(found['topic_evidence'][slug])}")
+            continue
         shown = ", ".join(value) if isinstance(value, list) else value
         lines.append(f"{key + ':':<18}{shown if shown not in (None, '') else '—'}")
+    if found.get("keywords"):
+        lines.append(f"{'keywords:':<18}{', '.join(found['keywords'])}")
     return "\n".join(lines)
+
+
+def _why(evidence: dict[str, Any]) -> str:
+    parts = [f"{evidence['probability']:.0%}"]
+    if evidence["words"]:
+        parts.append("words " + ", ".join(f"{word} {points:g}" for word, points in evidence["words"].items()))
+    parts.append(f"meaning {evidence['meaning']:.2f} (like “{evidence['like']}”)")
+    if evidence["colleagues"]:
+        parts.append(f"colleagues' corrections {evidence['colleagues']:+.1f}")
+    return "; ".join(parts)

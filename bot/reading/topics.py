@@ -1,30 +1,47 @@
 """Topics: the taxonomy (built in, or SHELF_TOPICS_FILE) and the tagger that applies it.
 
-The tagger is deliberately simple and explainable: weighted words and phrases found in an item's
-title (counted double), description, keywords, site and URL, matched longest-first so "machine
-learning" does not also count as "learning". Content about sport, food, celebrities, politics
-and the like competes through the taxonomy's `elsewhere` groups; when it wins, nothing is
-tagged, because a wrong tag costs more than a missing one.
+The tagger combines two signals and a learned calibration:
+- words: weighted words and phrases found in an item's title (counted double), description,
+  keywords, site and URL, matched longest-first so "machine learning" does not also count as
+  "learning" (precise, but blind to prose that names no signal word);
+- meaning: how close the item's sentence vector (bot.reading.meaning) comes to each topic's own
+  vector, made from its label, `about` sentences and signal words, and to off-work anchors
+  (sport, food, entertainment, politics, everyday life);
+- a small logistic model over both (bot/reading/model/topic_model.json, learned by
+  scripts/build_topic_model.py) that turns them into a probability per topic.
+
+A topic an admin adds with only a label and words gets a vector from them, so it works too.
+Colleagues' corrections in a workspace (see `Colleagues`) move the probabilities for items like
+the ones they corrected. When off-work content wins, nothing is tagged: a wrong tag costs more
+than a missing one.
 """
 
 from __future__ import annotations
 
 import difflib
+import hashlib
+import json
+import math
 import re
+import zipfile
 from collections import defaultdict
-from dataclasses import dataclass
-from functools import lru_cache
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import numpy as np
 import yaml
 
+from bot.reading.meaning import MODEL_DIR, StaticEmbedding, shipped
+
 BUILT_IN = Path(__file__).with_name("taxonomy.yml")
+MODEL_FILE = MODEL_DIR / "topic_model.json"
+VECTORS_FILE = MODEL_DIR / "topic_vectors.npz"  # the built-in taxonomy's vectors, computed once at build time
 MAX_TOPICS = 3
-THRESHOLD = 3.0  # a decisive word anywhere, a strong one in the title, or several weaker ones
-RELATIVE = 0.34  # a second or third topic needs a third of the best one's score
-ELSEWHERE = 0.5  # no topic when off-work signals reach half the best topic's score
+DECISIVE = 3.0  # lexicon points that are decisive on their own (a weight-3 word, or a strong one in the title)
 FIELD_WEIGHTS = {"title": 2.0, "keywords": 1.5, "description": 1.0, "site": 1.0, "url": 1.0}
 _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
@@ -41,6 +58,9 @@ _REWRITES = [
     (re.compile(r"\be-mail"), " email"),
 ]
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
+
+
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's parser, when PyYAML was built with it
 
 
 class TaxonomyError(ValueError):
@@ -69,13 +89,150 @@ class Topic:
     label: str
     group: str
     synonyms: tuple[str, ...]
+    about: tuple[str, ...] = ()  # short sentences saying what the topic covers, for its meaning
+    signals: tuple[tuple[str, float], ...] = ()  # (word or phrase, weight) as written in the taxonomy
 
 
 @dataclass(frozen=True)
 class TopicMatch:
     slug: str
-    score: float
+    score: float  # the probability the model gives, 0–1
     evidence: tuple[str, ...]  # the words and phrases that triggered it, strongest first
+    words: dict[str, float] = field(default_factory=dict)  # word or phrase -> points it gave
+    meaning: float = 0.0  # how close the item's meaning came to the topic's (cosine)
+    closest: str = ""  # the topic's sentence the item came closest to
+    colleagues: float = 0.0  # what colleagues' corrections added (+) or took away (−), in log-odds
+
+    def explain(self) -> str:
+        """One line on why: the words and their points, the meaning, colleagues' corrections."""
+        parts = [", ".join(f"{word} {points:g}" for word, points in self.words.items())] if self.words else []
+        parts.append(f"meaning {self.meaning:.2f} (like “{self.closest}”)" if self.closest else "")
+        if self.colleagues:
+            parts.append(f"colleagues' corrections {self.colleagues:+.1f}")
+        return f"{self.score:.0%}: " + "; ".join(p for p in parts if p)
+
+
+@dataclass(frozen=True)
+class Correction:
+    """A person's /shelf tag (added) or untag (removed) of a topic on an item, in one workspace."""
+
+    text: str  # the corrected item's title and description
+    topic: str
+    added: bool
+    by: str
+
+
+@dataclass(frozen=True)
+class Colleagues:
+    """What a workspace's people taught the tagger: items like the ones they corrected move.
+
+    A correction moves a topic for items whose meaning is close to the corrected item's: by
+    STEP log-odds at cosine SURE or more, less down to nothing at NEAR. Bounded: only each
+    person's latest PER_PERSON corrections count, one person moves a topic by at most PERSON_CAP,
+    everyone together by at most TOTAL_CAP.
+    """
+
+    vectors: np.ndarray  # one row per correction
+    corrections: tuple[Correction, ...]
+
+    PER_PERSON = 50
+    NEAR = 0.5
+    SURE = 0.8
+    STEP = 2.0
+    PERSON_CAP = 2.5
+    TOTAL_CAP = 5.0
+
+    @classmethod
+    def learn(cls, corrections: Sequence[Correction], taxonomy: Taxonomy) -> Colleagues:
+        """`corrections` newest first; each person's latest PER_PERSON are kept."""
+        kept: list[Correction] = []
+        per_person: dict[str, int] = defaultdict(int)
+        for correction in corrections:
+            if per_person[correction.by] < cls.PER_PERSON:
+                per_person[correction.by] += 1
+                kept.append(correction)
+        vectors = taxonomy._meaning.embedding.embed_all([c.text for c in kept])
+        return cls(vectors, tuple(kept))
+
+    def shift(self, vector: np.ndarray, slugs: Sequence[str]) -> np.ndarray:
+        """Log-odds to add to each topic in `slugs` for an item with this meaning."""
+        shift = np.zeros(len(slugs))
+        if not self.corrections or not vector.any():
+            return shift
+        closeness = self.vectors @ vector
+        index = {slug: i for i, slug in enumerate(slugs)}
+        by_person: dict[tuple[str, int], float] = defaultdict(float)
+        for correction, near in zip(self.corrections, closeness, strict=True):
+            if near < self.NEAR or correction.topic not in index:
+                continue
+            step = self.STEP * min(1.0, (near - self.NEAR) / (self.SURE - self.NEAR))
+            by_person[(correction.by, index[correction.topic])] += step if correction.added else -step
+        for (_, topic), total in by_person.items():
+            shift[topic] += max(-self.PERSON_CAP, min(self.PERSON_CAP, total))
+        return np.clip(shift, -self.TOTAL_CAP, self.TOTAL_CAP)
+
+
+NOBODY = Colleagues(np.zeros((0, 1)), ())
+
+
+@dataclass(frozen=True)
+class TopicModel:
+    """The learned calibration: weights over FEATURES, the threshold for giving a topic, and the
+    off-work anchor sentences. Written by scripts/build_topic_model.py."""
+
+    weights: np.ndarray
+    intercept: float
+    threshold: float
+    relative: float  # a second or third topic needs this share of the best one's probability
+    anchors: tuple[str, ...]
+
+    @classmethod
+    def load(cls, path: Path = MODEL_FILE) -> TopicModel:
+        document = json.loads(path.read_text(encoding="utf-8"))
+        if tuple(document["features"]) != FEATURES:
+            raise ValueError(f"{path} was built for other features; rebuild it with scripts/build_topic_model.py")
+        return cls(
+            np.array(document["weights"], dtype=np.float64),
+            float(document["intercept"]),
+            float(document["threshold"]),
+            float(document["relative"]),
+            tuple(document["anchors"]),
+        )
+
+
+# What the model sees for each (item, topic) pair; the order of the weights in topic_model.json.
+FEATURES = (
+    "words",  # log(1 + lexicon points)
+    "words_share",  # points / the best topic's points
+    "words_decisive",  # points ≥ DECISIVE
+    "elsewhere",  # log(1 + the strongest off-work group's points)
+    "no_words",  # no topic has any lexicon points
+    "meaning",  # cosine to the topic's vector
+    "meaning_gap",  # … minus the best topic's
+    "meaning_z",  # … standardised over the topics
+    "meaning_first",  # the topic is the closest
+    "meaning_top3",  # the topic is among the three closest
+    "offwork_gap",  # closeness to the nearest off-work anchor minus the best topic's
+    "offwork",  # closeness to the nearest off-work anchor
+    "sentence",  # cosine to the topic's closest label or `about` sentence
+    "sentence_gap",  # … minus the best topic's
+)
+
+
+@lru_cache(maxsize=1)
+def shipped_model() -> TopicModel:
+    return TopicModel.load()
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What the tagger made of one item: features per topic and what explains them."""
+
+    features: np.ndarray  # topics × FEATURES
+    vector: np.ndarray
+    points: dict[str, float]
+    evidence: dict[str, dict[str, float]]
+    sentences: np.ndarray  # closeness to every topic sentence (label and `about`)
 
 
 Lexicon = dict[tuple[str, ...], list[tuple[str, float]]]
@@ -88,6 +245,7 @@ class Taxonomy:
     domains: dict[str, list[tuple[str, float]]]
     aliases: dict[str, str]  # slug, label or synonym (normalised) -> slug
     longest: int
+    elsewhere: dict[str, list[tuple[str, float]]] = field(default_factory=dict)  # off-work group -> signals
 
     def resolve(self, tag: str) -> str | None:
         """The topic a #hashtag or an interest names (through synonyms), or None for a free tag."""
@@ -110,8 +268,108 @@ class Taxonomy:
         keywords: list[str] | None = None,
         site: str | None = None,
         url: str | None = None,
+        colleagues: Colleagues = NOBODY,
     ) -> list[TopicMatch]:
-        """Up to three topics, strongest first, each with the words that triggered it."""
+        """Up to three topics, strongest first, each with what gave it."""
+        reading = self.read(title=title, description=description, keywords=keywords, site=site, url=url)
+        return self.decide(reading, colleagues)
+
+    def read(
+        self,
+        *,
+        title: str | None = None,
+        description: str | None = None,
+        keywords: list[str] | None = None,
+        site: str | None = None,
+        url: str | None = None,
+    ) -> Reading:
+        """The words and the meaning of an item, as features for each topic (in FEATURES order)."""
+        points, evidence = self._points(title=title, description=description, keywords=keywords, site=site, url=url)
+        meaning = self._meaning
+        text = ". ".join(part for part in (title, description, "; ".join(keywords or [])) if part)
+        if not text and url:  # before the page is read, its address is all there is
+            text = " ".join(words(_url_words(url)))
+        vector = meaning.embedding.embed(text)
+        lexicon = np.array([points.get(slug, 0.0) for slug in meaning.slugs])
+        best_points = float(lexicon.max()) if len(lexicon) else 0.0
+        elsewhere = max((v for k, v in points.items() if k.startswith("elsewhere:")), default=0.0)
+        close = meaning.topics @ vector
+        best = float(close.max())
+        order = np.argsort(-close, kind="stable")
+        rank = np.empty(len(close), dtype=np.int64)
+        rank[order] = np.arange(len(close))
+        offwork = float((meaning.anchors @ vector).max()) if len(meaning.anchors) else 0.0
+        by_sentence = meaning.sentences @ vector
+        sentence = np.maximum.reduceat(by_sentence, meaning.starts)
+        n = len(close)
+        features = np.column_stack(
+            [
+                np.log1p(lexicon),
+                lexicon / best_points if best_points > 0 else np.zeros(n),
+                (lexicon >= DECISIVE).astype(float),
+                np.full(n, math.log1p(elsewhere)),
+                np.full(n, float(best_points == 0)),
+                close,
+                close - best,
+                (close - close.mean()) / (close.std() + 1e-6),
+                (rank == 0).astype(float),
+                (rank < 3).astype(float),
+                np.full(n, offwork - best),
+                np.full(n, offwork),
+                sentence,
+                sentence - sentence.max(),
+            ]
+        )
+        return Reading(features, vector, dict(points), evidence, by_sentence)
+
+    def probabilities(self, reading: Reading, colleagues: Colleagues = NOBODY) -> np.ndarray:
+        """The model's probability for each topic (in `topics` order)."""
+        model = self._meaning.model
+        logits = reading.features @ model.weights + model.intercept
+        logits = logits + colleagues.shift(reading.vector, self._meaning.slugs)
+        return 1.0 / (1.0 + np.exp(-logits))
+
+    def decide(self, reading: Reading, colleagues: Colleagues = NOBODY) -> list[TopicMatch]:
+        meaning = self._meaning
+        probability = self.probabilities(reading, colleagues)
+        shift = colleagues.shift(reading.vector, meaning.slugs)
+        best = float(probability.max()) if len(probability) else 0.0
+        chosen = [
+            i
+            for i in np.argsort(-probability, kind="stable")[:MAX_TOPICS]
+            if probability[i] >= meaning.model.threshold and probability[i] >= meaning.model.relative * best
+        ]
+        matches = []
+        for i in chosen:
+            slug = meaning.slugs[i]
+            words = dict(sorted(reading.evidence.get(slug, {}).items(), key=lambda pair: -pair[1]))
+            matches.append(
+                TopicMatch(
+                    slug,
+                    round(float(probability[i]), 3),
+                    tuple(words),
+                    words={word: round(points, 2) for word, points in words.items()},
+                    meaning=round(float(reading.features[i, FEATURES.index("meaning")]), 3),
+                    closest=meaning.closest(reading.sentences, i),
+                    colleagues=round(float(shift[i]), 2),
+                )
+            )
+        return matches
+
+    @cached_property
+    def _meaning(self) -> _Meaning:
+        return _Meaning.build(self, shipped(), shipped_model(), cache=VECTORS_FILE)
+
+    def _points(
+        self,
+        *,
+        title: str | None,
+        description: str | None,
+        keywords: list[str] | None,
+        site: str | None,
+        url: str | None,
+    ) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
+        """Lexicon points per topic (and per off-work group), and the words that gave them."""
         scores: dict[str, float] = defaultdict(float)
         evidence: dict[str, dict[str, float]] = defaultdict(dict)
         fields = {
@@ -121,10 +379,10 @@ class Taxonomy:
             "site": site or "",
             "url": _url_words(url) if url else "",
         }
-        for field, text in fields.items():
+        for name, text in fields.items():
             if not text:
                 continue
-            factor = FIELD_WEIGHTS[field]
+            factor = FIELD_WEIGHTS[name]
             for phrase in self._phrases(words(text)):
                 for slug, weight in self.lexicon[phrase]:
                     points = weight * factor
@@ -139,19 +397,7 @@ class Taxonomy:
                     for slug, weight in hints:
                         scores[slug] += weight
                         evidence[slug][domain] = weight
-        topics = {slug: score for slug, score in scores.items() if not slug.startswith("elsewhere:")}
-        if not topics:
-            return []
-        best = max(topics.values())
-        elsewhere = max((s for slug, s in scores.items() if slug.startswith("elsewhere:")), default=0.0)
-        if elsewhere >= ELSEWHERE * best:
-            return []
-        ranked = sorted(topics.items(), key=lambda pair: (-pair[1], pair[0]))
-        return [
-            TopicMatch(slug, round(score, 2), tuple(sorted(evidence[slug], key=lambda w: -evidence[slug][w])))
-            for slug, score in ranked[:MAX_TOPICS]
-            if score >= THRESHOLD and score >= RELATIVE * best
-        ]
+        return scores, evidence
 
     def _phrases(self, tokens: list[str]) -> set[tuple[str, ...]]:
         """Distinct lexicon phrases in `tokens`, longest match first at each position."""
@@ -167,6 +413,98 @@ class Taxonomy:
             else:
                 i += 1
         return found
+
+
+@dataclass(frozen=True)
+class _Meaning:
+    """A taxonomy's topics as vectors: one per topic (label, synonyms and signal words, weighted),
+    its sentences (label and `about`), and the off-work anchors (the model's sentences and the
+    taxonomy's `elsewhere` groups)."""
+
+    embedding: StaticEmbedding
+    model: TopicModel
+    slugs: list[str]
+    topics: np.ndarray
+    sentences: np.ndarray
+    sentence_text: list[str]
+    starts: np.ndarray  # where each topic's sentences start (they are stored topic by topic)
+    anchors: np.ndarray
+    digest: str  # of the texts the vectors were made from
+
+    def closest(self, closeness: np.ndarray, topic: int) -> str:
+        end = self.starts[topic + 1] if topic + 1 < len(self.starts) else len(closeness)
+        return self.sentence_text[int(self.starts[topic] + np.argmax(closeness[self.starts[topic] : end]))]
+
+    @classmethod
+    def build(
+        cls, taxonomy: Taxonomy, embedding: StaticEmbedding, model: TopicModel, cache: Path | None = None
+    ) -> _Meaning:
+        """The vectors, read from `cache` when it was written for these very texts, else computed."""
+        slugs = list(taxonomy.topics)
+        weighted_topics, texts, owners = [], [], []
+        for i, slug in enumerate(slugs):
+            topic = taxonomy.topics[slug]
+            weighted = [(topic.label, 3.0), (f"This is about {topic.label}.", 3.0)]
+            weighted += [(synonym, 1.0) for synonym in topic.synonyms]
+            weighted += list(topic.signals)
+            weighted_topics.append(weighted)
+            for sentence in (topic.label, *topic.about):
+                texts.append(sentence)
+                owners.append(i)
+        groups = [[(s, 1.0)] for s in model.anchors] + [list(signals) for signals in taxonomy.elsewhere.values()]
+        digest = hashlib.sha256(repr((weighted_topics, texts, groups)).encode()).hexdigest()
+        arrays = _cached(cache, digest)
+        if arrays is None:
+            arrays = {
+                "topics": np.stack([_mean(embedding, weighted) for weighted in weighted_topics]),
+                "sentences": embedding.embed_all(texts),
+                "anchors": np.stack([_mean(embedding, group) for group in groups])
+                if groups
+                else np.zeros((0, embedding.dimensions)),
+            }
+        owner = np.array(owners, dtype=np.int64)
+        return cls(
+            embedding,
+            model,
+            slugs,
+            arrays["topics"],
+            arrays["sentences"],
+            texts,
+            np.searchsorted(owner, np.arange(len(slugs))),
+            arrays["anchors"],
+            digest,
+        )
+
+    def save(self, path: Path) -> None:
+        """Keep these vectors for the next start (the build does this for the built-in taxonomy)."""
+        arrays = {
+            "digest": np.array(self.digest),
+            "topics": self.topics.astype(np.float32),
+            "sentences": self.sentences.astype(np.float32),
+            "anchors": self.anchors.astype(np.float32),
+        }
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:  # as np.savez, but byte-for-byte repeatable
+            for name, array in arrays.items():
+                member = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+                member.compress_type = zipfile.ZIP_DEFLATED
+                with archive.open(member, "w") as file:
+                    np.lib.format.write_array(file, array, allow_pickle=False)
+
+
+def _cached(path: Path | None, digest: str) -> dict[str, np.ndarray] | None:
+    if path is None or not path.exists():
+        return None
+    with np.load(path) as stored:
+        if str(stored["digest"]) != digest:
+            return None
+        return {key: stored[key] for key in ("topics", "sentences", "anchors")}
+
+
+def _mean(embedding: StaticEmbedding, weighted: Sequence[tuple[str, float]]) -> np.ndarray:
+    vectors = embedding.embed_all([text for text, _ in weighted])
+    total = (vectors * np.array([weight for _, weight in weighted])[:, None]).sum(axis=0)
+    norm = float(np.linalg.norm(total))
+    return total / norm if norm > 0 else total
 
 
 def _alias_key(word: str) -> str:
@@ -219,10 +557,18 @@ def parse_taxonomy(document: Any, source: str = "taxonomy") -> Taxonomy:
         synonyms = body.get("synonyms") or []
         if not isinstance(synonyms, list):
             raise TaxonomyError(f"{where}: synonyms must be a list")
+        about = body.get("about") or []
+        if not isinstance(about, list) or not all(isinstance(a, str) and a.strip() for a in about):
+            raise TaxonomyError(f"{where}: about must be a list of sentences")
         label = str(body.get("label") or slug.replace("-", " ").capitalize())
-        topics[slug] = Topic(slug, label, str(body.get("group") or ""), tuple(str(s) for s in synonyms))
+        signals = []
         for signal, weight in _mapping(body.get("signals"), f"{where}: signals").items():
-            lexicon[_phrase(signal, where)].append((slug, _weight(weight, f"{where}: signal {signal!r}")))
+            points = _weight(weight, f"{where}: signal {signal!r}")
+            lexicon[_phrase(signal, where)].append((slug, points))
+            signals.append((str(signal), points))
+        topics[slug] = Topic(
+            slug, label, str(body.get("group") or ""), tuple(str(s) for s in synonyms), tuple(about), tuple(signals)
+        )
         for domain, weight in _mapping(body.get("domains"), f"{where}: domains").items():
             domains[str(domain).lower().removeprefix("www.")].append((slug, _weight(weight, f"{where}: {domain}")))
     for slug, topic in topics.items():  # synonyms never shadow another topic's own slug or label
@@ -230,11 +576,15 @@ def parse_taxonomy(document: Any, source: str = "taxonomy") -> Taxonomy:
             aliases.setdefault(_alias_key(alias), slug)
     for slug in topics:
         aliases[_alias_key(slug)] = slug
+    elsewhere: dict[str, list[tuple[str, float]]] = {}
     for group, signals in _mapping(root.get("elsewhere"), f"{source}: elsewhere").items():
         for signal, weight in _mapping(signals, f"{source}: elsewhere {group!r}").items():
             where = f"{source}: elsewhere {group!r}"
-            lexicon[_phrase(signal, where)].append((f"elsewhere:{group}", _weight(weight, f"{where} {signal!r}")))
-    return Taxonomy(topics, dict(lexicon), dict(domains), aliases, max(len(p) for p in lexicon))
+            points = _weight(weight, f"{where} {signal!r}")
+            lexicon[_phrase(signal, where)].append((f"elsewhere:{group}", points))
+            elsewhere.setdefault(str(group), []).append((str(signal), points))
+    longest = max((len(p) for p in lexicon), default=1)
+    return Taxonomy(topics, dict(lexicon), dict(domains), aliases, longest, elsewhere)
 
 
 @lru_cache(maxsize=8)
@@ -244,7 +594,7 @@ def _load(path: str, mtime: float) -> Taxonomy:
     except OSError as error:
         raise TaxonomyError(f"cannot read {path}: {error.strerror or error}") from None
     try:
-        document = yaml.safe_load(text)
+        document = yaml.load(text, Loader=_YAML_LOADER)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         line = f" at line {mark.line + 1}" if mark is not None else ""

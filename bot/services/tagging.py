@@ -1,14 +1,37 @@
-"""Applying the tagger's topics to items (people's corrections stay)."""
+"""Applying the tagger's topics to items (people's corrections stay, and teach the tagger)."""
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime
 
 from sqlmodel import Session
 
-from bot.reading.topics import Taxonomy, TopicMatch
+from bot.reading.topics import Colleagues, Correction, Taxonomy, TopicMatch
 from storage import tags as tag_store
 from storage.models import Item
+
+# What each workspace's corrections taught, kept until someone tags or untags again.
+_learned: dict[tuple[int, str], tuple[tuple[int, str], Colleagues]] = {}
+_lock = threading.Lock()
+
+
+def colleagues(session: Session, taxonomy: Taxonomy, team_id: str) -> Colleagues:
+    """What people in this workspace taught the tagger with /shelf tag and untag (this workspace only)."""
+    topics = list(taxonomy.topics)
+    version = tag_store.corrections_version(session=session, team_id=team_id, topics=topics)
+    key = (id(taxonomy), team_id)
+    with _lock:
+        cached = _learned.get(key)
+    if cached and cached[0] == version:
+        return cached[1]
+    rows = tag_store.corrections(session=session, team_id=team_id, topics=topics)
+    learned = Colleagues.learn([Correction(text, topic, added, by) for text, topic, added, by in rows], taxonomy)
+    with _lock:
+        if len(_learned) > 1000:
+            _learned.clear()
+        _learned[key] = (version, learned)
+    return learned
 
 
 def auto_tag(
@@ -17,9 +40,12 @@ def auto_tag(
     """Run the tagger over what is known of the item and store its topics (people's corrections stay)."""
     url = item.url if item.url.startswith(("http://", "https://")) else None
     matches = taxonomy.tag(
-        title=item.title, description=item.description, keywords=keywords, site=item.site_name, url=url
+        title=item.title,
+        description=item.description,
+        keywords=keywords,
+        site=item.site_name,
+        url=url,
+        colleagues=colleagues(session, taxonomy, item.team_id),
     )
-    tag_store.replace_auto_tags(
-        session=session, item=item, topics=[(m.slug, ", ".join(m.evidence)) for m in matches], now=now
-    )
+    tag_store.replace_auto_tags(session=session, item=item, topics=[(m.slug, m.explain()) for m in matches], now=now)
     return matches
