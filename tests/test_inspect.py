@@ -95,3 +95,40 @@ def test_a_file_that_is_not_a_web_page_is_an_error(tmp_path: Path) -> None:
     result = inspect(str(paper), "--json", cwd=tmp_path)
     assert result.returncode == 1
     assert json.loads(result.stdout) == {"error": f"{paper} is not an HTML page (save the page itself, as .html)"}
+
+
+def test_team_applies_that_workspaces_corrections_and_says_so(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from sqlmodel import Session
+
+    from storage.db import make_engine
+    from storage.migrate import upgrade
+    from storage.models import Item, ItemTag
+
+    database = f"sqlite:///{tmp_path / 'shelf.db'}"
+    engine = make_engine(database)
+    upgrade(engine)
+    now = datetime(2026, 11, 2, tzinfo=UTC)
+    corrected = {  # people found these about testing, though the tagger saw JavaScript alone
+        "Get your Frontend JavaScript Code Covered | Code | Nicolas Perriault": "U0ANA0001",  # a mirror
+        "Frontend JavaScript code coverage, by Nicolas Perriault": "U0BEN0001",
+    }
+    with Session(engine) as session:
+        for n, (title, person) in enumerate(corrected.items()):
+            item = Item(team_id="T0ACME0001", canonical_url=f"https://e.com/{n}", url=f"https://e.com/{n}", title=title)
+            session.add(item)
+            session.flush()
+            assert item.id is not None
+            session.add(ItemTag(team_id="T0ACME0001", item_id=item.id, tag="testing", source="person",
+                                created_by=person, created_at=now))  # fmt: skip
+        session.commit()
+    engine.dispose()
+    page = str(FIXTURES / "001" / "source.html")  # "Get your Frontend JavaScript Code Covered"
+    plain = json.loads(inspect(page, "--json", cwd=tmp_path, DATABASE_URL=database).stdout)
+    taught = json.loads(inspect(page, "--json", "--team", "T0ACME0001", cwd=tmp_path, DATABASE_URL=database).stdout)
+    elsewhere = json.loads(inspect(page, "--json", "--team", "T0OTHER001", cwd=tmp_path, DATABASE_URL=database).stdout)
+    assert "testing" not in plain["topics"]
+    assert "testing" in taught["topics"]
+    assert taught["topic_evidence"]["testing"]["colleagues"] > 0
+    assert elsewhere["topics"] == plain["topics"]
