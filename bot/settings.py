@@ -11,8 +11,6 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -114,6 +112,9 @@ def normalize_database_url(value: str) -> str:
 
 
 def _database_url(variable: str, value: str) -> str:
+    from sqlalchemy.engine import make_url  # here, not at the top: `peershelf --help` needs no SQLAlchemy
+    from sqlalchemy.exc import ArgumentError
+
     url = normalize_database_url(value.strip())
     try:
         parsed = make_url(url)

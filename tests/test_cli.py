@@ -275,3 +275,23 @@ def test_cron_commands_serve_every_installed_workspace_in_oauth_mode(tmp_path: P
     assert dm.token == BOT_TOKEN  # the installation's own token
     feeds = peershelf("feeds", "poll", cwd=tmp_path, **oauth)
     assert feeds.returncode == 0, feeds.stderr
+
+
+def test_help_starts_without_the_heavy_libraries() -> None:
+    """`peershelf --help` (and every command's parser) imports none of what only some commands use."""
+    script = (
+        "import sys\n"
+        "from bot import cli\n"
+        "try:\n"
+        "    cli.main(['--help'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print(' '.join(sorted({m.split('.')[0] for m in sys.modules})))"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, env=clean_env())
+    assert result.returncode == 0 and "usage: peershelf" in result.stdout, result.stderr
+    loaded = set(result.stdout.splitlines()[-1].split())
+    assert "bot" in loaded
+    heavy = {"sqlalchemy", "sqlmodel", "alembic", "mako", "pygments", "slack_sdk", "slack_bolt", "bs4", "numpy",
+             "httpx", "uvicorn", "starlette", "yaml", "lxml"}  # fmt: skip
+    assert loaded & heavy == set()
