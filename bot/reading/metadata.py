@@ -11,34 +11,15 @@ import json
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import quote, urljoin, urlsplit
 
-from bs4 import BeautifulSoup, SoupStrainer, Tag
+from lxml import etree
+from lxml import html as lxml_html
 
 from bot.reading.fetcher import Page
 from bot.reading.links import isbn13
-
-_ARTICLE_TYPES = {
-    "article",
-    "newsarticle",
-    "blogposting",
-    "techarticle",
-    "scholarlyarticle",
-    "report",
-    "reportagenewsarticle",
-    "analysisnewsarticle",
-    "opinionnewsarticle",
-    "webpage",
-    "videoobject",
-    "book",
-    "podcastepisode",
-    "course",
-    "softwaresourcecode",
-    "creativework",
-    "socialmediaposting",
-    "liveblogposting",
-}
 
 
 @dataclass
@@ -95,17 +76,38 @@ def parse_duration(value: Any) -> int | None:
 
 
 def parse_date(value: Any) -> datetime | None:
+    """ISO 8601 (`2026-03-04`, `2026-03-04T05:06:07+02:00`, `…Z`) or RFC 2822 (`Tue, 22 Dec 2016
+    10:00:00 GMT`); a date without a zone is taken as UTC."""
     text = _clean(value)
     if not text:
         return None
     try:
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
+        try:
+            parsed = parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError):
+            return None
+    if not 1990 <= parsed.year <= 2100:
         return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def _json_ld(soup: BeautifulSoup) -> list[dict[str, Any]]:
+_URL_DATE = re.compile(r"/((?:19|20)\d{2})[/-](0[1-9]|1[0-2])[/-](0[1-9]|[12]\d|3[01])(?:/|$|[-_])")
+
+
+def _date_in_url(url: str | None) -> datetime | None:
+    """`/2019/05/12/` or `/2019-05-12-` in a page's address."""
+    match = _URL_DATE.search(urlsplit(url).path) if url else None
+    if not match:
+        return None
+    try:
+        return datetime(int(match.group(1)), int(match.group(2)), int(match.group(3)), tzinfo=UTC)
+    except ValueError:
+        return None
+
+
+def _json_ld(page: _Page) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = []
 
     def collect(node: Any) -> None:
@@ -118,12 +120,41 @@ def _json_ld(soup: BeautifulSoup) -> list[dict[str, Any]]:
             if "@type" in node:
                 found.append(node)
 
-    for script in soup.find_all("script", type=re.compile(r"ld\+json", re.IGNORECASE)):
+    for text in page.json_ld:
         try:
-            collect(json.loads(script.string or script.get_text() or ""))
-        except ValueError:
+            collect(json.loads(_LD_WRAPPERS.sub("", text)))
+        except (ValueError, RecursionError):  # not JSON, or nested beyond reason
             continue
     return found
+
+
+_LD_WRAPPERS = re.compile(r"^\s*(?://\s*)?(?:<!\[CDATA\[|<!--)|(?://\s*)?(?:\]\]>|-->)\s*$")
+
+
+def _resolve(value: Any, by_id: dict[str, dict[str, Any]]) -> Any:
+    """A JSON-LD reference ({"@id": …} alone) replaced by the node of the graph it names."""
+    if isinstance(value, list):
+        return [_resolve(v, by_id) for v in value]
+    if isinstance(value, dict) and set(value) == {"@id"}:
+        return by_id.get(str(value["@id"]), value)
+    return value
+
+
+# The node a page is about: an article first, then other works (a video, a book, a course), then the page.
+_MAIN_TIERS = (
+    {"article", "newsarticle", "blogposting", "techarticle", "scholarlyarticle", "report", "reportagenewsarticle",
+     "analysisnewsarticle", "opinionnewsarticle", "socialmediaposting", "liveblogposting"},
+    {"videoobject", "book", "podcastepisode", "course", "softwaresourcecode", "creativework"},
+    {"webpage"},
+)  # fmt: skip
+
+
+def _main_node(nodes: list[dict[str, Any]]) -> dict[str, Any]:
+    for tier in _MAIN_TIERS:
+        for node in nodes:
+            if set(_types(node)) & tier:
+                return node
+    return {}
 
 
 def _types(node: dict[str, Any]) -> list[str]:
@@ -158,22 +189,75 @@ def _parsely(value: str | None) -> dict[str, Any]:
 
 
 _COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
-_HEAD_TAGS = SoupStrainer(["meta", "title", "link", "script"])
+# Control characters (NUL above all) are dropped before parsing: they carry nothing, and a page of
+# them makes the parser build a tree far larger than the text.
+_CONTROL_CHARACTERS = tuple(chr(c) for c in (*range(0, 9), 11, 12, *range(14, 32), 127))
+_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]+")
+_PARSER = lxml_html.HTMLParser(recover=True, no_network=True, remove_comments=True, remove_pis=True)
+
+
+PARSE_LIMIT = 384_000  # characters of a page built into a tree (about 20 MB at most, however dense)
+MAX_JSON_LD = 200_000  # characters of one JSON-LD script
+MAX_JSON_LD_SCRIPTS = 20
+_LD_SCRIPT = re.compile(
+    r"<script\b[^>]*?\btype\s*=\s*[\"']?application/ld\+json[^>]*>(.*?)</script\s*>", re.IGNORECASE | re.DOTALL
+)
+
+
+class _Page:
+    """The parts of a parsed page metadata lives in (lxml builds the tree in C, quickly)."""
+
+    def __init__(self, text: str) -> None:
+        self.metas: list[tuple[str, str]] = []
+        self.title: str | None = None
+        self.json_ld: list[str] = []
+        self.canonical: str | None = None
+        self.base: str | None = None
+        self.root: Any = None  # the whole tree, for what the head does not say
+        if any(c in text for c in _CONTROL_CHARACTERS):  # looking is cheaper than rewriting a clean page
+            text = _CONTROLS.sub("", text)
+        if "ld+json" in text or "LD+JSON" in text or "Ld+Json" in text:  # the regex only where it can match
+            self.json_ld = [m.group(1)[:MAX_JSON_LD] for m in _LD_SCRIPT.finditer(text)][:MAX_JSON_LD_SCRIPTS]
+        try:
+            # A tree costs about half a kilobyte an element: the head and the start of the body are
+            # where metadata lives, and a page of a million tags must not cost a gigabyte.
+            root = lxml_html.document_fromstring(text[:PARSE_LIMIT], parser=_PARSER)
+        except (etree.ParserError, ValueError):  # nothing that parses as a document
+            return
+        self.root = root
+        for element in root.iter("meta", "title", "link", "base"):
+            tag = element.tag
+            if tag == "meta":
+                key = element.get("property") or element.get("name") or element.get("itemprop")
+                content = element.get("content")
+                if key and content and content.strip():
+                    self.metas.append((key.strip().lower(), content.strip()))
+            elif tag == "title":
+                if self.title is None and not _in_svg(element):
+                    self.title = element.text_content()
+            elif tag == "link":
+                if self.canonical is None and "canonical" in (element.get("rel") or "").lower().split():
+                    self.canonical = element.get("href")
+            elif self.base is None and element.get("href"):
+                self.base = element.get("href")
+
+
+def _in_svg(element: Any) -> bool:
+    return any(parent.tag == "svg" for parent in element.iterancestors())
+
+
 _HTML_LANG = re.compile(r"<html\b[^>]*?\blang\s*=\s*[\"']?([A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*)", re.IGNORECASE)
 
 
 class _Meta:
     """Meta tags by lower-cased `property` or `name`; the first occurrence wins."""
 
-    def __init__(self, soup: BeautifulSoup) -> None:
+    def __init__(self, page: _Page) -> None:
         self.values: dict[str, str] = {}
         self.every: dict[str, list[str]] = {}
-        for tag in soup.find_all("meta"):
-            key = tag.get("property") or tag.get("name") or tag.get("itemprop")
-            content = tag.get("content")
-            if isinstance(key, str) and isinstance(content, str) and content.strip():
-                self.values.setdefault(key.strip().lower(), content.strip())
-                self.every.setdefault(key.strip().lower(), []).append(content.strip())
+        for key, content in page.metas:
+            self.values.setdefault(key, content)
+            self.every.setdefault(key, []).append(content)
 
     def __getitem__(self, key: str) -> str | None:
         return self.values.get(key)
@@ -209,7 +293,7 @@ def _keywords(main: dict[str, Any], nodes: list[dict[str, Any]], meta: _Meta, ht
     for key in _TAG_KEYS:
         for value in meta.all(key):
             found += value.split(",")
-    youtube = _YOUTUBE_KEYWORDS.search(html)
+    youtube = _YOUTUBE_KEYWORDS.search(html) if "ytInitial" in html else None
     if youtube:
         with contextlib.suppress(ValueError):  # a cut-off list is no keywords
             found += [k for k in json.loads(youtube.group(1)) if isinstance(k, str)]
@@ -219,35 +303,28 @@ def _keywords(main: dict[str, Any], nodes: list[dict[str, Any]], meta: _Meta, ht
 
 def extract(html: str, url: str | None = None) -> Metadata:
     """Everything Peershelf records about a page, from its HTML alone."""
-    # Only the tags metadata lives in are built into a tree: several times faster than the whole page.
-    soup = BeautifulSoup(html, "lxml", parse_only=_HEAD_TAGS)
-    meta = _Meta(soup)
-    nodes = _json_ld(soup)
-    main = next((n for n in nodes if set(_types(n)) & _ARTICLE_TYPES - {"webpage"}), None) or next(
-        (n for n in nodes if set(_types(n)) & _ARTICLE_TYPES), {}
-    )
+    page = _Page(html)
+    meta = _Meta(page)
+    nodes = _json_ld(page)
+    by_id = {str(n["@id"]): n for n in nodes if isinstance(n.get("@id"), str)}
+    main = {key: _resolve(value, by_id) for key, value in _main_node(nodes).items()}
     publisher: dict[str, Any] = main["publisher"] if isinstance(main.get("publisher"), dict) else {}
-    title_tag = soup.find("title")
+    base = urljoin(url, page.base) if url and page.base else url
     # The <html> tag opens the page; IE conditional comments may hold decoy copies of it.
     html_lang = _HTML_LANG.search(_COMMENT.sub("", html[:20_000]))
 
     result = Metadata()
-    result.title = _first(
-        meta["og:title"],
-        main.get("headline"),
-        main.get("name"),
-        meta["twitter:title"],
-        title_tag and title_tag.get_text(),
-    )
-    page_title = _first(title_tag and title_tag.get_text())
+    page_title = _first(page.title)
+    named = _ld_title(main, page_title)
+    result.title = _first(meta["og:title"], named, meta["twitter:title"], page_title)
     result.title_from_title_tag = (
         result.title is not None
         and result.title == page_title
-        and not _first(meta["og:title"], main.get("headline"), main.get("name"), meta["twitter:title"])
+        and not _first(meta["og:title"], named, meta["twitter:title"])
     )
     result.description = _first(
         main.get("description"), meta["og:description"], meta["twitter:description"], meta["description"]
-    )
+    ) or _first_paragraph(page.root)
     result.author = (
         _author(main.get("author"))
         or _author(meta["author"])
@@ -258,21 +335,31 @@ def extract(html: str, url: str | None = None) -> Metadata:
         or _author(meta["sailthru.author"])
         or _author(meta["byl"])
         or _author(main.get("creator"))
+        or _author(meta["citation_author"])
+        or _body_author(page.root)
     )
     result.site_name = _first(meta["og:site_name"], publisher.get("name"), meta["application-name"])
     result.published_at = (
         parse_date(main.get("datePublished"))
         or parse_date(meta["article:published_time"])
+        or parse_date(meta["og:published_time"])
+        or parse_date(meta["datepublished"])
         or parse_date(meta["date"])
         or parse_date(meta["dc.date"])
+        or parse_date(meta["dc.date.issued"])
+        or parse_date(meta["dcterms.date"])
+        or parse_date(meta["citation_publication_date"])
         or parse_date(meta["parsely-pub-date"])
+        or parse_date(meta["sailthru.date"])
+        or parse_date(meta["pubdate"])
+        or parse_date(meta["publishdate"])
+        or _body_date(page.root)
+        or _date_in_url(url)
     )
-    image = _first(
-        main.get("image") if not isinstance(main.get("image"), dict) else main["image"].get("url"),
-        meta["og:image"],
-        meta["twitter:image"],
-    )
-    result.image = urljoin(url, image) if image and url else image
+    image = _first(_image(main.get("image")), _image(main.get("thumbnailUrl")), meta["og:image"],
+                   meta["og:image:url"], meta["og:image:secure_url"], meta["twitter:image"],
+                   meta["twitter:image:src"])  # fmt: skip
+    result.image = urljoin(base, image) if image and base else image
     language = _first(main.get("inLanguage"), html_lang.group(1) if html_lang else None, meta["og:locale"])
     result.language = language.replace("_", "-").split("-")[0].lower() if language else None
     result.duration_seconds = (
@@ -280,14 +367,75 @@ def extract(html: str, url: str | None = None) -> Metadata:
     )
     isbn = _first(main.get("isbn"), meta["books:isbn"], meta["book:isbn"])
     result.isbn = isbn13(isbn) if isbn else None
-    canonical = soup.find("link", rel="canonical")
-    href = canonical.get("href") if isinstance(canonical, Tag) else None
-    result.canonical_url = _first(href, meta["og:url"])
-    if result.canonical_url and url:
-        result.canonical_url = urljoin(url, result.canonical_url)
+    result.canonical_url = _first(page.canonical, meta["og:url"])
+    if result.canonical_url and base:
+        result.canonical_url = urljoin(base, result.canonical_url)
     result.types = [*([meta["og:type"].lower()] if meta["og:type"] else []), *(t for n in nodes for t in _types(n))]
     result.keywords = _keywords(main, nodes, meta, html)
     return result
+
+
+def _ld_title(main: dict[str, Any], page_title: str | None) -> str | None:
+    """JSON-LD's headline, or its name when only the name is in the page's <title> (Wikipedia's
+    "headline" is a one-line description)."""
+    headline, name = _first(main.get("headline")), _first(main.get("name"))
+    if headline and name and page_title and name in page_title and headline not in page_title:
+        return name
+    return headline or name
+
+
+def _image(value: Any) -> str | None:
+    """A JSON-LD image: an address, an ImageObject (url or contentUrl), or a list of either."""
+    if isinstance(value, list):
+        return next((found for found in map(_image, value) if found), None)
+    if isinstance(value, dict):
+        return _first(value.get("url"), value.get("contentUrl"))
+    return _first(value)
+
+
+_BYLINE = '//*[contains(@class, "byline") or contains(@id, "byline") or contains(@class, "author")]'
+_AUTHOR_LINK = '//a[contains(concat(" ", normalize-space(@rel), " "), " author ")] | //*[@itemprop="author"]'
+
+
+def _body_author(root: Any) -> str | None:
+    """A byline in the page itself: a rel=author link, an itemprop=author, an element called byline."""
+    if root is None:
+        return None
+    for element in root.xpath(_AUTHOR_LINK):
+        named = element.xpath('string(.//*[@itemprop="name"])') or element.get("content") or element.text_content()
+        found = _author(named)
+        if found and len(found) <= 100:
+            return found
+    for element in root.xpath(_BYLINE):
+        if "comment" in f"{element.get('class')} {element.get('id')}".lower():
+            continue
+        found = _author(element.text_content())
+        if found and 3 <= len(found) <= 100:
+            return found
+    return None
+
+
+def _body_date(root: Any) -> datetime | None:
+    """A `<time datetime>` or an itemprop=datePublished in the page itself."""
+    if root is None:
+        return None
+    for element in root.xpath('//*[@itemprop="datePublished"] | //time[@datetime]'):
+        found = parse_date(element.get("content") or element.get("datetime"))
+        if found:
+            return found
+    return None
+
+
+def _first_paragraph(root: Any) -> str | None:
+    """The article's first paragraph of some length, when the page offers no description."""
+    if root is None:
+        return None
+    for path in ("//article//p", "//main//p", "//body//p"):
+        for element in root.xpath(path):
+            text = _clean(element.text_content())
+            if text and len(text) >= 50:
+                return text[:500]
+    return None
 
 
 _YOUTUBE_LENGTH = re.compile(r'"lengthSeconds"\s*:\s*"(\d+)"')
@@ -295,7 +443,7 @@ _YOUTUBE_LENGTH = re.compile(r'"lengthSeconds"\s*:\s*"(\d+)"')
 
 def _youtube_duration(html: str) -> int | None:
     """YouTube's player data (ytInitialPlayerResponse) carries the length in seconds."""
-    match = _YOUTUBE_LENGTH.search(html)
+    match = _YOUTUBE_LENGTH.search(html) if "lengthSeconds" in html else None
     return int(match.group(1)) if match else None
 
 
