@@ -166,13 +166,12 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_inspect(args: argparse.Namespace) -> int:
     from bot.reading.inspection import as_json, as_text, inspect_all
     from bot.reading.topics import load_taxonomy
-    from bot.services.pages import fetcher_for
 
     files = [s for s in args.sources if not s.lower().startswith(("http://", "https://"))]
     if args.url is not None and (len(args.sources) != 1 or len(files) != 1):
         raise Stop("--url gives the address one saved file came from: name exactly one FILE.html", status=2)
     settings = _settings()
-    fetcher = fetcher_for(settings)
+    fetcher = settings.fetcher() if len(files) < len(args.sources) else None  # saved files need no fetcher
     several = len(args.sources) > 1
     failed = False
     try:
@@ -184,7 +183,8 @@ def cmd_inspect(args: argparse.Namespace) -> int:
             failed = failed or "error" in found
             print(as_json(found, with_source=several) if args.json else as_text(found), flush=True)
     finally:
-        fetcher.close()
+        if fetcher is not None:
+            fetcher.close()
     return 1 if failed else 0
 
 

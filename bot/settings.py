@@ -8,9 +8,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
+
+if TYPE_CHECKING:
+    from bot.reading.fetcher import Fetcher
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -243,6 +247,14 @@ class Settings:
     @property
     def socket_mode(self) -> bool:
         return self.slack_app_token is not None
+
+    def fetcher(self) -> Fetcher:
+        """A page fetcher with these limits (SHELF_FETCH_*)."""
+        from bot.reading.fetcher import Fetcher
+
+        return Fetcher(
+            timeout=self.fetch_timeout, max_bytes=self.fetch_max_bytes, allow_private=self.fetch_allow_private
+        )
 
     def require_credentials(self, *, serve: str) -> None:
         """Raise `MissingCredentials` naming the first variable needed to serve Slack `serve`-wise:

@@ -295,3 +295,19 @@ def test_help_starts_without_the_heavy_libraries() -> None:
     heavy = {"sqlalchemy", "sqlmodel", "alembic", "mako", "pygments", "slack_sdk", "slack_bolt", "bs4", "numpy",
              "httpx", "uvicorn", "starlette", "yaml", "lxml"}  # fmt: skip
     assert loaded & heavy == set()
+
+
+def test_inspecting_a_saved_page_needs_neither_the_database_nor_the_network_libraries() -> None:
+    page = Path(__file__).parent / "fixtures" / "pages" / "001" / "source.html"
+    script = (
+        "import sys\n"
+        "from bot import cli\n"
+        f"status = cli.main(['inspect', {str(page)!r}, '--json'])\n"
+        "print(' '.join(sorted({m.split('.')[0] for m in sys.modules})))\n"
+        "sys.exit(status)"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, env=clean_env())
+    assert result.returncode == 0, result.stderr
+    loaded = set(result.stdout.splitlines()[-1].split())
+    assert "lxml" in loaded and "numpy" in loaded  # what reading and tagging a page take
+    assert loaded & {"sqlalchemy", "sqlmodel", "alembic", "slack_sdk", "slack_bolt", "httpx", "bs4"} == set()

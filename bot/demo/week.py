@@ -25,7 +25,7 @@ from bot.runtime.server import ServerThread, build_asgi
 from bot.services import Services
 from bot.services.digests.delivery import DigestPass
 from bot.services.feeds import FeedPoller
-from bot.services.pages import MetadataWorker, fetcher_for
+from bot.services.pages import MetadataWorker
 from bot.services.recommendation_dms import send_due_notices
 from bot.settings import Settings
 from bot.slack.client import web_client
@@ -171,7 +171,7 @@ class Demo:
             )
             services = Services.from_settings(settings, clock=self.clock)
             migrate.upgrade(services.engine)
-            fetcher = fetcher_for(settings)
+            fetcher = settings.fetcher()
             self.worker = MetadataWorker(services, fetcher)
             try:
                 with ServerThread(build_asgi(create_app(services), services)) as app:

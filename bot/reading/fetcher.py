@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
 import httpx
-from bs4 import UnicodeDammit
 
 from bot import __version__
+from bot.reading.charset import decode_html
 
 MAX_REDIRECTS = 5
 USER_AGENT = f"Mozilla/5.0 (compatible; Peershelf/{__version__}; link titles for a Slack workspace)"
@@ -77,10 +77,8 @@ class Page:
         return self.content_type in HTML_TYPES
 
     def text(self) -> str:
-        """The body decoded: header charset first, then the page's own <meta charset>, then a guess."""
-        known = [self.charset] if self.charset else []
-        dammit = UnicodeDammit(self.body, known_definite_encodings=known, is_html=True)
-        return dammit.unicode_markup or ""
+        """The body decoded: header charset first, then the page's own <meta charset>, UTF-8, a guess."""
+        return decode_html(self.body, self.charset)
 
 
 def is_public_address(address: IPAddress) -> bool:

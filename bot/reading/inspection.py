@@ -6,15 +6,16 @@ import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bs4 import UnicodeDammit
-
-from bot.reading.fetcher import Fetcher, FetchFailed, FetchRefused
+from bot.reading.charset import decode_html
 from bot.reading.kinds import kind_of
 from bot.reading.links import canonical_url, preferred_canonical
 from bot.reading.metadata import Metadata, extract, page_metadata
 from bot.reading.topics import NOBODY, Colleagues, Taxonomy, TopicMatch
+
+if TYPE_CHECKING:
+    from bot.reading.fetcher import Fetcher
 
 KEYS = (
     "url",
@@ -87,6 +88,8 @@ def evidence(match: TopicMatch) -> dict[str, Any]:
 
 
 def inspect_url(fetcher: Fetcher, url: str, taxonomy: Taxonomy, colleagues: Colleagues | None = None) -> dict[str, Any]:
+    from bot.reading.fetcher import FetchFailed, FetchRefused
+
     try:
         page = fetcher.fetch(url)
     except (FetchRefused, FetchFailed) as error:
@@ -103,7 +106,7 @@ def inspect_file(
         raw = path.read_bytes()
     except OSError as error:
         return {"error": f"cannot read {path}: {error.strerror or error}"}
-    html = UnicodeDammit(raw, is_html=True).unicode_markup or ""
+    html = decode_html(raw)
     if not looks_like_html(html):
         return {"error": f"{path} is not an HTML page (save the page itself, as .html)"}
     return record(
@@ -122,7 +125,7 @@ def looks_like_html(text: str) -> bool:
 def inspect_all(
     sources: list[str],
     *,
-    fetcher: Fetcher,
+    fetcher: Fetcher | None,
     saved_from: str | None,
     taxonomy: Taxonomy,
     colleagues: Colleagues | None = None,
@@ -130,6 +133,7 @@ def inspect_all(
     """One record per source, in order; a source that cannot be read gives {"error": …}."""
     for source in sources:
         if source.lower().startswith(("http://", "https://")):
+            assert fetcher is not None, "a URL needs a fetcher"
             found = inspect_url(fetcher, source, taxonomy, colleagues)
         else:
             found = inspect_file(Path(source), saved_from, taxonomy, colleagues)

@@ -12,14 +12,16 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urljoin, urlsplit
 
 from lxml import etree
 from lxml import html as lxml_html
 
-from bot.reading.fetcher import Page
 from bot.reading.links import isbn13
+
+if TYPE_CHECKING:
+    from bot.reading.fetcher import Page
 
 
 @dataclass

@@ -6,7 +6,7 @@ import logging
 import threading
 
 from bot.services import Services
-from bot.services.pages import MetadataWorker, fetcher_for
+from bot.services.pages import MetadataWorker
 
 logger = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ class WorkerPool:
             thread.join(timeout)
 
     def _loop(self) -> None:
-        fetcher = fetcher_for(self.services.settings)
+        fetcher = self.services.settings.fetcher()
         worker = MetadataWorker(self.services, fetcher)
         try:
             while not self._stop.is_set():

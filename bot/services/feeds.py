@@ -17,7 +17,6 @@ from bot.reading.fetcher import Fetcher, FetchFailed, FetchRefused
 from bot.reading.kinds import kind_of
 from bot.reading.links import canonical_url
 from bot.services import Services
-from bot.services.pages import fetcher_for
 from bot.services.tagging import auto_tag
 from bot.text import clip
 from storage import items as item_store
@@ -163,7 +162,7 @@ class FeedPoller:
 
 def poll_feeds(services: Services) -> int:
     """One polling pass over the feeds that are due (each at most hourly)."""
-    fetcher = fetcher_for(services.settings)
+    fetcher = services.settings.fetcher()
     try:
         return FeedPoller(services, fetcher).poll_due()
     finally:

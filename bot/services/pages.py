@@ -20,7 +20,6 @@ from bot.reading.links import preferred_canonical
 from bot.reading.metadata import Metadata, merge_oembed, oembed_endpoint, page_metadata
 from bot.services import Services
 from bot.services.tagging import auto_tag
-from bot.settings import Settings
 from bot.text import clip
 from storage import items as item_store
 from storage.models import Item
@@ -31,14 +30,6 @@ LEASE = timedelta(minutes=5)  # a claimed item whose worker died is taken again 
 MAX_ATTEMPTS = 8  # about 4 days of back-off in all; the item stays, with its URL as title
 FIRST_RETRY = timedelta(minutes=2)
 LONGEST_RETRY = timedelta(days=1)
-
-
-def fetcher_for(settings: Settings) -> Fetcher:
-    return Fetcher(
-        timeout=settings.fetch_timeout,
-        max_bytes=settings.fetch_max_bytes,
-        allow_private=settings.fetch_allow_private,
-    )
 
 
 def backoff(attempts: int) -> timedelta:
