@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from bot.reading.metadata import extract, parse_duration
-from tests.pageserver import FIXTURES
+from tests.pageserver import FIXTURES, PageServer
 
 # Fields right over tests/fixtures/pages as last measured; raise them as extraction improves,
 # never lower them. (Expected values use Readability's names. A date counts only where Readability
@@ -194,6 +194,24 @@ extract("<html><body>" + "\\x00<p>" * 500_000 + "</body></html>")
 extract("<html><body><p>" + "word " * 400_000 + "</p></body></html>")
 extract("<html><body>" + "<p>word</p> " * 200_000 + "</body></html>")  # 200,000 elements
 extract('<script type="application/ld+json">' + "[" * 100_000 + "]" * 100_000 + "</script>")
+print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024)
+"""
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert float(result.stdout) <= 30, f"peak memory grew by {result.stdout.strip()} MB"
+
+
+def test_a_gzip_bomb_of_nul_bytes_fetched_and_read_adds_little_to_the_peak(pages: PageServer) -> None:
+    """The whole path a shared link takes: fetch (capped after inflating), decode, sanitise, parse."""
+    script = f"""
+import resource
+from bot.reading.fetcher import Fetcher
+from bot.reading.metadata import page_metadata
+fetcher = Fetcher(allow_private=True)
+assert page_metadata(fetcher.fetch("{pages.url}/gzipped")).title == "Squeezed"  # warm up
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+page = fetcher.fetch("{pages.url}/bomb")  # 50 MB of NUL bytes, gzipped to 50 KB
+assert page_metadata(page).title is None
 print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024)
 """
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
