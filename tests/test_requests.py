@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import time
 from typing import Any
@@ -153,3 +155,34 @@ def test_events_peershelf_does_not_act_on_are_acknowledged_quietly(
     response = driver.event(event)
     assert response.status_code == 200  # not 404: Slack would redeliver it
     assert [call.method for call in slack.calls if call.method != "auth.test"] == []
+
+
+@pytest.mark.parametrize(
+    ("text", "channel_name", "expected"),
+    [
+        ("search payload validation", "general", "payload validation"),
+        ("save https://example.com/payload-guide", "general", "Saved"),
+        ("help", "payload-team", "/shelf"),
+    ],
+)
+def test_commands_mentioning_payload_are_answered(
+    driver: SlackDriver, text: str, channel_name: str, expected: str
+) -> None:
+    """slack_bolt 1.30's parse_body takes any form body that contains the text "payload" for an
+    interactivity payload, and returns {} when it has no payload= field: the command was dropped
+    in silence (200, empty body). Peershelf reads such a body as the form it is."""
+    body = driver.command_body(text).replace("channel_name=general", f"channel_name={channel_name}")
+    response = driver.post(body, content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 200
+    assert expected in response.text, response.text
+
+
+def test_a_body_that_is_not_utf8_is_a_bad_request(driver: SlackDriver) -> None:
+    body = b"token=x&command=%2Fshelf&text=\xff\xfe"
+    ts = str(int(time.time()))
+    mac = hmac.new(driver.signing_secret.encode(), f"v0:{ts}:".encode() + body, hashlib.sha256).hexdigest()
+    headers = {"Content-Type": "application/x-www-form-urlencoded", "X-Slack-Request-Timestamp": ts,
+               "X-Slack-Signature": f"v0={mac}"}  # fmt: skip
+    response = driver.http.post("/slack/events", content=body, headers=headers)
+    assert response.status_code == 400
+    assert "Traceback" not in response.text

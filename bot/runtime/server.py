@@ -14,7 +14,7 @@ import time
 
 import uvicorn
 from slack_bolt import App
-from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
+from slack_bolt.adapter.starlette.handler import to_starlette_response
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -23,6 +23,7 @@ from starlette.routing import Route
 
 from bot import __version__
 from bot.runtime.app import EVENTS_PATH
+from bot.runtime.requests import SlackRequest
 from bot.services import Services
 from bot.services.lists import atom
 from storage.db import ping
@@ -32,11 +33,25 @@ from storage.people import get_person
 logger = logging.getLogger(__name__)
 
 
+def to_bolt_request(request: Request, body: bytes) -> SlackRequest | None:
+    """Bolt's request for an HTTP request; None when the body is not UTF-8 (Slack only sends UTF-8)."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    return SlackRequest(body=text, query=request.query_params, headers=request.headers)  # type: ignore[arg-type]
+
+
+BAD_REQUEST = Response("Bad request: the body is not UTF-8.", status_code=400, media_type="text/plain")
+
+
 def build_asgi(app: App, services: Services) -> Starlette:
     """The HTTP surface of SPEC §2: Slack's request URL, OAuth install routes, health."""
 
     async def slack_events(request: Request) -> Response:
         bolt_request = to_bolt_request(request, await request.body())
+        if bolt_request is None:
+            return BAD_REQUEST
         bolt_response = await run_in_threadpool(app.dispatch, bolt_request)
         return to_starlette_response(bolt_response)
 
@@ -61,10 +76,14 @@ def build_asgi(app: App, services: Services) -> Starlette:
 
         async def install(request: Request) -> Response:
             bolt_request = to_bolt_request(request, await request.body())
+            if bolt_request is None:
+                return BAD_REQUEST
             return to_starlette_response(await run_in_threadpool(flow.handle_installation, bolt_request))
 
         async def oauth_redirect(request: Request) -> Response:
             bolt_request = to_bolt_request(request, await request.body())
+            if bolt_request is None:
+                return BAD_REQUEST
             return to_starlette_response(await run_in_threadpool(flow.handle_callback, bolt_request))
 
         routes += [
