@@ -186,3 +186,33 @@ def test_a_body_that_is_not_utf8_is_a_bad_request(driver: SlackDriver) -> None:
     response = driver.http.post("/slack/events", content=body, headers=headers)
     assert response.status_code == 400
     assert "Traceback" not in response.text
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        ("payload=", "application/x-www-form-urlencoded"),
+        ("payload=not-json", "application/x-www-form-urlencoded"),
+        ("payload=%5B%5D", "application/x-www-form-urlencoded"),
+        ("payload=123", "application/x-www-form-urlencoded"),
+        ("payload=null", "application/x-www-form-urlencoded"),
+        ("[]", "application/json"),
+        ('"hello"', "application/json"),
+        ("null", "application/json"),
+        ('{"type": "event_callback", "event": ', "application/json"),
+        ('{"type": "event_callback", "team_id": "T0PEERS01", "event": "string"}', "application/json"),
+    ],
+    ids=["empty-payload", "payload-not-json", "payload-list", "payload-number", "payload-null", "json-list",
+         "json-string", "json-null", "json-truncated", "event-a-string"],
+)  # fmt: skip
+def test_signed_but_malformed_requests_are_refused_with_400_not_500(
+    driver: SlackDriver, body: str, content_type: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    response = driver.post(body, content_type)
+    assert response.status_code == 400, (response.status_code, response.text)
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]  # a client's mistake is not our error
+
+
+def test_a_malformed_request_nobody_signed_is_refused_as_unsigned(driver: SlackDriver) -> None:
+    assert driver.post("[]", "application/json", secret="not-the-signing-secret").status_code == 401
+    assert driver.post("payload=", "application/x-www-form-urlencoded", timestamp=1).status_code == 401
