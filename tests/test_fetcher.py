@@ -46,6 +46,10 @@ def fetcher() -> Iterator[Fetcher]:
         "http://[::ffff:127.0.0.1]/",  # IPv4-mapped IPv6
         "http://[::ffff:7f00:1]/",
         "http://[2002:7f00:1::]/",  # 6to4 around 127.0.0.1
+        "http://[64:ff9b::7f00:1]/",  # NAT64 around 127.0.0.1
+        "http://[64:ff9b::a9fe:a9fe]/",  # … around the metadata service
+        "http://[64:ff9b:1::a00:1]/",  # local-use NAT64 around 10.0.0.1
+        "http://[::ffff:0:7f00:1]/",  # SIIT around 127.0.0.1
         "http://10.0.0.1/",
         "http://172.16.5.4/",
         "http://192.168.1.1/",
@@ -180,3 +184,8 @@ def test_charset_comes_from_the_header_or_the_page(fetcher: Fetcher, pages: Page
 
 def test_requests_identify_peershelf(fetcher: Fetcher, pages: PageServer) -> None:
     assert "Peershelf" in fetcher.client.headers["User-Agent"]
+
+
+def test_a_translated_public_address_is_still_public() -> None:
+    assert is_public_address(ipaddress.ip_address("64:ff9b::808:808"))  # NAT64 around 8.8.8.8
+    assert not is_public_address(ipaddress.ip_address("64:ff9b::c0a8:101"))  # … around 192.168.1.1

@@ -81,10 +81,21 @@ class Page:
         return decode_html(self.body, self.charset)
 
 
+# IPv6 prefixes that carry an IPv4 address in their last 32 bits, which a translator on the way
+# (NAT64, SIIT) turns back into that IPv4 address: judged by the IPv4 address they carry.
+TRANSLATED = (
+    ipaddress.ip_network("64:ff9b::/96"),  # NAT64, well-known prefix (RFC 6052)
+    ipaddress.ip_network("64:ff9b:1::/48"),  # NAT64, local use (RFC 8215)
+    ipaddress.ip_network("::ffff:0:0:0/96"),  # SIIT, IPv4-translated (RFC 6145)
+)
+
+
 def is_public_address(address: IPAddress) -> bool:
     """True only for globally routable unicast addresses that are not a metadata service."""
     if isinstance(address, ipaddress.IPv6Address):
         embedded = address.ipv4_mapped or address.sixtofour or (address.teredo[1] if address.teredo else None)
+        if embedded is None and any(address in network for network in TRANSLATED):
+            embedded = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
         if embedded is not None:
             return is_public_address(embedded)
     return address.is_global and not address.is_multicast and address not in METADATA_ADDRESSES
