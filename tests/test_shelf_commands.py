@@ -139,3 +139,26 @@ def test_search_finds_words_in_any_order_and_by_prefix(driver: SlackDriver, serv
 def test_search_syntax_from_people_is_just_words(driver: SlackDriver, words: str, expected: str) -> None:
     driver.command("save https://example.com/kubernetes-networking-explained")
     assert expected in reply_text(driver.command(f"search {words}"))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "done 99999999999999999999",
+        "tag 99999999999999999999 #python",
+        "recommend 99999999999999999999 @U0BEN0001",
+        "save 99999999999999999999",
+        "done ²",
+    ],
+)
+def test_item_numbers_beyond_any_item_are_simply_not_found(driver: SlackDriver, text: str) -> None:
+    reply = reply_text(driver.command(text))
+    assert "can't find item" in reply or "Usage" in reply or "neither" in reply, reply
+    assert "went wrong" not in reply
+
+
+@pytest.mark.parametrize("text", ["save http://[::1", "save https://[nope]/x", "tag http://[::1 #python"])
+def test_links_that_cannot_be_parsed_get_a_clear_reply(driver: SlackDriver, text: str) -> None:
+    reply = reply_text(driver.command(text))
+    assert "went wrong" not in reply, reply
+    assert "link" in reply or "Usage" in reply, reply

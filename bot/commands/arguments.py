@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from urllib.parse import urlsplit
 
 from sqlmodel import Session
 
@@ -26,10 +27,21 @@ def as_url(word: str) -> str | None:
     if word.startswith("<") and word.endswith(">"):
         word = word[1:-1].split("|", 1)[0]
     if word.lower().startswith(("http://", "https://")):
-        return word
+        return word if _readable(word) else None
     if _DOMAIN.match(word) and not word.replace(".", "").isdigit():
-        return "https://" + word
+        return "https://" + word if _readable("https://" + word) else None
     return None
+
+
+def _readable(url: str) -> bool:
+    """A URL with a host that parses: `http://[::1` or `https://[nope]/` is not one."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises on a port that is not a number
+        canonical_url(url)
+    except ValueError:
+        return False
+    return bool(parts.hostname)
 
 
 def as_tag(word: str) -> str | None:
@@ -45,9 +57,14 @@ def split_tags(args: list[Token]) -> tuple[list[str], list[Token]]:
     return list(dict.fromkeys(tags)), rest
 
 
+MAX_ID = 2**31 - 1  # item ids are 32-bit integers
+
+
 def resolve_item(session: Session, invocation: Invocation, word: str) -> Item:
     """ITEM is a number shown in an earlier reply, or a URL."""
-    if word.isdigit():
+    if word.isascii() and word.isdigit():
+        if int(word) > MAX_ID:  # no such item, and PostgreSQL would refuse to compare it
+            raise ItemNotFound(word)
         item = item_store.visible_item(
             session=session, team_id=invocation.team_id, user_id=invocation.user_id, item_id=int(word)
         )
