@@ -18,7 +18,7 @@ from bot.demo.fakeslack import FakeSlack
 from bot.services import Services
 from handlers.errors import SORRY
 from storage.models import ProcessedEvent
-from tests.helpers import message, shares, wait_for
+from tests.helpers import items, message, shares, wait_for
 
 
 def home_opened(user: str = "U0ANA0001") -> dict:  # type: ignore[type-arg]
@@ -216,3 +216,20 @@ def test_signed_but_malformed_requests_are_refused_with_400_not_500(
 def test_a_malformed_request_nobody_signed_is_refused_as_unsigned(driver: SlackDriver) -> None:
     assert driver.post("[]", "application/json", secret="not-the-signing-secret").status_code == 401
     assert driver.post("payload=", "application/x-www-form-urlencoded", timestamp=1).status_code == 401
+
+
+@pytest.mark.parametrize("odd", ["\x00", "\ud800"], ids=["nul", "lone-surrogate"])
+def test_text_with_nul_bytes_or_lone_surrogates_is_kept_without_them(
+    driver: SlackDriver, services: Services, odd: str
+) -> None:
+    """PostgreSQL refuses NUL in text, and no database stores half a surrogate pair: Slack's JSON
+    can carry both (as \\u0000 and \\ud800). They are dropped at the edge, and the share is kept."""
+    event = message(f"Read this{odd} <https://example.com/odd{odd}-path> now", ts="1764238600.000100")
+    body = driver.event_body(event)
+    assert "\\u0000" in body or "\\ud800" in body  # escaped, as Slack sends it
+    response = driver.post(body, "application/json")
+    assert response.status_code == 200
+    [share] = wait_for(lambda: shares(services))
+    assert odd not in (share.context or "")
+    [item] = items(services)
+    assert item.url == "https://example.com/odd-path"
