@@ -24,22 +24,31 @@ logger = logging.getLogger(__name__)
 
 
 def message_from_event(event: dict[str, Any], team_id: str | None) -> Message | None:
-    """The message to capture, or None for bot messages, edits, deletions, joins and other subtypes."""
-    if event.get("subtype") or event.get("bot_id") or not event.get("user") or not team_id:
+    """The message to capture, or None for bot messages, edits, deletions, joins and other subtypes,
+    and for a message whose fields are not what Slack sends (a user, channel or ts that is not text)."""
+    if event.get("subtype") or event.get("bot_id") or not team_id:
         return None
-    channel = str(event.get("channel", ""))
+    user, channel, ts = (_text(event.get(key)) for key in ("user", "channel", "ts"))
+    if not user or not channel or not ts:
+        return None
     # Without a channel_type, treat the conversation as private: never leak by guessing.
-    channel_type = event.get("channel_type") or ("im" if channel.startswith("D") else "group")
+    channel_type = _text(event.get("channel_type")) or ("im" if channel.startswith("D") else "group")
+    blocks = event.get("blocks")
     return Message(
         team_id=team_id,
         channel_id=channel,
         channel_type=channel_type,
-        user_id=str(event["user"]),
-        ts=str(event.get("ts", "")),
-        text=event.get("text") or "",
-        thread_ts=event.get("thread_ts"),
-        blocks=event.get("blocks"),
+        user_id=user,
+        ts=ts,
+        text=_text(event.get("text")),
+        thread_ts=_text(event.get("thread_ts")) or None,
+        blocks=blocks if isinstance(blocks, list) else None,
     )
+
+
+def _text(value: Any) -> str:
+    """A field Slack sends as a string; anything else counts as missing."""
+    return value if isinstance(value, str) else ""
 
 
 def register(app: App, services: Services, shelf: Shelf) -> None:
@@ -62,8 +71,8 @@ def register(app: App, services: Services, shelf: Shelf) -> None:
     app.event("message")(ack=capture, lazy=[after_capture])
 
     def _reaction(event: dict[str, Any]) -> tuple[str, str, str] | None:
-        item = event.get("item") or {}
-        if event.get("reaction") not in save_reactions or item.get("type") != "message":
+        item = event.get("item")
+        if event.get("reaction") not in save_reactions or not isinstance(item, dict) or item.get("type") != "message":
             return None
         return str(item.get("channel")), str(item.get("ts")), str(event.get("user"))
 

@@ -233,3 +233,31 @@ def test_text_with_nul_bytes_or_lone_surrogates_is_kept_without_them(
     assert odd not in (share.context or "")
     [item] = items(services)
     assert item.url == "https://example.com/odd-path"
+
+
+MISSHAPEN_EVENTS = {
+    "home-without-user": {"type": "app_home_opened", "tab": "home"},
+    "text-a-list": {**message("x", ts="1764238700.000100"), "text": ["a"]},
+    "user-an-object": {**message("<https://example.com/a>", ts="1764238700.000200"), "user": {"id": "U1"}},
+    "ts-a-number": {**message("<https://example.com/b>", ts="1764238700.000300"), "ts": 12.5},
+    "blocks-a-string": {**message("<https://example.com/c>", ts="1764238700.000400"), "blocks": "nope"},
+    "channel-a-number": {**message("<https://example.com/e>", ts="1764238700.000600"), "channel": 5},
+    "rich-text-odd": {
+        **message("<https://example.com/d>", ts="1764238700.000500"),
+        "blocks": [{"type": "rich_text", "elements": ["x", {"type": "rich_text_section", "elements": [{"url": 5}]}]}],
+    },
+    "reaction-item-a-string": {
+        "type": "reaction_added", "user": "U0ANA0001", "reaction": "bookmark", "item": "x", "event_ts": "1.1"
+    },
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", list(MISSHAPEN_EVENTS))
+def test_events_with_fields_of_the_wrong_type_are_acknowledged_not_500(
+    driver: SlackDriver, services: Services, name: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A 500 makes Slack retry an event three times; one that can never succeed is acknowledged, or
+    refused as a bad request where Bolt itself cannot read it (a channel that is not text)."""
+    response = driver.event(MISSHAPEN_EVENTS[name])
+    assert response.status_code in (200, 400)
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
