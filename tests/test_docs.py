@@ -11,6 +11,7 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 from bot.reading.fetcher import MAX_REDIRECTS
+from bot.reading.links import MAX_URL
 from bot.reading.metadata import PARSE_LIMIT
 from bot.reading.topics import Colleagues, load_taxonomy, shipped_model
 from bot.services.digests.compose import PER_SECTION, UNREAD_REMINDERS
@@ -65,6 +66,7 @@ def test_the_readmes_figures_are_the_codes() -> None:
         f"a built-in taxonomy of {topics} workplace topics",
         f"follows at most {MAX_REDIRECTS} redirects",
         f"only the first {PARSE_LIMIT:,} characters are built into a tree",
+        f"An address longer than {MAX_URL:,} characters",
         f"{WORDS[PER_SECTION].capitalize()} items a section",
         f"at most {WORDS[UNREAD_REMINDERS]} unread saves",
         f"its latest {WORDS[FIRST_POLL_ENTRIES]} entries",

@@ -110,3 +110,13 @@ def test_isbns_in_text_are_checksum_validated(text: str, found: list[str]) -> No
 
 def test_isbn10_converts_to_isbn13() -> None:
     assert isbn13("0-306-40615-2") == "9780306406157"
+
+
+def test_the_longest_address_kept_is_the_longest_the_database_stores() -> None:
+    from bot.reading.links import MAX_URL, keepable
+    from storage.models import URL
+
+    assert MAX_URL == URL
+    assert keepable("https://example.com/" + "a" * (MAX_URL - 20))
+    assert not keepable("https://example.com/" + "a" * MAX_URL)
+    assert not keepable("http://[::1")

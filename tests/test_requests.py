@@ -261,3 +261,12 @@ def test_events_with_fields_of_the_wrong_type_are_acknowledged_not_500(
     response = driver.event(MISSHAPEN_EVENTS[name])
     assert response.status_code in (200, 400)
     assert not [r for r in caplog.records if r.levelname == "ERROR"]
+
+
+def test_a_message_keeps_its_links_and_skips_one_too_long_or_malformed_to_keep(
+    driver: SlackDriver, services: Services
+) -> None:
+    long = "https://example.com/" + "a" * 2100
+    text = f"<{long}> <http://[::1> and <https://example.com/fine>"
+    assert driver.event(message(text, ts="1764238800.000100")).status_code == 200
+    assert [item.url for item in wait_for(lambda: items(services))] == ["https://example.com/fine"]

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 from sqlmodel import Session
 
 from bot.commands.parser import Invocation, Reply, Token, UsageError
-from bot.reading.links import canonical_url
+from bot.reading.links import MAX_URL, canonical_url, keepable
 from bot.text import echo
 from storage import items as item_store
 from storage.models import Item
@@ -34,14 +34,21 @@ def as_url(word: str) -> str | None:
 
 
 def _readable(url: str) -> bool:
-    """A URL with a host that parses: `http://[::1` or `https://[nope]/` is not one."""
+    """A URL with a host that parses (`http://[::1` or `https://[nope]/` is not one) and a length
+    Peershelf can keep."""
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises on a port that is not a number
-        canonical_url(url)
     except ValueError:
         return False
-    return bool(parts.hostname)
+    return bool(parts.hostname) and keepable(url)
+
+
+UNREADABLE_LINK = f"That link can't be kept: its address is malformed or longer than {MAX_URL:,} characters."
+
+
+def looks_like_link(word: str) -> bool:
+    return word.strip().lstrip("<").lower().startswith(("http://", "https://"))
 
 
 def as_tag(word: str) -> str | None:
@@ -71,6 +78,8 @@ def resolve_item(session: Session, invocation: Invocation, word: str) -> Item:
     else:
         url = as_url(word)
         if url is None:
+            if looks_like_link(word):
+                raise UsageError(UNREADABLE_LINK)
             raise UsageError(f"`{echo(word, 40)}` is neither an item number nor a link.")
         item = item_store.visible_item_by_url(
             session=session, team_id=invocation.team_id, user_id=invocation.user_id, canonical_url=canonical_url(url)

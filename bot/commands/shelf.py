@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.commands.arguments import as_url, guarded, resolve_item, split_tags
+from bot.commands.arguments import UNREADABLE_LINK, as_url, guarded, looks_like_link, resolve_item, split_tags
 from bot.commands.parser import Invocation, Reply, Shelf, Subcommand, Token, UsageError
 from bot.reading.topics import normalise_tag
 from bot.services import Services
@@ -34,6 +34,8 @@ class CaptureCommands:
         if args and args[0].text.lower() == "book" and not args[0].quoted:
             return self.save_book(invocation, args[1:])
         if not args or (url := as_url(args[0].text)) is None:
+            if args and looks_like_link(args[0].text):
+                raise UsageError(UNREADABLE_LINK)
             raise UsageError('Give me a link to save (or `book "Title" by Author`).')
         tags, rest = split_tags(args[1:])
         note = " ".join(token.text for token in rest).strip() or None

@@ -91,8 +91,11 @@ def links_in_message(text: str, blocks: Iterable[dict[str, Any]] | None = None) 
 
 
 def _unique(links: list[Link]) -> list[Link]:
+    """Each address once, and only addresses Peershelf can keep (see `keepable`)."""
     seen: dict[str, Link] = {}
     for link in links:
+        if not keepable(link.url):
+            continue
         key = canonical_url(link.url)
         if key not in seen:
             seen[key] = link
@@ -102,6 +105,17 @@ def _unique(links: list[Link]) -> list[Link]:
 def _is_tracking(name: str) -> bool:
     lowered = name.lower()
     return lowered in _TRACKING or lowered.startswith(_TRACKING_PREFIXES)
+
+
+MAX_URL = 2048  # characters of an address Peershelf keeps (as the database stores them)
+
+
+def keepable(url: str) -> bool:
+    """An address Peershelf can keep: it parses, and its canonical form fits MAX_URL."""
+    try:
+        return len(canonical_url(url)) <= MAX_URL
+    except ValueError:  # a host that does not parse, such as http://[::1
+        return False
 
 
 def canonical_url(url: str) -> str:

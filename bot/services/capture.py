@@ -17,7 +17,7 @@ from typing import Any
 from sqlmodel import Session
 
 from bot.reading.kinds import kind_of
-from bot.reading.links import Link, canonical_url, isbns_in_text, links_in_message
+from bot.reading.links import MAX_URL, Link, canonical_url, isbns_in_text, links_in_message
 from bot.reading.topics import Taxonomy, normalise_tag
 from bot.services.tagging import auto_tag
 from bot.slack import blocks
@@ -89,11 +89,12 @@ def book_key(isbn: str) -> str:
 
 
 def _link_item(session: Session, team_id: str, link: Link, now: datetime) -> tuple[Item, bool]:
+    canonical = canonical_url(link.url)
     return item_store.get_or_create_item(
         session=session,
         team_id=team_id,
-        canonical_url=canonical_url(link.url),
-        url=link.url,
+        canonical_url=canonical,
+        url=link.url if len(link.url) <= MAX_URL else canonical,  # tracking parameters may be all it loses
         kind=kind_of(link.url),
         now=now,
     )
@@ -127,7 +128,7 @@ def capture_message(
     `workspace_url` may be a function, asked only when the message has something to capture: most
     messages have no link, and they cost no look-up.
     """
-    links = links_in_message(message.text, message.blocks)
+    links = links_in_message(message.text, message.blocks)  # only addresses that can be kept
     isbns = isbns_in_text(message.text)
     if not links and not isbns:
         return []
