@@ -13,6 +13,7 @@ import ipaddress
 import os
 import shutil
 import socket
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -131,9 +132,21 @@ def services(settings: Settings, engine: Engine) -> Services:
     return Services(settings=settings, engine=engine, new_session=session_factory(engine))
 
 
+def _drain(app: App, timeout: float = 10.0) -> None:
+    """Let the app's listener threads (lazy listeners after the ack) finish before the next test
+    empties the database under them: a TRUNCATE racing a leftover query can deadlock."""
+    executor = app.listener_runner.listener_executor
+    executor.shutdown(wait=False, cancel_futures=True)
+    deadline = time.monotonic() + timeout
+    for thread in list(getattr(executor, "_threads", ())):
+        thread.join(max(0.0, deadline - time.monotonic()))
+
+
 @pytest.fixture
-def bolt_app(services: Services) -> App:
-    return create_app(services)
+def bolt_app(services: Services) -> Iterator[App]:
+    app = create_app(services)
+    yield app
+    _drain(app)
 
 
 @pytest.fixture
@@ -154,12 +167,17 @@ def serve_with(services: Services, slack: FakeSlack) -> Iterator[Callable[..., S
             new_session=services.new_session,
             clock=services.clock,
         )
-        server = ServerThread(build_asgi(create_app(changed), changed)).__enter__()
+        app = create_app(changed)
+        server = ServerThread(build_asgi(app, changed)).__enter__()
         driver = SlackDriver(server.url, SIGNING_SECRET, response_url=slack.response_url)
         started.append((server, driver))
+        apps.append(app)
         return driver
 
+    apps: list[App] = []
     yield serve
+    for app in apps:
+        _drain(app)
     for server, driver in started:
         driver.close()
         server.__exit__()
