@@ -19,6 +19,7 @@ from bot.services.home import home_view
 from bot.services.saving import save_seen_message, save_slack_message
 from bot.services.shares import after_shares, record_message
 from bot.slack.messages import fetch_message, tell
+from handlers.fields import text_of
 
 logger = logging.getLogger(__name__)
 
@@ -28,11 +29,11 @@ def message_from_event(event: dict[str, Any], team_id: str | None) -> Message | 
     and for a message whose fields are not what Slack sends (a user, channel or ts that is not text)."""
     if event.get("subtype") or event.get("bot_id") or not team_id:
         return None
-    user, channel, ts = (_text(event.get(key)) for key in ("user", "channel", "ts"))
+    user, channel, ts = (text_of(event.get(key)) for key in ("user", "channel", "ts"))
     if not user or not channel or not ts:
         return None
     # Without a channel_type, treat the conversation as private: never leak by guessing.
-    channel_type = _text(event.get("channel_type")) or ("im" if channel.startswith("D") else "group")
+    channel_type = text_of(event.get("channel_type")) or ("im" if channel.startswith("D") else "group")
     blocks = event.get("blocks")
     return Message(
         team_id=team_id,
@@ -40,15 +41,10 @@ def message_from_event(event: dict[str, Any], team_id: str | None) -> Message | 
         channel_type=channel_type,
         user_id=user,
         ts=ts,
-        text=_text(event.get("text")),
-        thread_ts=_text(event.get("thread_ts")) or None,
+        text=text_of(event.get("text")),
+        thread_ts=text_of(event.get("thread_ts")) or None,
         blocks=blocks if isinstance(blocks, list) else None,
     )
-
-
-def _text(value: Any) -> str:
-    """A field Slack sends as a string; anything else counts as missing."""
-    return value if isinstance(value, str) else ""
 
 
 def register(app: App, services: Services, shelf: Shelf) -> None:

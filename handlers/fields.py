@@ -5,6 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 
+def text_of(value: Any) -> str:
+    """A field Slack sends as a string; anything else counts as missing."""
+    return value if isinstance(value, str) else ""
+
+
 def user_of(body: dict[str, Any]) -> str:
     """Who pressed, submitted or used a shortcut: interactivity payloads name them in `user`."""
     return str((body.get("user") or {}).get("id") or "")

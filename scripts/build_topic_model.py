@@ -45,6 +45,7 @@ from bot.reading.topics import (  # noqa: E402
     Taxonomy,
     TopicModel,
     _Meaning,
+    chosen,
     load_taxonomy,
 )
 
@@ -137,12 +138,7 @@ def fit(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
 
 
 def decide(probability: np.ndarray, slugs: list[str], threshold: float) -> list[list[str]]:
-    given = []
-    for row in probability:
-        best = row.max()
-        order = np.argsort(-row, kind="stable")[:MAX_TOPICS]
-        given.append([slugs[i] for i in order if row[i] >= threshold and row[i] >= RELATIVE * best])
-    return given
+    return [[slugs[i] for i in chosen(row, threshold, RELATIVE)] for row in probability]
 
 
 def probabilities(x: np.ndarray, weights: np.ndarray, intercept: float, topics: int) -> np.ndarray:

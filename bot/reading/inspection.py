@@ -12,7 +12,7 @@ from bot.reading.charset import decode_html
 from bot.reading.kinds import kind_of
 from bot.reading.links import canonical_url, preferred_canonical
 from bot.reading.metadata import Metadata, extract, page_metadata
-from bot.reading.topics import NOBODY, Colleagues, Taxonomy, TopicMatch
+from bot.reading.topics import NOBODY, Colleagues, Taxonomy, TopicMatch, explain
 
 if TYPE_CHECKING:
     from bot.reading.fetcher import Fetcher
@@ -170,10 +170,5 @@ def as_text(found: dict[str, Any]) -> str:
 
 
 def _why(evidence: dict[str, Any]) -> str:
-    parts = [f"{evidence['probability']:.0%}"]
-    if evidence["words"]:
-        parts.append("words " + ", ".join(f"{word} {points:g}" for word, points in evidence["words"].items()))
-    parts.append(f"meaning {evidence['meaning']:.2f} (like “{evidence['like']}”)")
-    if evidence["colleagues"]:
-        parts.append(f"colleagues' corrections {evidence['colleagues']:+.1f}")
-    return "; ".join(parts)
+    return explain(evidence["probability"], evidence["words"], evidence["meaning"], evidence["like"],
+                   evidence["colleagues"])  # fmt: skip

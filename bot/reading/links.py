@@ -94,10 +94,8 @@ def _unique(links: list[Link]) -> list[Link]:
     """Each address once, and only addresses Peershelf can keep (see `keepable`)."""
     seen: dict[str, Link] = {}
     for link in links:
-        if not keepable(link.url):
-            continue
-        key = canonical_url(link.url)
-        if key not in seen:
+        key = kept_form(link.url)
+        if key is not None and key not in seen:
             seen[key] = link
     return list(seen.values())
 
@@ -110,12 +108,18 @@ def _is_tracking(name: str) -> bool:
 MAX_URL = 2048  # characters of an address Peershelf keeps (as the database stores them)
 
 
-def keepable(url: str) -> bool:
-    """An address Peershelf can keep: it parses, and its canonical form fits MAX_URL."""
+def kept_form(url: str) -> str | None:
+    """The canonical form Peershelf keeps an address under, or None when it cannot keep it: the
+    address does not parse (a host such as http://[::1) or its canonical form exceeds MAX_URL."""
     try:
-        return len(canonical_url(url)) <= MAX_URL
-    except ValueError:  # a host that does not parse, such as http://[::1
-        return False
+        canonical = canonical_url(url)
+    except ValueError:
+        return None
+    return canonical if len(canonical) <= MAX_URL else None
+
+
+def keepable(url: str) -> bool:
+    return kept_form(url) is not None
 
 
 def canonical_url(url: str) -> str:

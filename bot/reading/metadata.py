@@ -194,7 +194,7 @@ _COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
 # Control characters (NUL above all) are dropped before parsing: they carry nothing, and a page of
 # them makes the parser build a tree far larger than the text.
 _CONTROL_CHARACTERS = tuple(chr(c) for c in (*range(0, 9), 11, 12, *range(14, 32), 127))
-_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]+")
+_CONTROLS = re.compile(f"[{re.escape(''.join(_CONTROL_CHARACTERS))}]+")
 _PARSER = lxml_html.HTMLParser(recover=True, no_network=True, remove_comments=True, remove_pis=True)
 
 

@@ -105,11 +105,7 @@ class TopicMatch:
 
     def explain(self) -> str:
         """One line on why: the words and their points, the meaning, colleagues' corrections."""
-        parts = [", ".join(f"{word} {points:g}" for word, points in self.words.items())] if self.words else []
-        parts.append(f"meaning {self.meaning:.2f} (like “{self.closest}”)" if self.closest else "")
-        if self.colleagues:
-            parts.append(f"colleagues' corrections {self.colleagues:+.1f}")
-        return f"{self.score:.0%}: " + "; ".join(p for p in parts if p)
+        return explain(self.score, self.words, self.meaning, self.closest, self.colleagues)
 
 
 @dataclass(frozen=True)
@@ -224,6 +220,25 @@ def shipped_model() -> TopicModel:
     return TopicModel.load()
 
 
+def chosen(probability: np.ndarray, threshold: float, relative: float) -> list[int]:
+    """The topics given, strongest first: at most MAX_TOPICS, each at `threshold` or more and at
+    `relative` of the best one's probability or more."""
+    best = float(probability.max()) if len(probability) else 0.0
+    order = np.argsort(-probability, kind="stable")[:MAX_TOPICS]
+    return [int(i) for i in order if probability[i] >= threshold and probability[i] >= relative * best]
+
+
+def explain(probability: float, words: dict[str, float], meaning: float, like: str, colleagues: float) -> str:
+    """Why a topic was given, in one line: for a tag's evidence and for `peershelf inspect`."""
+    parts = [f"{probability:.0%}: "]
+    if words:
+        parts.append("words " + ", ".join(f"{word} {points:g}" for word, points in words.items()) + "; ")
+    parts.append(f"meaning {meaning:.2f} (like “{like}”)")
+    if colleagues:
+        parts.append(f"; colleagues' corrections {colleagues:+.1f}")
+    return "".join(parts)
+
+
 @dataclass(frozen=True)
 class Reading:
     """What the tagger made of one item: features per topic and what explains them."""
@@ -324,23 +339,18 @@ class Taxonomy:
 
     def probabilities(self, reading: Reading, colleagues: Colleagues = NOBODY) -> np.ndarray:
         """The model's probability for each topic (in `topics` order)."""
+        return self._probabilities(reading, colleagues.shift(reading.vector, self._meaning.slugs))
+
+    def _probabilities(self, reading: Reading, shift: np.ndarray) -> np.ndarray:
         model = self._meaning.model
-        logits = reading.features @ model.weights + model.intercept
-        logits = logits + colleagues.shift(reading.vector, self._meaning.slugs)
-        return 1.0 / (1.0 + np.exp(-logits))
+        return 1.0 / (1.0 + np.exp(-(reading.features @ model.weights + model.intercept + shift)))
 
     def decide(self, reading: Reading, colleagues: Colleagues = NOBODY) -> list[TopicMatch]:
         meaning = self._meaning
-        probability = self.probabilities(reading, colleagues)
         shift = colleagues.shift(reading.vector, meaning.slugs)
-        best = float(probability.max()) if len(probability) else 0.0
-        chosen = [
-            i
-            for i in np.argsort(-probability, kind="stable")[:MAX_TOPICS]
-            if probability[i] >= meaning.model.threshold and probability[i] >= meaning.model.relative * best
-        ]
+        probability = self._probabilities(reading, shift)
         matches = []
-        for i in chosen:
+        for i in chosen(probability, meaning.model.threshold, meaning.model.relative):
             slug = meaning.slugs[i]
             words = dict(sorted(reading.evidence.get(slug, {}).items(), key=lambda pair: -pair[1]))
             matches.append(
