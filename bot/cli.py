@@ -217,12 +217,6 @@ def cmd_feeds_poll(args: argparse.Namespace) -> int:
 def cmd_digest_run(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
-    from slack_sdk.errors import SlackApiError, SlackClientError
-
-    from bot.services import Services
-    from bot.services.digests.delivery import run_digests
-    from bot.slack.render import blocks_to_text
-
     now = None
     if args.now:
         try:
@@ -233,6 +227,20 @@ def cmd_digest_run(args: argparse.Namespace) -> int:
     settings = _settings()
     if not args.dry_run:
         _require(settings, "cron")
+        # The common case from cron: nothing due until a recorded instant. One query answers it,
+        # before the ORM, the migrations and the Slack client are imported.
+        from storage.peek import recorded as recorded_at
+
+        recorded = recorded_at(settings.database_url, settings.digest_basis())
+        if recorded is not None and (now or datetime.now(UTC)) < recorded.next_at:
+            print(f"sent 0 digests; none due before {recorded.next_at:%Y-%m-%d %H:%M} UTC")
+            return 0
+    from slack_sdk.errors import SlackApiError, SlackClientError
+
+    from bot.services import Services
+    from bot.services.digests.delivery import run_digests
+    from bot.slack.render import blocks_to_text
+
     _upgrade(settings)
     services = Services.from_settings(settings)
     try:

@@ -116,15 +116,13 @@ def normalize_database_url(value: str) -> str:
 
 
 def _database_url(variable: str, value: str) -> str:
-    from sqlalchemy.engine import make_url  # here, not at the top: `peershelf --help` needs no SQLAlchemy
-    from sqlalchemy.exc import ArgumentError
-
+    # Checked by its scheme alone, as SQLAlchemy's make_url reads it, so that a command that only
+    # peeks at one row (a `digest run` with nothing due) need not import SQLAlchemy.
     url = normalize_database_url(value.strip())
-    try:
-        parsed = make_url(url)
-    except ArgumentError:
-        raise SettingsError(variable, value, "not a database URL (for example sqlite:///peershelf.db)") from None
-    if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+    scheme = re.match(r"([\w+]+)://", url)
+    if scheme is None:
+        raise SettingsError(variable, value, "not a database URL (for example sqlite:///peershelf.db)")
+    if scheme.group(1).split("+")[0] not in ("sqlite", "postgresql"):
         raise SettingsError(variable, value, "only sqlite and postgresql databases are supported")
     return url
 
@@ -255,6 +253,14 @@ class Settings:
         return Fetcher(
             timeout=self.fetch_timeout, max_bytes=self.fetch_max_bytes, allow_private=self.fetch_allow_private
         )
+
+    def digest_basis(self) -> str:
+        """What decides when digests fall due and which workspaces get them (storage.schedule)."""
+        from bot import __version__
+        from storage.peek import basis
+
+        token, day, at = self.slack_bot_token, self.digest_day, self.digest_time
+        return basis(release=__version__, bot_token=token, digest_day=day, digest_time=at)
 
     def require_credentials(self, *, serve: str) -> None:
         """Raise `MissingCredentials` naming the first variable needed to serve Slack `serve`-wise:

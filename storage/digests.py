@@ -51,6 +51,16 @@ def candidates(*, session: Session, team_id: str) -> dict[str, datetime]:
     return {str(user): first for user, first in session.execute(statement)}
 
 
+def with_own_schedule(*, session: Session, team_id: str) -> list[Person]:
+    """People who chose their own digest day or time and still get a digest."""
+    statement = select(Person).where(
+        Person.team_id == team_id,
+        col(Person.digest_enabled).is_(True),
+        or_(col(Person.digest_day).is_not(None), col(Person.digest_time).is_not(None)),
+    )
+    return list(session.exec(statement))
+
+
 def people(*, session: Session, team_id: str, user_ids: list[str]) -> dict[str, Person]:
     found: dict[str, Person] = {}
     for chunk in chunked(user_ids):
@@ -116,9 +126,9 @@ def weekly_top(
 FINAL = ("sent", "skipped", "sending")  # deliveries a pass never touches again
 
 
-def settled(*, session: Session, team_id: str, slots: dict[str, datetime]) -> set[str]:
-    """People whose delivery for their slot is already settled (sent, skipped, or being sent),
-    read in one query per distinct slot."""
+def settled(*, session: Session, team_id: str, slots: dict[str, datetime], max_attempts: int) -> set[str]:
+    """People whose delivery for their slot is already settled (sent, skipped, being sent, or
+    refused by Slack `max_attempts` times), read in one query per distinct slot."""
     by_slot: dict[datetime, list[str]] = {}
     for user, slot in slots.items():
         by_slot.setdefault(slot, []).append(user)
@@ -129,7 +139,10 @@ def settled(*, session: Session, team_id: str, slots: dict[str, datetime]) -> se
                 DigestDelivery.team_id == team_id,
                 DigestDelivery.slot_at == slot,
                 one_of(session, col(DigestDelivery.user_id), chunk),
-                col(DigestDelivery.status).in_(FINAL),
+                or_(
+                    col(DigestDelivery.status).in_(FINAL),
+                    and_(col(DigestDelivery.status) == "failed", col(DigestDelivery.attempts) >= max_attempts),
+                ),
             )
             found |= set(session.exec(statement))
     return found

@@ -328,6 +328,17 @@ class DigestDelivery(SQLModel, table=True):
     created_at: datetime = _when()
 
 
+class DigestSchedule(SQLModel, table=True):
+    """The earliest instant a weekly digest can next fall due, per basis (see storage.schedule)."""
+
+    __tablename__ = "digest_schedule"
+
+    basis: str = Field(primary_key=True, max_length=32)
+    next_at: datetime = _when()
+    version: int = 0
+    updated_at: datetime = _when()
+
+
 class ProcessedEvent(SQLModel, table=True):
     """Event IDs already handled, so a retried Slack event has the effect of one."""
 

@@ -8,6 +8,7 @@ from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from storage import schedule
 from storage.db import one_of
 from storage.models import Follow, Interest, Person
 
@@ -135,6 +136,7 @@ def set_digest(
         if at is not None:
             person.digest_time = at
         session.add(person)
+        schedule.forget(session.connection())  # a new day or time may be sooner than the recorded next digest
         try:
             session.commit()
             return person

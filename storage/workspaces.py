@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from storage import schedule
 from storage.models import Workspace
 
 
@@ -22,6 +23,8 @@ def upsert_workspace(
     """Record (or refresh) a workspace the bot is installed in; safe when two requests race to do it."""
     for _ in range(2):
         workspace = session.get(Workspace, team_id)
+        if workspace is None or workspace.uninstalled_at is not None:
+            schedule.forget(session.connection())  # its people's digests were not in the recorded next instant
         if workspace is None:
             workspace = Workspace(team_id=team_id, installed_at=now)
         workspace.name = name or workspace.name

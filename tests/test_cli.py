@@ -276,6 +276,26 @@ def test_cron_commands_serve_every_installed_workspace_in_oauth_mode(tmp_path: P
     feeds = peershelf("feeds", "poll", cwd=tmp_path, **oauth)
     assert feeds.returncode == 0, feeds.stderr
 
+    # From cron every minute: once a pass finds nothing left, the next ones read one row and stop,
+    # before the ORM, the migrations or the Slack client are even imported.
+    settled = peershelf("digest", "run", "--now", "2026-12-01T10:00:00Z", cwd=tmp_path, **oauth)
+    assert "sent 0 digests" in settled.stdout, settled.stderr
+    slack.reset_calls()
+    script = (
+        "import sys\n"
+        "from bot import cli\n"
+        "status = cli.main(['digest', 'run', '--now', '2026-12-03T10:00:00Z'])\n"
+        "print(' '.join(sorted({m.split('.')[0] for m in sys.modules})))\n"
+        "sys.exit(status)"
+    )
+    quiet = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=clean_env(**oauth), capture_output=True,
+                           text=True, timeout=60)  # fmt: skip
+    assert quiet.returncode == 0, quiet.stderr
+    assert "sent 0 digests; none due before 2026-12-06 19:00 UTC" in quiet.stdout  # Monday 09:00 at UTC+14
+    assert slack.calls == []
+    loaded = set(quiet.stdout.splitlines()[-1].split())
+    assert loaded & {"sqlalchemy", "sqlmodel", "alembic", "slack_sdk", "slack_bolt", "numpy", "bs4", "lxml"} == set()
+
 
 def test_help_starts_without_the_heavy_libraries() -> None:
     """`peershelf --help` (and every command's parser) imports none of what only some commands use."""

@@ -346,3 +346,64 @@ def test_digest_run_serves_the_bots_workspace_and_dry_run_prints(
 
     text = blocks_to_text(shown)
     assert "Recommended to you" in text and "(https://example.com/postmortem-culture)" in text and "[Save]" in text
+
+
+# Monday 09:00 first comes round at UTC+14 (Kiritimati): 19:00 UTC the Sunday before.
+NEXT_MONDAY_ANYWHERE = datetime(2026, 12, 6, 19, 0, tzinfo=UTC)
+TUESDAY = MONDAY_NOON_UTC + timedelta(days=1)
+
+
+def test_a_pass_with_nothing_left_records_when_to_look_again_and_until_then_asks_slack_nothing(
+    week: None, services: Services, slack: FakeSlack
+) -> None:
+    run_digests(services, now=AFTERNOON)  # sends Ana's and skips Ben's
+    [busy] = run_digests(services, now=AFTERNOON + timedelta(minutes=1))
+    assert busy.next_at == AFTERNOON + timedelta(hours=1)  # it is 09:00 at UTC-07:00 then: someone new could be due
+    [settled] = run_digests(services, now=TUESDAY)  # Monday 09:00 has passed everywhere
+    assert settled.next_at == NEXT_MONDAY_ANYWHERE  # it comes round first at UTC+14
+    from storage import peek
+
+    cron_sees = peek.recorded(services.settings.database_url, services.settings.digest_basis())  # without SQLAlchemy
+    assert cron_sees is not None and cron_sees.next_at == NEXT_MONDAY_ANYWHERE
+    slack.reset_calls()
+    [quiet] = run_digests(services, now=TUESDAY + timedelta(days=2))
+    assert (quiet.sent, quiet.next_at) == (0, NEXT_MONDAY_ANYWHERE)
+    assert slack.calls == []  # not even auth.test
+    run_digests(services, now=NEXT_MONDAY_ANYWHERE)
+    assert slack.calls_to("auth.test")  # the recorded instant came: a full pass looked
+
+
+def test_a_new_digest_day_sooner_than_the_recorded_instant_is_kept(
+    driver: SlackDriver, week: None, services: Services, slack: FakeSlack
+) -> None:
+    run_digests(services, now=AFTERNOON)
+    [settled] = run_digests(services, now=TUESDAY)
+    assert settled.next_at == NEXT_MONDAY_ANYWHERE
+    assert "Friday" in reply_text(driver.command("digest day friday", user=ANA))
+    friday_noon = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)  # past 09:00 in Lisbon, two days before that instant
+    run_digests(services, now=friday_noon)
+    assert len(dms(slack, ANA)) == 2  # Monday's, and Friday's on her new day
+
+
+def test_a_change_made_during_a_pass_is_not_overwritten_by_what_the_pass_found(services: Services) -> None:
+    from storage import people, schedule
+
+    basis = services.settings.digest_basis()
+    seen = schedule.begin(services.engine, basis, now=MONDAY_NOON_UTC)
+    with services.new_session() as session:  # meanwhile someone moves their digest
+        people.set_digest(session=session, team_id="T0PEERS01", user_id=ANA, now=MONDAY_NOON_UTC, day=4)
+    schedule.record(services.engine, basis, NEXT_MONDAY_ANYWHERE, seen=seen, now=MONDAY_NOON_UTC)
+    with services.engine.connect() as connection:
+        recorded = schedule.peek(connection, basis)
+    assert recorded is not None and recorded.next_at < MONDAY_NOON_UTC  # the next pass looks
+
+
+def test_a_digest_slack_refused_for_good_does_not_keep_every_pass_busy(
+    week: None, services: Services, slack: FakeSlack
+) -> None:
+    slack.fail_with("chat.postMessage", "channel_not_found", times=100)
+    for minute in range(6):
+        run_digests(services, now=AFTERNOON + timedelta(minutes=minute))
+    [after] = run_digests(services, now=TUESDAY)
+    assert [d.attempts for d in deliveries(services) if d.user_id == ANA] == [5]
+    assert after.next_at == NEXT_MONDAY_ANYWHERE

@@ -15,11 +15,11 @@ from sqlmodel import Session
 
 from bot.services import Services, lookups
 from bot.services.digests.compose import Digest, Week, build_all, render, tags_of, week_before
-from bot.services.digests.slots import current_slot, preferences
+from bot.services.digests.slots import current_slot, next_slot, next_slot_anywhere, preferences
 from bot.services.lookups import PROFILE_MAX_AGE, workspaces
 from bot.services.recommendation_dms import client_for_team
 from bot.slack import blocks
-from storage import digests
+from storage import digests, schedule
 from storage.models import Person
 from storage.snapshot import Activity
 
@@ -36,6 +36,7 @@ class PassResult:
     skipped: int = 0
     failed: int = 0
     not_due: int = 0
+    next_at: datetime | None = None  # nothing was due: the soonest anything can be (None: unknown)
     previews: list[tuple[str, str, list[blocks.Block]]] = field(default_factory=list)  # dry run: (user, text, blocks)
 
 
@@ -81,7 +82,9 @@ class DigestPass:
             slots[user_id] = slot
         if not dry_run:
             with self.services.new_session() as session:
-                done = digests.settled(session=session, team_id=team_id, slots=slots)
+                done = digests.settled(session=session, team_id=team_id, slots=slots, max_attempts=MAX_ATTEMPTS)
+                if len(done) == len(slots):
+                    result.next_at = self._next_due(session, team_id, users, known, now)
             result.not_due += len(done)
             slots = {user: slot for user, slot in slots.items() if user not in done}
         pending = sorted(slots)
@@ -107,6 +110,26 @@ class DigestPass:
                     result.previews.append((user_id, *render(digest, tags)))
                     result.sent += 1
         return result
+
+    def _next_due(
+        self, session: Session, team_id: str, users: list[str], known: dict[str, Person], now: datetime
+    ) -> datetime:
+        """The soonest any digest of the workspace can fall due, when none is due now: the next slot
+        of everyone a digest could reach, of everyone who chose their own day or time, and of the
+        default day and time in the earliest time zone, for someone who has nothing yet."""
+        settings = self.services.settings
+        soonest = next_slot_anywhere(now, weekday=settings.digest_day, at=settings.digest_time)
+        chose = digests.with_own_schedule(session=session, team_id=team_id)
+        for person in [*(known.get(user_id) for user_id in users), *chose]:
+            if person is None:  # nobody knows their time zone or choices yet: the default anywhere, above
+                continue
+            day, at = preferences(settings, person.digest_day, person.digest_time)
+            if person.tz is None:
+                slot = next_slot_anywhere(now, weekday=day, at=at)
+            else:
+                slot = next_slot(now, weekday=day, at=at, tz_name=person.tz)
+            soonest = min(soonest, slot)
+        return soonest
 
     def _week(self, session: Session, team_id: str, slot: datetime) -> Week:
         """The week's top items by topic, computed once per distinct slot in a pass."""
@@ -209,7 +232,16 @@ class DigestPass:
 
 
 def run_digests(services: Services, *, now: datetime | None = None, dry_run: bool = False) -> list[PassResult]:
-    """One digest pass over every workspace: send each digest that is due and not yet sent."""
+    """One digest pass over every workspace: send each digest that is due and not yet sent.
+
+    When the last full pass found nothing due, this reads the instant it recorded and, until then,
+    does nothing more (see storage.schedule); a dry run always looks."""
+    now = now or services.clock()
+    basis = services.settings.digest_basis()
+    if not dry_run:
+        seen = schedule.begin(services.engine, basis, now=now)
+        if now < seen.next_at:
+            return [PassResult(next_at=seen.next_at)]
     results = []
     for team_id in workspaces(services):
         client = None if dry_run else client_for_team(services.settings, services.engine, team_id)
@@ -217,4 +249,8 @@ def run_digests(services: Services, *, now: datetime | None = None, dry_run: boo
             logger.warning("no bot token for team %s; its digests wait", team_id)
             continue
         results.append(DigestPass(services, client).run(team_id, now=now, dry_run=dry_run))
+    if not dry_run:
+        known = [result.next_at for result in results if result.next_at is not None]
+        soonest = min(known) if known and len(known) == len(results) else None  # one unknown: look again
+        schedule.record(services.engine, basis, soonest, seen=seen, now=now)
     return results

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.services import Services
@@ -19,7 +19,7 @@ def zone(name: str | None) -> ZoneInfo:
         return ZoneInfo("UTC")
 
 
-def _local(day: date, at: time, tz: ZoneInfo) -> datetime:
+def _local(day: date, at: time, tz: tzinfo) -> datetime:
     """`day` at `at` in `tz`, as an aware datetime. A time skipped by a daylight-saving change moves
     forward by the gap (02:30 on a spring-forward night is 03:30), as people would expect."""
     # fold=0 reads a skipped time with the offset from before the change; the round trip through
@@ -37,6 +37,36 @@ def current_slot(now: datetime, *, weekday: int, at: time, tz_name: str | None) 
     if slot > local_now:
         slot = _local(day - timedelta(days=7), at, tz)
     return slot.astimezone(UTC)
+
+
+def next_slot(now: datetime, *, weekday: int, at: time, tz_name: str | None) -> datetime:
+    """The first digest slot after `now`, in UTC."""
+    return _next_in(now, weekday=weekday, at=at, tz=zone(tz_name))
+
+
+def _next_in(now: datetime, *, weekday: int, at: time, tz: tzinfo) -> datetime:
+    local_now = now.astimezone(tz)
+    day = local_now.date() + timedelta(days=(weekday - local_now.weekday()) % 7)
+    slot = _local(day, at, tz)
+    if slot <= local_now:
+        slot = _local(day + timedelta(days=7), at, tz)
+    return slot.astimezone(UTC)
+
+
+# Every UTC offset in use: the whole hours from -12:00 to +14:00, and the others (Newfoundland,
+# India, Nepal, Chatham and the like), in minutes.
+_OFFSETS = [
+    timezone(timedelta(minutes=minutes))
+    for minutes in sorted(
+        {hours * 60 for hours in range(-12, 15)} | {-570, -210, -150, 210, 270, 330, 345, 390, 525, 570, 630, 765, 825}
+    )
+]
+
+
+def next_slot_anywhere(now: datetime, *, weekday: int, at: time) -> datetime:
+    """The first instant after `now` at which it is `weekday` at `at` somewhere on Earth: the
+    soonest a digest can fall due for someone Peershelf knows nothing about yet."""
+    return min(_next_in(now, weekday=weekday, at=at, tz=offset) for offset in _OFFSETS)
 
 
 def preferences(settings: Settings, day: int | None, at: str | None) -> tuple[int, time]:
