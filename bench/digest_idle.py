@@ -101,6 +101,7 @@ def main() -> None:
                 [PEERSHELF, "digest", "run", "--now", WEDNESDAY.isoformat()], env=env, capture_output=True, text=True
             )
             print(f"{describe(url)}; {args.people} people; first pass: {first.stdout.strip()}")
+            cpu_seconds(env)  # finds nothing left, and records when to look again
             engine = make_engine(url)
             recorded, full = [], []
             for _ in range(args.runs):
