@@ -50,6 +50,8 @@ def fetcher() -> Iterator[Fetcher]:
         "http://[64:ff9b::a9fe:a9fe]/",  # … around the metadata service
         "http://[64:ff9b:1::a00:1]/",  # local-use NAT64 around 10.0.0.1
         "http://[::ffff:0:7f00:1]/",  # SIIT around 127.0.0.1
+        "http://[::127.0.0.1]/",  # IPv4-compatible around 127.0.0.1
+        "http://[::a9fe:a9fe]/",  # … around the metadata service
         "http://10.0.0.1/",
         "http://172.16.5.4/",
         "http://192.168.1.1/",
@@ -189,3 +191,5 @@ def test_requests_identify_peershelf(fetcher: Fetcher, pages: PageServer) -> Non
 def test_a_translated_public_address_is_still_public() -> None:
     assert is_public_address(ipaddress.ip_address("64:ff9b::808:808"))  # NAT64 around 8.8.8.8
     assert not is_public_address(ipaddress.ip_address("64:ff9b::c0a8:101"))  # … around 192.168.1.1
+    assert is_public_address(ipaddress.ip_address("2002:808:808::1"))  # 6to4 around 8.8.8.8
+    assert is_public_address(ipaddress.ip_address("2606:4700:4700::1111"))  # ordinary public IPv6 stays public

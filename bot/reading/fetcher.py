@@ -82,8 +82,10 @@ class Page:
 
 
 # IPv6 prefixes that carry an IPv4 address in their last 32 bits, which a translator on the way
-# (NAT64, SIIT) turns back into that IPv4 address: judged by the IPv4 address they carry.
+# (NAT64, SIIT) or an old dual stack (IPv4-compatible) turns back into that IPv4 address: judged
+# by the IPv4 address they carry.
 TRANSLATED = (
+    ipaddress.ip_network("::/96"),  # IPv4-compatible, deprecated (RFC 4291); :: and ::1 land on 0.0.0.x
     ipaddress.ip_network("64:ff9b::/96"),  # NAT64, well-known prefix (RFC 6052)
     ipaddress.ip_network("64:ff9b:1::/48"),  # NAT64, local use (RFC 8215)
     ipaddress.ip_network("::ffff:0:0:0/96"),  # SIIT, IPv4-translated (RFC 6145)
