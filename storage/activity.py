@@ -41,5 +41,5 @@ def top_items(
         .limit(limit)
     )
     if tag:
-        statement = statement.where(has_tag(tag))
+        statement = statement.where(has_tag(tag, viewer=None))  # the tags given in the open
     return [(item, int(count)) for item, count in session.exec(statement)]

@@ -107,7 +107,12 @@ def weekly_top(
         select(col(ItemTag.tag), counted.c.item_id, counted.c.people, place.label("place"))
         .join(counted, counted.c.item_id == col(ItemTag.item_id))
         .join(Item, col(Item.id) == counted.c.item_id)
-        .where(col(ItemTag.removed).is_(False), col(Item.is_public), col(Item.team_id) == team_id)
+        .where(
+            col(ItemTag.removed).is_(False),
+            col(ItemTag.is_private).is_(False),
+            col(Item.is_public),
+            col(Item.team_id) == team_id,
+        )
         .subquery()
     )
     statement = (

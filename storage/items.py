@@ -111,7 +111,7 @@ def search_visible(*, session: Session, team_id: str, user_id: str, words: str, 
     no words, the newest fifty with the tag."""
     statement = select(Item).where(visible_to(team_id, user_id))
     if tag:
-        statement = statement.where(has_tag(tag))
+        statement = statement.where(has_tag(tag, viewer=user_id))
     if not words:
         return list(session.exec(statement.order_by(col(Item.created_at).desc()).limit(50)))
     ids = search.matching_item_ids(session, team_id=team_id, user_id=user_id, words=words)
@@ -225,7 +225,7 @@ def shelf(*, session: Session, team_id: str, user_id: str, tag: str | None = Non
         .order_by(col(Save.status) == "done", col(Save.saved_at).desc(), col(Save.id).desc())
     )
     if tag:
-        statement = statement.where(has_tag(tag))
+        statement = statement.where(has_tag(tag, viewer=user_id))
     return [(save, item) for save, item in session.exec(statement)]
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
-from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlalchemy import Column, Index, Text, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime, utcnow
@@ -134,6 +134,9 @@ class ItemTag(SQLModel, table=True):
     item_id: int = Field(foreign_key="item.id", ondelete="CASCADE")
     tag: str = Field(max_length=64, index=True)
     source: str = Field(max_length=16)  # auto, hashtag, channel, person
+    # Written in a private channel, DM or group (a #hashtag, the channel's topics): seen only by
+    # `created_by`, or for channel topics by nobody, until someone gives the same tag in the open.
+    is_private: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     removed: bool = False
     evidence: str | None = Field(default=None, max_length=512)  # words that triggered an auto tag
     created_by: str | None = Field(default=None, max_length=TEAM)

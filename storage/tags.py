@@ -7,7 +7,7 @@ import re
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, case, exists, func
+from sqlalchemy import ColumnElement, case, exists, func, or_
 from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -25,21 +25,30 @@ _SOURCE_ORDER = case(
 )
 
 
-def has_tag(tag: str) -> ColumnElement[bool]:
-    """A filter for queries over Item: the item carries `tag` (not removed by a person)."""
+def seen_by(viewer: str | None) -> ColumnElement[bool]:
+    """Tags `viewer` may see: every tag given in the open, and the private ones they wrote
+    themselves. None: only those given in the open (digests, search documents, public lists)."""
+    if viewer is None:
+        return col(ItemTag.is_private).is_(False)
+    return or_(col(ItemTag.is_private).is_(False), col(ItemTag.created_by) == viewer)
+
+
+def has_tag(tag: str, *, viewer: str | None) -> ColumnElement[bool]:
+    """A filter for queries over Item: the item carries `tag` (not removed by a person), as `viewer` sees it."""
     return exists().where(
-        col(ItemTag.item_id) == col(Item.id), col(ItemTag.tag) == tag, col(ItemTag.removed).is_(False)
+        col(ItemTag.item_id) == col(Item.id), col(ItemTag.tag) == tag, col(ItemTag.removed).is_(False), seen_by(viewer)
     )
 
 
-def tag_names(*, session: Session, item_ids: Sequence[int]) -> dict[int, list[str]]:
-    """Each item's live tags (none a person removed), those people gave first: for showing items."""
+def tag_names(*, session: Session, item_ids: Sequence[int], viewer: str | None) -> dict[int, list[str]]:
+    """Each item's live tags (none a person removed) that `viewer` may see, those people gave
+    first: for showing items."""
     found: dict[int, list[str]] = {}
     ids = list(dict.fromkeys(item_ids))
     for chunk in chunked(ids):
         statement = (
             select(ItemTag.item_id, ItemTag.tag)
-            .where(one_of(session, col(ItemTag.item_id), chunk), col(ItemTag.removed).is_(False))
+            .where(one_of(session, col(ItemTag.item_id), chunk), col(ItemTag.removed).is_(False), seen_by(viewer))
             .order_by(_SOURCE_ORDER, col(ItemTag.id))
         )
         for item_id, tag in session.execute(statement):
@@ -48,7 +57,15 @@ def tag_names(*, session: Session, item_ids: Sequence[int]) -> dict[int, list[st
 
 
 def _add_tag(
-    session: Session, item: Item, tag: str, *, source: str, now: datetime, by: str | None, evidence: str | None = None
+    session: Session,
+    item: Item,
+    tag: str,
+    *,
+    source: str,
+    now: datetime,
+    by: str | None,
+    evidence: str | None = None,
+    private: bool = False,
 ) -> bool:
     """Add one tag unless the item has it (or a person removed it: people's corrections win)."""
     assert item.id is not None
@@ -57,11 +74,25 @@ def _add_tag(
         if source == "person" and (existing.removed or existing.source != "person"):
             # A person's word outlasts automatic tagging: it is no longer the tagger's to drop.
             existing.removed, existing.source, existing.created_by, existing.created_at = False, "person", by, now
+            existing.is_private = False
+            session.add(existing)
+            return True
+        if existing.is_private and not private and not existing.removed:
+            # Given in the open now: everyone who sees the item sees it, as this source gave it.
+            existing.is_private, existing.source, existing.created_by = False, source, by
+            existing.created_at, existing.evidence = now, evidence
             session.add(existing)
             return True
         return False
     created = ItemTag(
-        team_id=item.team_id, item_id=item.id, tag=tag, source=source, created_by=by, created_at=now, evidence=evidence
+        team_id=item.team_id,
+        item_id=item.id,
+        tag=tag,
+        source=source,
+        created_by=by,
+        created_at=now,
+        evidence=evidence,
+        is_private=private,
     )
     try:
         with session.begin_nested():
@@ -72,11 +103,23 @@ def _add_tag(
 
 
 def add_tags(
-    *, session: Session, item: Item, tags: Sequence[str], source: str, now: datetime, by: str | None = None
+    *,
+    session: Session,
+    item: Item,
+    tags: Sequence[str],
+    source: str,
+    now: datetime,
+    by: str | None = None,
+    private: bool = False,
 ) -> list[str]:
     """Tag an item (source: person, hashtag or channel) and refresh its search document; returns
-    the tags it did not have. A tag a person removed stays removed unless a person adds it again."""
-    added = [tag for tag in dict.fromkeys(tags) if _add_tag(session, item, tag, source=source, now=now, by=by)]
+    the tags it did not have. A tag a person removed stays removed unless a person adds it again.
+    `private` tags were written where only some people could read them (see `seen_by`)."""
+    added = [
+        tag
+        for tag in dict.fromkeys(tags)
+        if _add_tag(session, item, tag, source=source, now=now, by=by, private=private)
+    ]
     if tags:
         index_item(session=session, item=item)
     return added
@@ -87,10 +130,12 @@ def remove_tags(*, session: Session, item: Item, tags: Sequence[str], by: str, n
     tags that were there. The search document follows."""
     removed = []
     for tag in dict.fromkeys(tags):
-        existing = session.exec(select(ItemTag).where(ItemTag.item_id == item.id, ItemTag.tag == tag)).first()
+        statement = select(ItemTag).where(ItemTag.item_id == item.id, ItemTag.tag == tag, seen_by(by))
+        existing = session.exec(statement).first()
         if existing is None or existing.removed:
-            continue
+            continue  # someone else's private tag is not this person's to see, nor to remove
         existing.removed, existing.source, existing.created_by, existing.created_at = True, "person", by, now
+        existing.is_private = False
         session.add(existing)
         removed.append(tag)
     session.flush()
@@ -157,7 +202,7 @@ def corrections(
 def index_item(*, session: Session, item: Item) -> None:
     """Refresh the item's search document from its fields, current tags and URL (all there is before a fetch)."""
     assert item.id is not None
-    tags = tag_names(session=session, item_ids=[item.id]).get(item.id, [])
+    tags = tag_names(session=session, item_ids=[item.id], viewer=None).get(item.id, [])  # the shared document
     search.index_item(
         session,
         team_id=item.team_id,

@@ -166,3 +166,31 @@ def test_the_first_messages_of_a_workspace_arriving_together_are_all_captured(
     with ThreadPoolExecutor(8) as pool:
         assert list(pool.map(send, range(16))) == [200] * 16
     assert len(items(services)) == 16
+
+
+def test_a_hashtag_written_in_private_is_seen_only_by_its_writer_when_the_link_goes_public(
+    driver: SlackDriver, services: Services
+) -> None:
+    private = message("Draft for the board <https://example.com/q3-plan> #falcon-layoffs", channel="G0PRIVATE1",
+                      channel_type="group", ts="1764237600.000800")  # fmt: skip
+    driver.event(private)
+    driver.event(message("Worth a read <https://example.com/q3-plan>", user="U0BEN0001", ts="1764237600.000900"))
+    [item] = items(services)
+    assert item.is_public  # the link itself is public now: Ben shared it in the open
+
+    # Ana, who wrote the tag, still sees and finds it …
+    assert "#falcon-layoffs" in reply_text(driver.command("search #falcon-layoffs", user="U0ANA0001"))
+    # … nobody else does: not on the card, not by the tag, not by searching its words, not in top.
+    for asker in ("U0BEN0001", "U0CAROL01"):
+        found = reply_text(driver.command("search q3-plan", user=asker))
+        assert f"`{item.id}`" in found and "falcon" not in found
+        assert f"`{item.id}`" not in reply_text(driver.command("search #falcon-layoffs", user=asker))
+        assert f"`{item.id}`" not in reply_text(driver.command("search falcon layoffs", user=asker))
+        assert "q3-plan" not in reply_text(driver.command("top #falcon-layoffs", user=asker))
+    # Nor can someone else remove it, or learn from the answer that it exists.
+    assert "has no tag" in reply_text(driver.command(f"untag {item.id} #falcon-layoffs", user="U0BEN0001"))
+    assert "#falcon-layoffs" in reply_text(driver.command("search #falcon-layoffs", user="U0ANA0001"))
+
+    # Written in the open by someone, the same tag is everyone's.
+    driver.event(message("<https://example.com/q3-plan> #falcon-layoffs", user="U0CAROL01", ts="1764237601.000100"))
+    assert f"`{item.id}`" in reply_text(driver.command("search #falcon-layoffs", user="U0BEN0001"))

@@ -147,7 +147,9 @@ class ListCommands:
             subscribers = list_store.subscriber_counts(session=session, list_ids=[curated.id or 0]).get(
                 curated.id or 0, 0
             )
-            tags = tag_store.tag_names(session=session, item_ids=[item.id or 0 for _, item in entries[:SHOWN]])
+            tags = tag_store.tag_names(
+                session=session, item_ids=[item.id or 0 for _, item in entries[:SHOWN]], viewer=invocation.user_id
+            )
         counted = f"{_count(len(entries), 'item')}, {_count(subscribers, 'subscriber')}"
         heading = f"*{echo(curated.name, 80)}* by <@{curated.owner_id}> — {counted}"
         if curated.description:

@@ -88,7 +88,9 @@ class CaptureCommands:
         tag = normalise_tag(self.services.taxonomy, tags[0]) if tags else None
         with self.services.new_session() as session:
             rows = item_store.shelf(session=session, team_id=invocation.team_id, user_id=invocation.user_id, tag=tag)
-            shown_tags = tag_store.tag_names(session=session, item_ids=[item.id or 0 for _, item in rows[:SHOWN]])
+            shown_tags = tag_store.tag_names(
+                session=session, item_ids=[item.id or 0 for _, item in rows[:SHOWN]], viewer=invocation.user_id
+            )
         scope = f" tagged #{tag}" if tag else ""
         if not rows:
             hint = "React with :bookmark: to a message with a link, or use `/shelf save URL`."
@@ -130,7 +132,9 @@ class CaptureCommands:
             found = item_store.search_visible(
                 session=session, team_id=invocation.team_id, user_id=invocation.user_id, words=words, tag=tag
             )
-            shown_tags = tag_store.tag_names(session=session, item_ids=[item.id or 0 for item in found[:SHOWN]])
+            shown_tags = tag_store.tag_names(
+                session=session, item_ids=[item.id or 0 for item in found[:SHOWN]], viewer=invocation.user_id
+            )
         query = " ".join([words, *(f"#{t}" for t in tags)]).strip()
         if not found:
             return Reply(f"Nothing you can see matches `{echo(query, 60)}`.")

@@ -24,8 +24,8 @@ def _tag_words(args: list[Token]) -> list[str]:
     return [token.text for token in args if token.text.strip("#")]
 
 
-def _tags_of(session: Session, item: Item) -> list[str]:
-    return tag_store.tag_names(session=session, item_ids=[item.id or 0]).get(item.id or 0, [])
+def _tags_of(session: Session, item: Item, viewer: str) -> list[str]:
+    return tag_store.tag_names(session=session, item_ids=[item.id or 0], viewer=viewer).get(item.id or 0, [])
 
 
 class TopicCommands:
@@ -57,7 +57,7 @@ class TopicCommands:
         with self.services.transaction() as session:
             item = resolve_item(session, invocation, args[0].text)
             tag_store.add_tags(session=session, item=item, tags=tags, source="person", now=now, by=invocation.user_id)
-            current = blocks.tags_text(_tags_of(session, item), limit=None)
+            current = blocks.tags_text(_tags_of(session, item, invocation.user_id), limit=None)
         return Reply(f"Tagged {blocks.item_link(item)}. Its tags now: {current or 'none'}.")
 
     def untag(self, invocation: Invocation, args: list[Token]) -> Reply:
@@ -68,7 +68,7 @@ class TopicCommands:
         with self.services.transaction() as session:
             item = resolve_item(session, invocation, args[0].text)
             removed = tag_store.remove_tags(session=session, item=item, tags=tags, by=invocation.user_id, now=now)
-            current = blocks.tags_text(_tags_of(session, item), limit=None)
+            current = blocks.tags_text(_tags_of(session, item, invocation.user_id), limit=None)
         missing = [tag for tag in tags if tag not in removed]
         if not removed:
             return Reply(f"{blocks.item_link(item)} has no tag {blocks.tags_text(missing, limit=None)}.")
@@ -129,7 +129,9 @@ class TopicCommands:
         since = self.services.clock() - timedelta(days=TOP_DAYS)
         with self.services.new_session() as session:
             ranked = activity.top_items(session=session, team_id=invocation.team_id, since=since, tag=tag)
-            tags = tag_store.tag_names(session=session, item_ids=[item.id or 0 for item, _ in ranked])
+            tags = tag_store.tag_names(
+                session=session, item_ids=[item.id or 0 for item, _ in ranked], viewer=invocation.user_id
+            )
         scope = f" in #{tag}" if tag else ""
         if not ranked:
             return Reply(f"Nothing shared in public channels{scope} this week yet.")

@@ -143,7 +143,15 @@ def capture_message(
             item_store.make_public(session=session, item=item)
         if new_item:
             auto_tag(session, taxonomy, item, now=now)  # from the URL, until the page is read
-        tag_store.add_tags(session=session, item=item, tags=tags, source="hashtag", now=now, by=message.user_id)
+        tag_store.add_tags(
+            session=session,
+            item=item,
+            tags=tags,
+            source="hashtag",
+            now=now,
+            by=message.user_id,
+            private=message.is_private,
+        )
         share = Share(
             team_id=message.team_id,
             item_id=item.id,  # type: ignore[arg-type]
@@ -303,5 +311,7 @@ def duplicate_notices(*, session: Session, share_ids: list[int]) -> list[tuple[S
 
 def add_channel_topics(*, session: Session, share_ids: list[int], topics: list[str], now: datetime) -> None:
     """Tag the items of these shares with their channel's topics (unless a person removed them)."""
-    for _, item in item_store.shares_with_items(session=session, share_ids=share_ids):
-        tag_store.add_tags(session=session, item=item, tags=topics, source="channel", now=now)
+    for share, item in item_store.shares_with_items(session=session, share_ids=share_ids):
+        # A private channel's topics say what it is about: they stay with its shares, seen by nobody
+        # else, until someone gives the same topic in the open.
+        tag_store.add_tags(session=session, item=item, tags=topics, source="channel", now=now, private=share.is_private)

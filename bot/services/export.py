@@ -36,7 +36,7 @@ def _item(item: Item) -> dict[str, Any]:
 def export(session: Session, *, team_id: str, user_id: str, now: datetime) -> dict[str, Any]:
     """Saves with notes, lists, subscriptions, follows, interests, and recommendations sent and received."""
     shelf = item_store.shelf(session=session, team_id=team_id, user_id=user_id)
-    tags = tag_store.tag_names(session=session, item_ids=[item.id or 0 for _, item in shelf])
+    tags = tag_store.tag_names(session=session, item_ids=[item.id or 0 for _, item in shelf], viewer=user_id)
     own_lists = []
     for curated in list_store.lists_of(session=session, team_id=team_id, owner_id=user_id):
         entries = list_store.list_items(session=session, curated=curated)

@@ -25,7 +25,7 @@ def home_view(
     with services.new_session() as session:
         shelf = item_store.shelf(session=session, team_id=team_id, user_id=user_id)
         newest = shelf[: home_tab.HOME_SHELF_ROWS]
-        tags = tag_store.tag_names(session=session, item_ids=[item.id or 0 for _, item in newest])
+        tags = tag_store.tag_names(session=session, item_ids=[item.id or 0 for _, item in newest], viewer=user_id)
         own = list_store.lists_of(session=session, team_id=team_id, owner_id=user_id)
         subscribed = list_store.subscriptions_of(session=session, team_id=team_id, user_id=user_id)
         interests = interests_of(session=session, team_id=team_id, user_id=user_id)

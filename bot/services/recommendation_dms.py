@@ -36,7 +36,9 @@ class Delivered:
 
 def _render(services: Services, rec: Recommendation, item: Item) -> tuple[str, list[blocks.Block]]:
     with services.new_session() as session:
-        tags = tag_store.tag_names(session=session, item_ids=[item.id or 0]).get(item.id or 0, [])
+        tags = tag_store.tag_names(session=session, item_ids=[item.id or 0], viewer=rec.to_user_id).get(
+            item.id or 0, []
+        )
     text = f"<@{rec.from_user_id}> recommends {blocks.display_title(item)}"
     shown = blocks.recommendation_blocks(
         from_user=rec.from_user_id,

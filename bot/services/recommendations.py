@@ -108,7 +108,7 @@ def suggestions(
     """Up to three colleagues whose interests match the item's topics and who do not have it yet:
     (user id, the topics they share with it, their name if known)."""
     assert item.id is not None
-    topics = tag_store.tag_names(session=session, item_ids=[item.id]).get(item.id, [])
+    topics = tag_store.tag_names(session=session, item_ids=[item.id], viewer=None).get(item.id, [])  # in the open
     candidates = interested_in(session=session, team_id=team_id, topics=topics)
     if not candidates:
         return []

@@ -212,7 +212,8 @@ def render(digest: Digest, tags: dict[int, list[str]]) -> tuple[str, list[blocks
 
 
 def tags_of(session: Session, digests_: list[Digest]) -> dict[int, list[str]]:
-    return tag_store.tag_names(session=session, item_ids=sorted({item.id for d in digests_ for item in d.items()}))
+    items = sorted({item.id for d in digests_ for item in d.items()})
+    return tag_store.tag_names(session=session, item_ids=items, viewer=None)  # what was given in the open
 
 
 def week_before(session: Session, *, team_id: str, slot: datetime) -> Week:
