@@ -112,8 +112,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from slack_sdk.errors import SlackApiError, SlackClientError
 
     from bot.runtime.app import create_app
-    from bot.runtime.scheduler import Scheduler, default_jobs
-    from bot.runtime.workers import WorkerPool
+    from bot.runtime.background import WorkerProcess
     from bot.services import Services
     from bot.slack.client import web_client
     from storage.workspaces import upsert_workspace
@@ -137,29 +136,49 @@ def cmd_run(args: argparse.Namespace) -> int:
             )
         logger.info("serving workspace %s (%s)", identity.get("team"), identity["team_id"])
     app = create_app(services)
-    Scheduler(default_jobs(services)).start()
-    WorkerPool(services).start()  # reads shared pages in the background, from the durable queue
+    # Page reading, feeds, digests and notices run in a worker process, so they never compete with
+    # Slack's acks for this process's time.
+    worker = None if args.no_worker else WorkerProcess()
+    if worker is None:
+        logger.info("no worker started (--no-worker): run `peershelf worker` for pages, feeds and digests")
+    else:
+        worker.start()
+    try:
+        if not http:
+            from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-    if not http:
-        from slack_bolt.adapter.socket_mode import SocketModeHandler
+            logger.info("connecting to Slack in Socket Mode")
+            SocketModeHandler(app, settings.slack_app_token).start()
+            return 0
 
-        logger.info("connecting to Slack in Socket Mode")
-        SocketModeHandler(app, settings.slack_app_token).start()
+        import uvicorn
+
+        from bot.runtime.server import build_asgi
+
+        port = args.port if args.port is not None else settings.port
+        logger.info("serving HTTP on %s:%s", args.host, port)
+        uvicorn.run(
+            build_asgi(app, services),
+            host=args.host,
+            port=port,
+            proxy_headers=True,
+            log_level=settings.log_level.lower(),
+        )
         return 0
+    finally:
+        if worker is not None:
+            worker.stop()
 
-    import uvicorn
 
-    from bot.runtime.server import build_asgi
+def cmd_worker(args: argparse.Namespace) -> int:
+    settings = _settings()
+    _require(settings, "cron")
+    _upgrade(settings)
 
-    port = args.port if args.port is not None else settings.port
-    logger.info("serving HTTP on %s:%s", args.host, port)
-    uvicorn.run(
-        build_asgi(app, services),
-        host=args.host,
-        port=port,
-        proxy_headers=True,
-        log_level=settings.log_level.lower(),
-    )
+    from bot.runtime.background import serve
+    from bot.services import Services
+
+    serve(Services.from_settings(settings), parent=args.parent)
     return 0
 
 
@@ -311,8 +330,8 @@ def build_parser() -> argparse.ArgumentParser:
         commands,
         "run",
         "start the bot (Socket Mode with SLACK_APP_TOKEN, else HTTP)",
-        "Start Peershelf: apply database migrations, connect to Slack, read shared pages in the background "
-        "and send digests and poll feeds on its own clock.\n\n"
+        "Start Peershelf: apply database migrations, connect to Slack, and start a worker process beside this "
+        "one that reads shared pages, sends digests and polls feeds on its own clock (see `worker`).\n\n"
         "Reads every setting: SLACK_BOT_TOKEN (one workspace) or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET (OAuth, "
         "several workspaces, HTTP only), SLACK_SIGNING_SECRET (HTTP), SLACK_APP_TOKEN (Socket Mode), "
         "DATABASE_URL, PORT, LOG_LEVEL and the SHELF_* settings.",
@@ -321,6 +340,25 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--http", action="store_true", help="serve HTTP even when SLACK_APP_TOKEN is set")
     run.add_argument("--port", type=int, default=None, help="HTTP port (default: PORT, else 3000)")
     run.add_argument("--host", default="0.0.0.0", help="HTTP address to listen on (default: 0.0.0.0)")
+    run.add_argument(
+        "--no-worker",
+        action="store_true",
+        help="serve Slack only; pages, feeds and digests are left to `peershelf worker` processes",
+    )
+
+    worker = _command(
+        commands,
+        "worker",
+        "the background work alone: pages, feeds, digests, recommendation DMs and notices",
+        "Read shared pages, poll feeds, send digests, recommendation DMs and notices, serving no Slack "
+        "requests. `peershelf run` starts one beside itself unless --no-worker; any number may run, on any "
+        "machines sharing one PostgreSQL database: each piece of work is claimed, and work a stopped worker "
+        "held is taken over within a minute.\n\n"
+        "Reads SLACK_BOT_TOKEN (or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET), SLACK_API_URL, DATABASE_URL, "
+        "LOG_LEVEL and the SHELF_* settings.",
+        cmd_worker,
+    )
+    worker.add_argument("--parent", type=int, default=None, help=argparse.SUPPRESS)
 
     db = _command(commands, "db", "database maintenance", "Database maintenance on DATABASE_URL.")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="COMMAND")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -208,6 +209,66 @@ def test_the_running_bot_reads_shared_pages_in_the_background(
                 return connection.execute(text("SELECT title FROM item")).scalar()
 
         assert wait_for(title, timeout=20) == "This API is so Fetching!"
+    finally:
+        engine.dispose()
+
+
+def _worker_pids(log: Path) -> list[int]:
+    return [int(pid) for pid in re.findall(r"worker (\d+) started", log.read_text())]
+
+
+def _gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    try:  # a child the test's own process must reap would linger as a zombie: not ours here
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z"
+    except OSError:
+        return True
+
+
+def test_the_web_process_keeps_a_worker_restarts_it_and_takes_it_along_when_it_stops(
+    tmp_path: Path, slack: FakeSlack, database_url: str
+) -> None:
+    settings = {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_API_URL": slack.api_url,
+                "DATABASE_URL": database_url}  # fmt: skip
+    with bot_process(tmp_path, **settings) as (_, log):
+        [first] = wait_for(lambda: _worker_pids(log) or None, timeout=20)
+        os.kill(first, signal.SIGKILL)  # the worker dies
+        pids = wait_for(lambda: _worker_pids(log) if len(_worker_pids(log)) == 2 else None, timeout=20)
+        assert "the worker process exited" in log.read_text()
+        second = pids[1]
+    assert wait_for(lambda: _gone(second) or None, timeout=20)  # stopped with the web process
+
+
+def test_without_a_worker_pages_wait_for_one(
+    tmp_path: Path, slack: FakeSlack, pages: PageServer, database_url: str
+) -> None:
+    settings = {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_API_URL": slack.api_url,
+                "DATABASE_URL": database_url, "SHELF_FETCH_ALLOW_PRIVATE": "true"}  # fmt: skip
+    engine = make_engine(database_url)
+
+    def fetch_state() -> str | None:
+        with engine.connect() as connection:
+            return connection.execute(text("SELECT fetch_state FROM item")).scalar()
+
+    try:
+        with bot_process(tmp_path, "--no-worker", **settings) as (url, log):
+            event = {"type": "message", "channel": "C0GENERAL1", "channel_type": "channel", "user": "U0ANA0001",
+                     "text": f"<{pages.url}/pages/002>", "ts": "1764239000.000100"}  # fmt: skip
+            assert SlackDriver(url, SIGNING_SECRET).event(event).status_code == 200
+            assert wait_for(fetch_state, timeout=10) == "pending"
+            time.sleep(3)
+            assert fetch_state() == "pending"  # the web process reads no pages
+            assert _worker_pids(log) == [] and "--no-worker" in log.read_text()
+            worker = subprocess.Popen([PEERSHELF, "worker"], cwd=tmp_path, env=clean_env(**settings),
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+            try:
+                assert wait_for(lambda: fetch_state() == "done" or None, timeout=20)
+            finally:
+                worker.terminate()
+                assert worker.wait(timeout=20) == 0  # a clean stop on SIGTERM
     finally:
         engine.dispose()
 
