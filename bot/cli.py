@@ -113,6 +113,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     from bot.runtime.app import create_app
     from bot.runtime.background import WorkerProcess
+    from bot.runtime.heartbeat import Heartbeat
     from bot.services import Services
     from bot.slack.client import web_client
     from storage.workspaces import upsert_workspace
@@ -136,6 +137,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             )
         logger.info("serving workspace %s (%s)", identity.get("team"), identity["team_id"])
     app = create_app(services)
+    Heartbeat(services).start()  # the recommendation DMs this process sends are claimed (storage.claims)
     # Page reading, feeds, digests and notices run in a worker process, so they never compete with
     # Slack's acks for this process's time.
     worker = None if args.no_worker else WorkerProcess()
@@ -228,7 +230,11 @@ def cmd_feeds_poll(args: argparse.Namespace) -> int:
 
     settings = _settings()
     _upgrade(settings)
-    added = poll_feeds(Services.from_settings(settings))
+    from bot.runtime.heartbeat import Heartbeat
+
+    services = Services.from_settings(settings)
+    with Heartbeat(services):  # a poll that dies midway leaves its feeds to the next one at once
+        added = poll_feeds(services)
     print(f"polled the feeds that were due; {added} new entries added to lists")
     return 0
 
@@ -261,9 +267,12 @@ def cmd_digest_run(args: argparse.Namespace) -> int:
     from bot.slack.render import blocks_to_text
 
     _upgrade(settings)
+    from bot.runtime.heartbeat import Heartbeat
+
     services = Services.from_settings(settings)
     try:
-        results = run_digests(services, now=now, dry_run=args.dry_run)
+        with Heartbeat(services):  # a pass that dies midway leaves its digests to the next one at once
+            results = run_digests(services, now=now, dry_run=args.dry_run)
     except (SlackApiError, SlackClientError, OSError) as error:
         raise Stop(f"cannot reach Slack at SLACK_API_URL={settings.slack_api_url}: {error}") from None
     for result in results:

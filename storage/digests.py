@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from storage.activity import recent_activity
+from storage.claims import unclaimed
 from storage.db import chunked, one_of
 from storage.models import (
     DigestDelivery,
@@ -162,15 +163,23 @@ def claim(
     now: datetime,
     lease: timedelta,
     max_attempts: int,
+    holder: str | None = None,
 ) -> DigestDelivery | None:
     """Take the person's digest for this slot, or None when it is sent, skipped, or someone else's.
 
     The unique (team, person, slot) row makes the claim: only one process inserts it. A claim whose
-    process died before sending (still `claimed` after its lease), or a send Slack refused
-    (`failed`), is taken over with a compare-and-set update, so two processes never both win.
+    process died before sending (still `claimed`, and its holder gone or its lease run out), or a
+    send Slack refused (`failed`), is taken over with a compare-and-set update, so two processes
+    never both win.
     """
     row = DigestDelivery(
-        team_id=team_id, user_id=user_id, slot_at=slot_at, status="claimed", claimed_until=now + lease, created_at=now
+        team_id=team_id,
+        user_id=user_id,
+        slot_at=slot_at,
+        status="claimed",
+        claimed_until=now + lease,
+        claimed_by=holder,
+        created_at=now,
     )
     session.add(row)
     try:
@@ -188,14 +197,14 @@ def claim(
     retake = and_(
         col(DigestDelivery.id) == existing.id,
         or_(
-            and_(col(DigestDelivery.status) == "claimed", col(DigestDelivery.claimed_until) < now),
+            and_(col(DigestDelivery.status) == "claimed", unclaimed(DigestDelivery, now)),
             col(DigestDelivery.status) == "failed",
         ),
     )
     result = session.execute(
         update(DigestDelivery)
         .where(retake)
-        .values(status="claimed", claimed_until=now + lease)
+        .values(status="claimed", claimed_until=now + lease, claimed_by=holder)
         .execution_options(synchronize_session=False)
     )
     session.commit()
@@ -261,7 +270,13 @@ def advance(
 
 
 def claim_many(
-    *, session: Session, team_id: str, slots: dict[str, datetime], now: datetime, lease: timedelta
+    *,
+    session: Session,
+    team_id: str,
+    slots: dict[str, datetime],
+    now: datetime,
+    lease: timedelta,
+    holder: str | None = None,
 ) -> dict[str, int]:
     """Claim many people's digests at once: person -> delivery id, for the rows this call inserted.
 
@@ -285,6 +300,7 @@ def claim_many(
             "slot_at": slot,
             "status": "claimed",
             "claimed_until": now + lease,
+            "claimed_by": holder,
             "attempts": 0,
             "created_at": now,
         }  # fmt: skip

@@ -239,15 +239,16 @@ def save_counts(*, session: Session, item_ids: Sequence[int]) -> dict[int, int]:
 # -- the metadata queue -----------------------------------------------------------------------------
 
 
-def claim_items_for_fetch(*, session: Session, now: datetime, lease: timedelta, limit: int) -> list[Item]:
-    """Take up to `limit` items due for fetching, leased for `lease`, so no other worker takes them."""
+def claim_items_for_fetch(
+    *, session: Session, now: datetime, lease: timedelta, limit: int, holder: str | None = None
+) -> list[Item]:
+    """Take up to `limit` items due for fetching, leased to `holder` for `lease`, so no other worker takes them."""
     due = and_(
         col(Item.fetch_state) == "pending",
         or_(col(Item.next_fetch_at).is_(None), col(Item.next_fetch_at) <= now),
     )
-    return claim_due(
-        session, Item, due=due, order_by=[col(Item.next_fetch_at), col(Item.id)], now=now, lease=lease, limit=limit
-    )
+    order = [col(Item.next_fetch_at), col(Item.id)]
+    return claim_due(session, Item, due=due, order_by=order, now=now, lease=lease, limit=limit, holder=holder)
 
 
 def record_fetch(

@@ -215,12 +215,13 @@ def feed_failed(*, session: Session, feed_id: int, error: str, failures: int, re
     session.commit()
 
 
-def claim_feeds(*, session: Session, now: datetime, lease: timedelta, limit: int) -> list[Feed]:
-    """Feeds due for polling, leased so that no other process polls them at the same time."""
+def claim_feeds(
+    *, session: Session, now: datetime, lease: timedelta, limit: int, holder: str | None = None
+) -> list[Feed]:
+    """Feeds due for polling, leased to `holder` so that no other process polls them at the same time."""
     due = or_(col(Feed.next_poll_at).is_(None), col(Feed.next_poll_at) <= now)
-    return claim_due(
-        session, Feed, due=due, order_by=[col(Feed.next_poll_at), col(Feed.id)], now=now, lease=lease, limit=limit
-    )
+    order = [col(Feed.next_poll_at), col(Feed.id)]
+    return claim_due(session, Feed, due=due, order_by=order, now=now, lease=lease, limit=limit, holder=holder)
 
 
 def seen_entry(*, session: Session, feed: Feed, key: str, item_id: int | None, now: datetime) -> bool:

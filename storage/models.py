@@ -113,6 +113,7 @@ class Item(SQLModel, table=True):
     fetch_attempts: int = 0
     next_fetch_at: datetime | None = _when(nullable=True)
     claimed_until: datetime | None = _when(nullable=True)
+    claimed_by: str | None = Field(default=None, max_length=32)  # the process holding it (WorkerHeartbeat)
     fetch_error: str | None = Field(default=None, max_length=512)
     fetched_at: datetime | None = _when(nullable=True)
     created_at: datetime = _when(index=True)
@@ -205,6 +206,9 @@ class Recommendation(SQLModel, table=True):
     # reaction so that "saved, finished and thanked" arrive together.
     notice_due_at: datetime | None = _when(nullable=True, index=True)
     notified_at: datetime | None = _when(nullable=True)
+    # Claimed while its DM is being sent, so two workers never both send it.
+    claimed_until: datetime | None = _when(nullable=True)
+    claimed_by: str | None = Field(default=None, max_length=32)
     created_at: datetime = _when()
 
 
@@ -278,6 +282,7 @@ class Feed(SQLModel, table=True):
     last_polled_at: datetime | None = _when(nullable=True)
     next_poll_at: datetime | None = _when(nullable=True, index=True)
     claimed_until: datetime | None = _when(nullable=True)
+    claimed_by: str | None = Field(default=None, max_length=32)  # the process holding it (WorkerHeartbeat)
     error: str | None = Field(default=None, max_length=512)
     error_count: int = 0
     created_by: str | None = Field(default=None, max_length=TEAM)
@@ -324,11 +329,25 @@ class DigestDelivery(SQLModel, table=True):
     slot_at: datetime = _when()  # the week's slot, in UTC
     status: str = Field(default="claimed", max_length=16, index=True)  # claimed, sent, skipped, failed
     claimed_until: datetime | None = _when(nullable=True)
+    claimed_by: str | None = Field(default=None, max_length=32)  # the process holding it (WorkerHeartbeat)
     attempts: int = 0
     error: str | None = Field(default=None, max_length=512)
     message_ts: str | None = Field(default=None, max_length=32)
     sent_at: datetime | None = _when(nullable=True)
     created_at: datetime = _when()
+
+
+class WorkerHeartbeat(SQLModel, table=True):
+    """A process that claims work, and when it last said it was alive: work held by a process
+    that stopped beating is taken over without waiting for its lease to run out."""
+
+    __tablename__ = "worker_heartbeat"
+
+    holder: str = Field(primary_key=True, max_length=32)
+    host: str | None = Field(default=None, max_length=255)
+    pid: int | None = None
+    started_at: datetime = _when()
+    beat_at: datetime = _when()
 
 
 class DigestSchedule(SQLModel, table=True):

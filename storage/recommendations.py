@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, delete, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from storage import items as item_store
+from storage.claims import unclaimed
 from storage.models import Item, Recommendation, Save, Share
 
 
@@ -109,15 +110,60 @@ def respond(
     return recommendation
 
 
+def claim_dm(*, session: Session, recommendation_id: int, now: datetime, lease: timedelta, holder: str) -> bool:
+    """Take the sending of a recommendation's DM: False when it went out already, or another
+    process is sending it (a process that died holding it loses it; see storage.claims)."""
+    result = session.execute(
+        update(Recommendation)
+        .where(
+            col(Recommendation.id) == recommendation_id,
+            col(Recommendation.dm_ts).is_(None),
+            unclaimed(Recommendation, now),
+        )
+        .values(claimed_until=now + lease, claimed_by=holder)
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def release_dm(*, session: Session, recommendation_id: int) -> None:
+    """The DM was not sent (Slack refused it): free for the next attempt."""
+    session.execute(
+        update(Recommendation)
+        .where(col(Recommendation.id) == recommendation_id)
+        .values(claimed_until=None, claimed_by=None)
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
+
+
 def record_dm(*, session: Session, recommendation_id: int, channel: str | None, ts: str | None) -> None:
     """Where the recommendation's DM went, so its buttons can update it and it is never sent twice."""
     session.execute(
         update(Recommendation)
         .where(col(Recommendation.id) == recommendation_id)
-        .values(dm_channel=channel, dm_ts=ts)
+        .values(dm_channel=channel, dm_ts=ts, claimed_until=None, claimed_by=None)
         .execution_options(synchronize_session=False)
     )
     session.commit()
+
+
+def claim_notice(*, session: Session, recommendation_id: int, now: datetime, lease: timedelta) -> bool:
+    """Take the sending of a due notice by moving its due time `lease` ahead: False when another
+    process took it first. A process that dies before `mark_notified` leaves it due again then."""
+    result = session.execute(
+        update(Recommendation)
+        .where(
+            col(Recommendation.id) == recommendation_id,
+            col(Recommendation.notified_at).is_(None),
+            col(Recommendation.notice_due_at) <= now,
+        )
+        .values(notice_due_at=now + lease)
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
+    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 def mark_notified(*, session: Session, recommendation_id: int, now: datetime) -> None:

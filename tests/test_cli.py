@@ -234,11 +234,12 @@ def test_the_web_process_keeps_a_worker_restarts_it_and_takes_it_along_when_it_s
     settings = {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_API_URL": slack.api_url,
                 "DATABASE_URL": database_url}  # fmt: skip
     with bot_process(tmp_path, **settings) as (_, log):
-        [first] = wait_for(lambda: _worker_pids(log) or None, timeout=20)
+        assert wait_for(lambda: _worker_pids(log), timeout=20)
+        [first] = _worker_pids(log)
         os.kill(first, signal.SIGKILL)  # the worker dies
-        pids = wait_for(lambda: _worker_pids(log) if len(_worker_pids(log)) == 2 else None, timeout=20)
+        assert wait_for(lambda: len(_worker_pids(log)) == 2, timeout=20)
         assert "the worker process exited" in log.read_text()
-        second = pids[1]
+        second = _worker_pids(log)[1]
     assert wait_for(lambda: _gone(second) or None, timeout=20)  # stopped with the web process
 
 

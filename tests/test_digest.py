@@ -179,6 +179,36 @@ def test_a_claim_left_by_a_crash_is_sent_by_the_next_pass(week: None, services: 
     assert len(dms(slack, ANA)) == 1
 
 
+def test_a_claim_held_by_a_pass_that_stopped_beating_is_sent_by_the_next_pass_at_once(
+    week: None, services: Services, slack: FakeSlack
+) -> None:
+    from storage.claims import GRACE, beat
+
+    slot = MONDAY_NOON_UTC - timedelta(hours=3)
+    with services.new_session() as session:
+        beat(session=session, holder="cron-pass", now=MONDAY_NOON_UTC - GRACE - timedelta(seconds=1))
+        session.add(DigestDelivery(team_id="T0PEERS01", user_id=ANA, slot_at=slot, status="claimed",
+                                   claimed_until=MONDAY_NOON_UTC + LEASE, claimed_by="cron-pass"))  # fmt: skip
+        session.commit()
+    run_pass(services, MONDAY_NOON_UTC)
+    assert len(dms(slack, ANA)) == 1
+    [ana] = [d for d in deliveries(services) if d.user_id == ANA]
+    assert ana.status == "sent"
+
+
+def test_a_claim_held_by_a_live_pass_is_left_to_it(week: None, services: Services, slack: FakeSlack) -> None:
+    from storage.claims import beat
+
+    slot = MONDAY_NOON_UTC - timedelta(hours=3)
+    with services.new_session() as session:
+        beat(session=session, holder="cron-pass", now=MONDAY_NOON_UTC - timedelta(seconds=2))
+        session.add(DigestDelivery(team_id="T0PEERS01", user_id=ANA, slot_at=slot, status="claimed",
+                                   claimed_until=MONDAY_NOON_UTC + LEASE, claimed_by="cron-pass"))  # fmt: skip
+        session.commit()
+    run_pass(services, MONDAY_NOON_UTC)
+    assert dms(slack, ANA) == []
+
+
 def test_a_digest_whose_send_may_have_happened_is_never_sent_twice(
     week: None, services: Services, slack: FakeSlack
 ) -> None:

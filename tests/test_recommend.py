@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from datetime import timedelta
 from typing import Any
 
@@ -273,6 +274,44 @@ def test_a_recommendation_whose_dm_failed_is_sent_later(
     services.clock = lambda: recommendations(services)[0].created_at + timedelta(minutes=10)
     assert resend_undelivered(services) == 1
     assert wait_for(lambda: recommendations(services)[0].dm_ts)  # recorded just after the DM went out
+
+
+def test_two_workers_resending_at_once_send_one_dm(driver: SlackDriver, slack: FakeSlack, services: Services) -> None:
+    item_id = shared_item(driver, services)
+    slack.fail_with("chat.postMessage", "internal_error", times=1)
+    driver.command(f"recommend <@{BEN}> {item_id}")
+    wait_for(lambda: slack.calls_to("chat.postMessage"))
+    services.clock = lambda: recommendations(services)[0].created_at + timedelta(minutes=10)
+    slack.hold()  # the first worker's DM is on its way when the second worker looks
+    first = threading.Thread(target=resend_undelivered, args=(services,))
+    first.start()
+    wait_for(lambda: recommendations(services)[0].claimed_until)
+    assert resend_undelivered(services) == 0  # taken: not sent again
+    slack.release()
+    first.join(timeout=30)
+    assert len(dms_to(slack, BEN)) == 2  # the one Slack refused, and one resend
+    assert wait_for(lambda: recommendations(services)[0].dm_ts)
+
+
+def test_two_workers_at_once_send_one_notice(driver: SlackDriver, slack: FakeSlack, services: Services) -> None:
+    item_id = shared_item(driver, services)
+    driver.command(f"recommend <@{BEN}> {item_id}")
+    rec = wait_for(lambda: [r for r in recommendations(services) if r.dm_ts])[0]
+    driver.press("rec_save", str(rec.id), user=BEN, channel=rec.dm_channel or "", message_ts=rec.dm_ts or "")
+    services.clock = lambda: rec.created_at + timedelta(minutes=30)
+    wait_for(lambda: slack.calls_to("chat.update"))
+    start = threading.Barrier(2)
+
+    def notify() -> None:
+        start.wait()
+        send_due_notices(services)
+
+    threads = [threading.Thread(target=notify) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert len(dms_to(slack, ANA)) == 1
 
 
 def test_follow_and_unfollow(driver: SlackDriver, slack: FakeSlack, services: Services) -> None:

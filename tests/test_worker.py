@@ -116,6 +116,46 @@ def test_an_item_claimed_by_a_worker_that_died_is_taken_again_after_the_lease(
     assert items(services)[0].fetch_state == "done"
 
 
+def test_an_item_held_by_a_worker_that_stopped_beating_is_taken_over_long_before_its_lease_ends(
+    driver: SlackDriver, services: Services, pages: PageServer, fetcher: Fetcher
+) -> None:
+    from storage.claims import GRACE, beat
+    from storage.items import claim_items_for_fetch
+
+    clock = Clock()
+    services.clock = clock
+    driver.event(message(f"<{pages.url}/pages/002>", ts="1764237800.000700"))
+    with services.new_session() as session:  # another worker beats, claims the page …
+        beat(session=session, holder="worker-a", now=clock.now)
+        assert len(claim_items_for_fetch(session=session, now=clock.now, lease=LEASE, limit=5, holder="worker-a")) == 1
+    worker = MetadataWorker(services, fetcher)
+    clock.now += GRACE / 2
+    with services.new_session() as session:
+        beat(session=session, holder="worker-a", now=clock.now)
+    clock.now += GRACE / 2 + timedelta(seconds=1)
+    assert worker.run_once() == 0  # … and is alive: its last beat is recent, the page stays its own
+    clock.now += GRACE  # … then beats no more (kill -9): the page is free long before LEASE
+    assert GRACE * 3 < LEASE
+    assert worker.run_once() == 1
+    assert items(services)[0].fetch_state == "done"
+
+
+def test_a_worker_that_stops_cleanly_frees_what_it_held_at_once(
+    driver: SlackDriver, services: Services, pages: PageServer, fetcher: Fetcher
+) -> None:
+    from bot.runtime.heartbeat import Heartbeat
+    from storage.items import claim_items_for_fetch
+
+    clock = Clock()
+    services.clock = clock
+    driver.event(message(f"<{pages.url}/pages/002>", ts="1764237800.000800"))
+    other = Services(settings=services.settings, engine=services.engine, new_session=services.new_session, clock=clock)
+    with Heartbeat(other), other.new_session() as session:
+        claim_items_for_fetch(session=session, now=clock.now, lease=LEASE, limit=5, holder=other.holder)
+        assert MetadataWorker(services, fetcher).run_once() == 0  # held by a live process
+    assert MetadataWorker(services, fetcher).run_once() == 1  # it stopped: no wait at all
+
+
 def test_two_workers_never_fetch_the_same_item(driver: SlackDriver, services: Services, pages: PageServer) -> None:
     run = uuid.uuid4().hex[:8]
     for n in range(12):

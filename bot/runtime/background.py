@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Sequence
 
+from bot.runtime.heartbeat import Heartbeat
 from bot.runtime.scheduler import Scheduler, default_jobs
 from bot.runtime.workers import WorkerPool
 from bot.services import Services
@@ -32,16 +33,19 @@ class Background:
     """Everything `peershelf worker` runs, started and stopped together."""
 
     def __init__(self, services: Services, *, fetch_threads: int = 2) -> None:
+        self.heartbeat = Heartbeat(services)
         self.scheduler = Scheduler(default_jobs(services))
         self.pool = WorkerPool(services, threads=fetch_threads, idle_seconds=QUEUE_POLL_SECONDS)
 
     def start(self) -> None:
+        self.heartbeat.start()
         self.pool.start()
         self.scheduler.start()
 
     def stop(self) -> None:
         self.pool.stop()
         self.scheduler.stop()
+        self.heartbeat.stop()
 
 
 def serve(services: Services, *, parent: int | None = None) -> None:

@@ -1,4 +1,4 @@
-"""Periodic jobs inside `peershelf run`, so a single process is a complete deployment."""
+"""Periodic jobs in the worker process (`peershelf worker`, which `peershelf run` starts)."""
 
 from __future__ import annotations
 
@@ -7,12 +7,14 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
 from bot.services import Services
 from bot.services.digests.delivery import run_digests
 from bot.services.events import prune_processed_events
 from bot.services.feeds import poll_feeds
 from bot.services.recommendation_dms import resend_undelivered, send_due_notices
+from storage.claims import forget_heartbeats
 from storage.db import optimize
 
 logger = logging.getLogger(__name__)
@@ -57,12 +59,22 @@ class Scheduler:
             self._stop.wait(timeout=max(0.0, started + job.every_seconds - time.monotonic()))
 
 
+def forget_stopped_processes(services: Services) -> int:
+    """Forget the heartbeats of processes gone for a day (what they held was taken over long ago)."""
+    with services.new_session() as session:
+        return forget_heartbeats(session=session, before=services.clock() - timedelta(days=1))
+
+
+# Every job that claims work looks often enough that work a dead process held is taken over
+# within a minute of its last heartbeat going stale (storage.claims.GRACE); each look at nothing
+# due is one query.
 def default_jobs(services: Services) -> list[Job]:
     return [
         Job("prune-processed-events", 3600, lambda: prune_processed_events(services)),
+        Job("forget-stopped-processes", 3600, lambda: forget_stopped_processes(services)),
         Job("optimize-database", 3600, lambda: optimize(services.engine)),
-        Job("recommendation-notices", 60, lambda: send_due_notices(services)),
-        Job("undelivered-recommendations", 120, lambda: resend_undelivered(services)),
-        Job("poll-feeds", 300, lambda: poll_feeds(services)),
-        Job("weekly-digests", 60, lambda: run_digests(services)),
+        Job("recommendation-notices", 30, lambda: send_due_notices(services)),
+        Job("undelivered-recommendations", 30, lambda: resend_undelivered(services)),
+        Job("poll-feeds", 30, lambda: poll_feeds(services)),
+        Job("weekly-digests", 30, lambda: run_digests(services)),
     ]

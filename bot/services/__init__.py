@@ -7,6 +7,7 @@ settings, the database, a clock and the topic taxonomy.
 from __future__ import annotations
 
 import threading
+import uuid
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -34,6 +35,8 @@ class Services:
     taxonomy: Taxonomy = field(default_factory=load_taxonomy)
     # Set when items are queued for fetching, so idle metadata workers start at once.
     fetch_wakeup: threading.Event = field(default_factory=threading.Event)
+    # This process, as the holder of the work it claims (storage/claims.py).
+    holder: str = field(default_factory=lambda: uuid.uuid4().hex[:16])
 
     def transaction(self) -> AbstractContextManager[Session]:
         """A session whose writes are committed together when the block ends (see storage.db)."""

@@ -63,7 +63,8 @@ class FeedPoller:
         """Poll every feed whose hour has come (or that failed and waited out its back-off)."""
         now = self.services.clock()
         with self.services.new_session() as session:
-            feeds = list_store.claim_feeds(session=session, now=now, lease=LEASE, limit=limit)
+            holder = self.services.holder
+            feeds = list_store.claim_feeds(session=session, now=now, lease=LEASE, limit=limit, holder=holder)
         return sum(self.poll(feed).added for feed in feeds)
 
     def poll(self, feed: Feed) -> PollResult:

@@ -63,7 +63,7 @@ class MetadataWorker:
         """Process one batch of due items; returns how many were processed."""
         with self.services.new_session() as session:
             claimed = item_store.claim_items_for_fetch(
-                session=session, now=self.services.clock(), lease=LEASE, limit=self.batch
+                session=session, now=self.services.clock(), lease=LEASE, limit=self.batch, holder=self.services.holder
             )
         for item in claimed:
             self.process(item)

@@ -26,19 +26,21 @@ from storage.models import Item, Recommendation
 logger = logging.getLogger(__name__)
 
 RESEND_AFTER = timedelta(minutes=5)
+DM_LEASE = timedelta(minutes=5)  # a DM being sent; a process that died holding it loses it sooner (storage.claims)
+NOTICE_LEASE = timedelta(minutes=1)  # a notice being sent; due again after this if it was not
 
 
 @dataclass
 class Delivered:
     failed: list[int] = field(default_factory=list)  # Slack refused the DM: the scheduler tries again
     refused: list[tuple[Recommendation, Item, str]] = field(default_factory=list)  # withdrawn, and why
+    sent: list[int] = field(default_factory=list)
 
 
 def _render(services: Services, rec: Recommendation, item: Item) -> tuple[str, list[blocks.Block]]:
     with services.new_session() as session:
-        tags = tag_store.tag_names(session=session, item_ids=[item.id or 0], viewer=rec.to_user_id).get(
-            item.id or 0, []
-        )
+        shown_to = rec.to_user_id
+        tags = tag_store.tag_names(session=session, item_ids=[item.id or 0], viewer=shown_to).get(item.id or 0, [])
     text = f"<@{rec.from_user_id}> recommends {blocks.display_title(item)}"
     shown = blocks.recommendation_blocks(
         from_user=rec.from_user_id,
@@ -62,6 +64,12 @@ def deliver(services: Services, client: WebClient, rec_ids: list[int]) -> Delive
         if found is None or found[0].dm_ts:
             continue
         rec, item = found
+        with services.new_session() as session:
+            ours = rec_store.claim_dm(
+                session=session, recommendation_id=rec_id, now=services.clock(), lease=DM_LEASE, holder=services.holder
+            )
+        if not ours:  # sent meanwhile, or being sent by another process
+            continue
         why = why_not_a_recipient(services, client, rec.team_id, rec.to_user_id)
         if why is not None:
             with services.new_session() as session:
@@ -73,12 +81,15 @@ def deliver(services: Services, client: WebClient, rec_ids: list[int]) -> Delive
             posted = client.chat_postMessage(channel=rec.to_user_id, text=text, blocks=shown, unfurl_links=False)
         except SlackApiError as error:
             logger.warning("recommendation %s not delivered: %s", rec_id, error.response.get("error"))
+            with services.new_session() as session:
+                rec_store.release_dm(session=session, recommendation_id=rec_id)
             outcome.failed.append(rec_id)
             continue
         with services.new_session() as session:
             rec_store.record_dm(
                 session=session, recommendation_id=rec_id, channel=posted.get("channel"), ts=posted.get("ts")
             )
+        outcome.sent.append(rec_id)
     return outcome
 
 
@@ -118,6 +129,12 @@ def send_due_notices(services: Services) -> int:
         client = client_for_team(services.settings, services.engine, rec.team_id)
         if client is None:
             continue
+        with services.new_session() as session:
+            ours = rec_store.claim_notice(
+                session=session, recommendation_id=rec.id or 0, now=services.clock(), lease=NOTICE_LEASE
+            )
+        if not ours:  # another worker is telling them
+            continue
         try:
             client.chat_postMessage(
                 channel=rec.from_user_id, text=recommend.notice_text(rec, blocks.item_link(item)), unfurl_links=False
@@ -144,7 +161,7 @@ def resend_undelivered(services: Services) -> int:
         if client is None:
             continue
         outcome = deliver(services, client, ids)
-        delivered += len(ids) - len(outcome.failed) - len(outcome.refused)
+        delivered += len(outcome.sent)
         for rec, item, why in outcome.refused:
             try:
                 client.chat_postMessage(channel=rec.from_user_id, text=refused_text([(rec, item, why)]))

@@ -158,7 +158,8 @@ class DigestPass:
     def _claim(self, team_id: str, slots: dict[str, datetime], now: datetime) -> dict[str, int]:
         """Claim a batch's digests: person -> delivery id, for those this pass won."""
         with self.services.new_session() as session:
-            won = digests.claim_many(session=session, team_id=team_id, slots=slots, now=now, lease=LEASE)
+            holder = self.services.holder
+            won = digests.claim_many(session=session, team_id=team_id, slots=slots, now=now, lease=LEASE, holder=holder)
             for user_id in sorted(set(slots) - set(won)):  # rows from earlier attempts: stale claims, failures
                 row = digests.claim(
                     session=session,
@@ -168,6 +169,7 @@ class DigestPass:
                     now=now,
                     lease=LEASE,
                     max_attempts=MAX_ATTEMPTS,
+                    holder=holder,
                 )
                 if row is not None and row.id is not None:
                     won[user_id] = row.id
