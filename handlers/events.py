@@ -1,7 +1,7 @@
 """Events API listeners: capture from messages, saves by reaction, the Home tab.
 
-Each answers Slack from the database alone; whatever needs the Web API runs in a lazy listener,
-after Slack has its 200.
+Each answers Slack from the database alone: a message with links is queued for a worker to
+capture; whatever needs the Web API runs in a lazy listener or the worker, after Slack has its 200.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from bot.services import Services
 from bot.services.capture import Message
 from bot.services.home import home_view
 from bot.services.saving import save_seen_message, save_slack_message
-from bot.services.shares import after_shares, record_message
+from bot.services.shares import queue_message
 from bot.slack.messages import fetch_message, tell
 from handlers.fields import text_of
 
@@ -52,19 +52,13 @@ def register(app: App, services: Services, shelf: Shelf) -> None:
     save_reactions = set(services.settings.save_reactions)
 
     def capture(event: dict[str, Any], context: BoltContext) -> None:
+        """Keep a message with links for a worker to capture: Slack's answer waits for one row."""
         message = message_from_event(event, context.team_id)
         if message is None or message.channel_id in ignored:
             return
-        context["new_share_ids"] = record_message(services, message)
+        queue_message(services, message)
 
-    def after_capture(event: dict[str, Any], context: BoltContext, client: WebClient) -> None:
-        share_ids = context.get("new_share_ids") or []
-        if share_ids and context.team_id:
-            after_shares(
-                services, client, team_id=context.team_id, channel_id=str(event.get("channel")), share_ids=share_ids
-            )
-
-    app.event("message")(ack=capture, lazy=[after_capture])
+    app.event("message")(capture)
 
     def _reaction(event: dict[str, Any]) -> tuple[str, str, str] | None:
         item = event.get("item")

@@ -5,21 +5,24 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import delete
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from storage.models import ProcessedEvent
 
 
-def claim_event(*, session: Session, event_id: str, team_id: str | None, now: datetime) -> bool:
-    """Record `event_id`; False when it was already recorded (a retry or a duplicate delivery)."""
-    session.add(ProcessedEvent(event_id=event_id, team_id=team_id, received_at=now))
-    try:
-        session.commit()
-    except IntegrityError:
-        session.rollback()
-        return False
-    return True
+def claim_event(engine: Engine, *, event_id: str, team_id: str | None, now: datetime) -> bool:
+    """Record `event_id`; False when it was already recorded (a retry or a duplicate delivery).
+    One INSERT … ON CONFLICT DO NOTHING, committed by itself: this runs for every event Slack sends."""
+    table = ProcessedEvent.__table__  # type: ignore[attr-defined]
+    insert_for = sqlite_insert if engine.dialect.name == "sqlite" else postgresql_insert
+    row = insert_for(table).values(event_id=event_id, team_id=team_id, received_at=now)
+    statement = row.on_conflict_do_nothing(index_elements=["event_id"]).returning(table.c.event_id)
+    with engine.connect() as connection:
+        inserted = connection.execution_options(isolation_level="AUTOCOMMIT").execute(statement).first()
+    return inserted is not None
 
 
 def release_event(*, session: Session, event_id: str) -> None:

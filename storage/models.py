@@ -337,6 +337,23 @@ class DigestDelivery(SQLModel, table=True):
     created_at: datetime = _when()
 
 
+class CaptureQueue(SQLModel, table=True):
+    """A message with links, kept when Slack delivered it and captured by a worker soon after: the
+    ack waits for this one row, and nothing Slack was told we accepted is lost."""
+
+    __tablename__ = "capture_queue"
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=TEAM)
+    message: str = Field(sa_column=Column(Text, nullable=False))  # the fields capture needs, as JSON
+    received_at: datetime = _when()
+    attempts: int = 0
+    next_try_at: datetime | None = _when(nullable=True)
+    claimed_until: datetime | None = _when(nullable=True)
+    claimed_by: str | None = Field(default=None, max_length=32)
+    error: str | None = Field(default=None, max_length=512)
+
+
 class WorkerHeartbeat(SQLModel, table=True):
     """A process that claims work, and when it last said it was alive: work held by a process
     that stopped beating is taken over without waiting for its lease to run out."""

@@ -16,6 +16,7 @@ import socket
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,7 @@ from bot.runtime.app import create_app
 from bot.runtime.server import ServerThread, build_asgi
 from bot.services import Services
 from bot.services.pages import MetadataWorker
+from bot.services.shares import CaptureWorker
 from bot.settings import Settings
 from storage import migrate
 from storage.db import make_engine, session_factory
@@ -156,7 +158,9 @@ def app_url(bolt_app: App, services: Services) -> Iterator[str]:
 
 
 @pytest.fixture
-def serve_with(services: Services, slack: FakeSlack) -> Iterator[Callable[..., SlackDriver]]:
+def serve_with(
+    services: Services, slack: FakeSlack, follow_ups: ThreadPoolExecutor
+) -> Iterator[Callable[..., SlackDriver]]:
     """Serve the app with some settings changed: `serve_with(ignore_channels=…)` gives a driver."""
     started: list[tuple[ServerThread, SlackDriver]] = []
 
@@ -169,7 +173,9 @@ def serve_with(services: Services, slack: FakeSlack) -> Iterator[Callable[..., S
         )
         app = create_app(changed)
         server = ServerThread(build_asgi(app, changed)).__enter__()
-        driver = SlackDriver(server.url, SIGNING_SECRET, response_url=slack.response_url)
+        driver = SlackDriver(
+            server.url, SIGNING_SECRET, response_url=slack.response_url, then=capture_now(changed, follow_ups)
+        )
         started.append((server, driver))
         apps.append(app)
         return driver
@@ -184,10 +190,26 @@ def serve_with(services: Services, slack: FakeSlack) -> Iterator[Callable[..., S
 
 
 @pytest.fixture
-def driver(app_url: str, slack: FakeSlack) -> Iterator[SlackDriver]:
-    driver = SlackDriver(app_url, SIGNING_SECRET, response_url=slack.response_url)
+def follow_ups() -> Iterator[ThreadPoolExecutor]:
+    """Where the captures' Slack calls run in tests: beside the test, as they run beside the
+    capture in a worker, so a test may hold Slack while it looks at what was captured."""
+    executor = ThreadPoolExecutor(4, thread_name_prefix="peershelf-follow-up")
+    yield executor
+    executor.shutdown(wait=True)
+
+
+@pytest.fixture
+def driver(app_url: str, slack: FakeSlack, services: Services, follow_ups: ThreadPoolExecutor) -> Iterator[SlackDriver]:
+    then = capture_now(services, follow_ups)
+    driver = SlackDriver(app_url, SIGNING_SECRET, response_url=slack.response_url, then=then)
     yield driver
     driver.close()
+
+
+def capture_now(services: Services, follow_ups: ThreadPoolExecutor) -> Callable[[], object]:
+    """What a worker does within a second of Slack's answer (capturing queued messages), done as
+    soon as the answer is in, so that a test can look at its result."""
+    return CaptureWorker(services, follow_up=follow_ups.submit).drain
 
 
 def _loopback(host: object) -> bool:

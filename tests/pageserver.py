@@ -49,6 +49,7 @@ class PageServer:
         self.hits[path] = self.hits.get(path, 0) + 1
         try:
             if path.startswith("/pages/"):
+                time.sleep(float(query.get("delay", 0)))  # a page that takes as long as real sites do
                 source = self.fixtures / path.removeprefix("/pages/").strip("/") / "source.html"
                 if not source.is_file():
                     return self._send(request, 404, b"not found")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from bot.demo.driver import SlackDriver
@@ -194,3 +196,33 @@ def test_a_hashtag_written_in_private_is_seen_only_by_its_writer_when_the_link_g
     # Written in the open by someone, the same tag is everyone's.
     driver.event(message("<https://example.com/q3-plan> #falcon-layoffs", user="U0CAROL01", ts="1764237601.000100"))
     assert f"`{item.id}`" in reply_text(driver.command("search #falcon-layoffs", user="U0BEN0001"))
+
+
+def test_a_message_whose_capture_fails_is_kept_and_captured_on_a_later_try(
+    driver: SlackDriver, services: Services, slack: FakeSlack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datetime import timedelta
+
+    import bot.services.shares
+    from bot.services.shares import CaptureWorker
+    from storage.captures import waiting
+
+    real = bot.services.shares.capture_message
+    failures = iter([RuntimeError("the database went away mid-capture")])
+
+    def flaky(**kwargs: Any) -> Any:
+        for failure in failures:
+            raise failure
+        return real(**kwargs)
+
+    monkeypatch.setattr(bot.services.shares, "capture_message", flaky)
+    assert driver.event(message("<https://example.com/kept-for-later>", ts="1764237700.000100")).status_code == 200
+    assert items(services) == []  # not captured yet …
+    with services.new_session() as session:
+        assert waiting(session=session) == 1  # … but kept
+    later = services.clock() + timedelta(minutes=3)
+    services.clock = lambda: later
+    assert CaptureWorker(services).drain() == 1
+    assert [item.url for item in items(services)] == ["https://example.com/kept-for-later"]
+    with services.new_session() as session:
+        assert waiting(session=session) == 0

@@ -243,7 +243,7 @@ def test_the_web_process_keeps_a_worker_restarts_it_and_takes_it_along_when_it_s
     assert wait_for(lambda: _gone(second) or None, timeout=20)  # stopped with the web process
 
 
-def test_without_a_worker_pages_wait_for_one(
+def test_without_a_worker_messages_and_pages_wait_for_one(
     tmp_path: Path, slack: FakeSlack, pages: PageServer, database_url: str
 ) -> None:
     settings = {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_API_URL": slack.api_url,
@@ -254,19 +254,23 @@ def test_without_a_worker_pages_wait_for_one(
         with engine.connect() as connection:
             return connection.execute(text("SELECT fetch_state FROM item")).scalar()
 
+    def queued() -> int:
+        with engine.connect() as connection:
+            return int(connection.execute(text("SELECT count(*) FROM capture_queue")).scalar() or 0)
+
     try:
         with bot_process(tmp_path, "--no-worker", **settings) as (url, log):
             event = {"type": "message", "channel": "C0GENERAL1", "channel_type": "channel", "user": "U0ANA0001",
                      "text": f"<{pages.url}/pages/002>", "ts": "1764239000.000100"}  # fmt: skip
             assert SlackDriver(url, SIGNING_SECRET).event(event).status_code == 200
-            assert wait_for(fetch_state, timeout=10) == "pending"
             time.sleep(3)
-            assert fetch_state() == "pending"  # the web process reads no pages
+            assert queued() == 1 and fetch_state() is None  # kept at the ack; the web process captures nothing
             assert _worker_pids(log) == [] and "--no-worker" in log.read_text()
             worker = subprocess.Popen([PEERSHELF, "worker"], cwd=tmp_path, env=clean_env(**settings),
                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
             try:
-                assert wait_for(lambda: fetch_state() == "done" or None, timeout=20)
+                assert wait_for(lambda: fetch_state() == "done" or None, timeout=20)  # captured, then read
+                assert queued() == 0
             finally:
                 worker.terminate()
                 assert worker.wait(timeout=20) == 0  # a clean stop on SIGTERM

@@ -84,15 +84,15 @@ def test_event_that_failed_is_processed_when_slack_retries_it(
     driver: SlackDriver, services: Services, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The database is away for the first delivery, so it fails as a whole and Slack retries it.
-    record = handlers.events.record_message
+    queue = handlers.events.queue_message
     failures = iter([RuntimeError("the database went away")])
 
-    def flaky(*args: Any, **kwargs: Any) -> list[int]:
+    def flaky(*args: Any, **kwargs: Any) -> bool:
         for failure in failures:
             raise failure
-        return record(*args, **kwargs)
+        return queue(*args, **kwargs)
 
-    monkeypatch.setattr(handlers.events, "record_message", flaky)
+    monkeypatch.setattr(handlers.events, "queue_message", flaky)
     shared = message("<https://example.com/kept>", ts="1764237600.000800")
     first = driver.event(shared, event_id="Ev0FAILED01")
     assert first.status_code == 500

@@ -66,10 +66,9 @@ def test_a_long_job_does_not_hold_up_the_others() -> None:
 
 def test_old_event_ids_are_forgotten_and_recent_ones_kept(services: Services) -> None:
     now = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
-    with services.new_session() as session:
-        assert claim_event(session=session, event_id="Ev-old", team_id="T1", now=now - timedelta(days=2))
-        assert claim_event(session=session, event_id="Ev-new", team_id="T1", now=now - timedelta(hours=1))
-        assert not claim_event(session=session, event_id="Ev-new", team_id="T1", now=now)
+    assert claim_event(services.engine, event_id="Ev-old", team_id="T1", now=now - timedelta(days=2))
+    assert claim_event(services.engine, event_id="Ev-new", team_id="T1", now=now - timedelta(hours=1))
+    assert not claim_event(services.engine, event_id="Ev-new", team_id="T1", now=now)
     services.clock = lambda: now
     assert prune_processed_events(services) == 1
     with services.new_session() as session:

@@ -11,6 +11,7 @@ import hmac
 import itertools
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -36,8 +37,17 @@ def signature(secret: str, timestamp: str, body: str) -> str:
 
 class SlackDriver:
     def __init__(
-        self, base_url: str, signing_secret: str, team_id: str = TEAM_ID, *, response_url: str | None = None
+        self,
+        base_url: str,
+        signing_secret: str,
+        team_id: str = TEAM_ID,
+        *,
+        response_url: str | None = None,
+        then: Callable[[], object] | None = None,
     ) -> None:
+        """`then` runs after every answer: the worker's part (capturing queued messages) done at
+        once, where a test or the demo wants to look at its result without waiting for a worker."""
+        self.then = then
         self.base_url = base_url.rstrip("/")
         self.response_url = response_url
         self.signing_secret = signing_secret
@@ -63,7 +73,10 @@ class SlackDriver:
             "X-Slack-Signature": signature(secret or self.signing_secret, ts, body),
             **(extra_headers or {}),
         }
-        return self.http.post("/slack/events", content=body.encode(), headers=headers)
+        response = self.http.post("/slack/events", content=body.encode(), headers=headers)
+        if self.then is not None:
+            self.then()
+        return response
 
     def command_body(self, text: str, *, user: str = "U0ANA0001", channel: str = "C0GENERAL1") -> str:
         form = load_payload("slash_command.json")

@@ -27,6 +27,7 @@ from bot.services.digests.delivery import DigestPass
 from bot.services.feeds import FeedPoller
 from bot.services.pages import MetadataWorker
 from bot.services.recommendation_dms import send_due_notices
+from bot.services.shares import CaptureWorker
 from bot.settings import Settings
 from bot.slack.client import web_client
 from bot.slack.render import blocks_to_text, mrkdwn
@@ -175,7 +176,13 @@ class Demo:
             self.worker = MetadataWorker(services, fetcher)
             try:
                 with ServerThread(build_asgi(create_app(services), services)) as app:
-                    self.driver = SlackDriver(app.url, SECRET, team_id=TEAM_ID, response_url=self.slack.response_url)
+                    self.driver = SlackDriver(
+                        app.url,
+                        SECRET,
+                        team_id=TEAM_ID,
+                        response_url=self.slack.response_url,
+                        then=CaptureWorker(services).drain,  # the worker's part, at once: the story goes on
+                    )
                     self.week(services, pages_url, fetcher)
                     self.driver.close()
             finally:

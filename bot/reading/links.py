@@ -155,6 +155,25 @@ def isbn13(candidate: str) -> str | None:
 _ISBN_WORD = re.compile(r"isbn(?:-?1[03])?[:\s]*$", re.IGNORECASE)
 
 
+_MAYBE = re.compile(r"https?://|www\.|(?:\d[-\s]?){9}[\dXx]", re.IGNORECASE)
+
+
+def may_hold_links(text: str, blocks: Iterable[dict[str, Any]] | None = None) -> bool:
+    """A quick first look, for Slack's ack: False only when the message surely has no link (in its
+    text or rich text) and no ISBN. What it lets through is read properly later."""
+    return bool(_MAYBE.search(text)) or _has_link_element(blocks)
+
+
+def _has_link_element(node: object) -> bool:
+    if isinstance(node, dict):
+        return node.get("type") == "link" or any(
+            _has_link_element(v) for v in node.values() if isinstance(v, list | dict)
+        )
+    if isinstance(node, list):
+        return any(_has_link_element(v) for v in node)
+    return False
+
+
 def isbns_in_text(text: str) -> list[str]:
     """Checksum-valid ISBNs in free text, as ISBN-13, in order, each once. Links are not searched.
 

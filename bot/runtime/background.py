@@ -27,14 +27,20 @@ logger = logging.getLogger(__name__)
 # How often an idle page reader looks at the queue: the web process that fills it is another
 # process, so there is nothing to wake it but the clock.
 QUEUE_POLL_SECONDS = 1.0
+# Page readers: reading a page is mostly waiting for its site, so several wait at once.
+FETCH_THREADS = 8
+SQLITE_FETCH_THREADS = 2
+NICENESS = 10
 
 
 class Background:
     """Everything `peershelf worker` runs, started and stopped together."""
 
-    def __init__(self, services: Services, *, fetch_threads: int = 2) -> None:
+    def __init__(self, services: Services, *, fetch_threads: int = FETCH_THREADS) -> None:
         self.heartbeat = Heartbeat(services)
         self.scheduler = Scheduler(default_jobs(services))
+        if services.engine.dialect.name == "sqlite":  # one writer at a time: more threads only queue for it
+            fetch_threads = min(fetch_threads, SQLITE_FETCH_THREADS)
         self.pool = WorkerPool(services, threads=fetch_threads, idle_seconds=QUEUE_POLL_SECONDS)
 
     def start(self) -> None:
@@ -58,6 +64,9 @@ def serve(services: Services, *, parent: int | None = None) -> None:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    # Reading pages can take every core there is; a web process on the same machine must still
+    # answer Slack within its 3 s. The worker yields whenever something else wants the CPU.
+    os.nice(NICENESS)
     background = Background(services)
     background.start()
     logger.info("worker %s started: reading pages, polling feeds, sending digests and notices", os.getpid())

@@ -1,4 +1,5 @@
-"""Threads inside `peershelf run` that read shared pages from the durable queue."""
+"""Threads of the worker process that capture queued messages and read shared pages, from the
+durable queues (the `capture_queue` and `item` tables)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,13 @@ import threading
 
 from bot.services import Services
 from bot.services.pages import MetadataWorker
+from bot.services.shares import CaptureWorker
 
 logger = logging.getLogger(__name__)
 
 
 class WorkerPool:
-    """Threads running the metadata worker inside `peershelf run`."""
+    """Threads that capture queued messages first, then read pages, each thread both."""
 
     def __init__(self, services: Services, *, threads: int = 2, idle_seconds: float = 2.0) -> None:
         self.services = services
@@ -34,13 +36,15 @@ class WorkerPool:
 
     def _loop(self) -> None:
         fetcher = self.services.settings.fetcher()
-        worker = MetadataWorker(self.services, fetcher)
+        captures = CaptureWorker(self.services)
+        pages = MetadataWorker(self.services, fetcher)
         try:
             while not self._stop.is_set():
                 try:
-                    processed = worker.run_once()
+                    # Captures first: people look for what they shared a moment ago.
+                    processed = captures.run_once() or pages.run_once()
                 except Exception:  # the database may be briefly away; try again shortly
-                    logger.exception("metadata worker round failed")
+                    logger.exception("worker round failed")
                     processed = 0
                 if not processed:
                     self.services.fetch_wakeup.wait(self.idle_seconds)

@@ -21,8 +21,7 @@ EVENT_ID_RETENTION = timedelta(days=1)
 
 def first_delivery(services: Services, *, event_id: str, team_id: str | None) -> bool:
     """Record `event_id`; False when it was seen before (a retry or a duplicate delivery)."""
-    with services.new_session() as session:
-        return event_store.claim_event(session=session, event_id=event_id, team_id=team_id, now=services.clock())
+    return event_store.claim_event(services.engine, event_id=event_id, team_id=team_id, now=services.clock())
 
 
 def forget(services: Services, *, event_id: str) -> None:

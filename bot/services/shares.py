@@ -1,38 +1,121 @@
-"""A message with links arrives in a channel: captured before Slack has its answer, the rest after.
+"""A message with links arrives in a channel: kept before Slack has its answer, captured after.
 
-Before the ack, only the database: the message's items and shares are recorded in one
-transaction, so nothing accepted is lost. After it, whatever needs Slack: the workspace's address
-for permalinks (asked once per workspace), the channel's default topics (conversations.info,
-cached for a day), and a quiet heads-up to someone who shares what a colleague already shared.
+Before the ack, one row: the message is queued (`queue_message`), so nothing accepted is lost and
+Slack's answer waits for nothing else. A worker then records its items and shares in one
+transaction (`CaptureWorker`), and does whatever needs Slack: the workspace's address for
+permalinks (asked once per workspace), the channel's default topics (conversations.info, cached
+for a day), and a quiet heads-up to someone who shares what a colleague already shared.
 """
 
 from __future__ import annotations
 
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import asdict
+from datetime import timedelta
+from functools import partial
+
 from slack_sdk import WebClient
 
-from bot.reading.links import canonical_url
+from bot.reading.links import canonical_url, may_hold_links
 from bot.services import Services
 from bot.services.capture import Message, add_channel_topics, capture_message, duplicate_notices, fill_permalinks
 from bot.services.lookups import conversation, known_private, known_workspace_url, workspace_url
+from bot.services.pages import backoff
+from bot.slack.client import client_for_team
 from bot.slack.messages import tell
+from storage import captures as capture_queue
 from storage import items as item_store
 from storage.channels import default_topics
-from storage.models import Item
+from storage.models import CaptureQueue, Item
+
+logger = logging.getLogger(__name__)
+
+CAPTURE_LEASE = timedelta(minutes=2)  # a claimed message whose worker died is taken again (sooner: storage.claims)
 
 
-def record_message(services: Services, message: Message) -> list[int]:
-    """Capture the message's links and books; returns the ids of the shares it added."""
-    with services.transaction() as session:
-        captured = capture_message(
-            session=session,
-            message=message,
-            now=services.clock(),
-            taxonomy=services.taxonomy,
-            workspace_url=lambda: known_workspace_url(services, message.team_id),
-        )
-    if any(c.new_item for c in captured):
-        services.fetch_wakeup.set()
-    return [c.share.id or 0 for c in captured if c.new_share]
+def queue_message(services: Services, message: Message) -> bool:
+    """At the ack: keep a message that has links or books for a worker to capture (one INSERT, all
+    Slack waits for). False for a message with nothing to capture, which is not kept."""
+    if not may_hold_links(message.text, message.blocks):
+        return False
+    capture_queue.add(
+        services.engine, team_id=message.team_id, message=json.dumps(asdict(message)), now=services.clock()
+    )
+    return True
+
+
+class CaptureWorker:
+    """Captures queued messages: items, shares, tags; then permalinks, channel topics and
+    duplicate heads-ups, which need Slack. Runs in the worker process, beside the page readers."""
+
+    def __init__(
+        self,
+        services: Services,
+        *,
+        batch: int = 20,
+        follow_up: Callable[[Callable[[], None]], object] | None = None,
+    ) -> None:
+        """`follow_up` runs the part that needs Slack (default: at once, in this thread)."""
+        self.services = services
+        self.batch = batch
+        self.follow_up = follow_up
+
+    def run_once(self) -> int:
+        with self.services.new_session() as session:
+            rows = capture_queue.claim(
+                session=session, now=self.services.clock(), lease=CAPTURE_LEASE, limit=self.batch,
+                holder=self.services.holder,
+            )  # fmt: skip
+        for row in rows:
+            self.capture(row)
+        return len(rows)
+
+    def drain(self, limit: int = 10_000) -> int:
+        done = 0
+        while done < limit and (processed := self.run_once()):
+            done += processed
+        return done
+
+    def capture(self, row: CaptureQueue) -> None:
+        assert row.id is not None
+        try:
+            message = Message(**json.loads(row.message))
+            with self.services.transaction() as session:
+                captured = capture_message(
+                    session=session,
+                    message=message,
+                    now=row.received_at,  # shared when Slack delivered it, not when it was captured
+                    taxonomy=self.services.taxonomy,
+                    workspace_url=lambda: known_workspace_url(self.services, message.team_id),
+                )
+                capture_queue.done(session=session, row_id=row.id)
+        except Exception as error:  # kept, and tried again later: nothing accepted is lost
+            logger.exception("capture of queued message %s failed; tried again later", row.id)
+            attempts = row.attempts + 1
+            with self.services.new_session() as session:
+                capture_queue.retry(
+                    session=session, row_id=row.id, attempts=attempts, at=self.services.clock() + backoff(attempts),
+                    error=f"{type(error).__name__}: {error}",
+                )  # fmt: skip
+            return
+        if any(c.new_item for c in captured):
+            self.services.fetch_wakeup.set()
+        share_ids = [c.share.id or 0 for c in captured if c.new_share]
+        if share_ids:
+            task = partial(self._after, row.id, message, share_ids)
+            task() if self.follow_up is None else self.follow_up(task)
+
+    def _after(self, row_id: int, message: Message, share_ids: list[int]) -> None:
+        client = client_for_team(self.services.settings, self.services.engine, message.team_id)
+        if client is None:
+            return
+        try:
+            after_shares(self.services, client, team_id=message.team_id, channel_id=message.channel_id,
+                         share_ids=share_ids)  # fmt: skip
+        except Exception:  # the shares are recorded; only their permalinks and heads-ups are missing
+            logger.exception("after capturing queued message %s", row_id)
 
 
 def after_shares(services: Services, client: WebClient, *, team_id: str, channel_id: str, share_ids: list[int]) -> None:

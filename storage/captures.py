@@ -1,0 +1,50 @@
+"""The capture queue: messages with links, kept at the ack and captured by a worker."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, func, insert, or_, update
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from storage.claims import claim_due
+from storage.models import CaptureQueue
+
+
+def add(engine: Engine, *, team_id: str, message: str, now: datetime) -> None:
+    """Queue a message: one statement on its own connection, committed by itself (this runs for
+    every message with a link, while Slack waits for its answer)."""
+    with engine.connect() as connection:
+        connection.execution_options(isolation_level="AUTOCOMMIT").execute(
+            _ADD, {"team_id": team_id, "message": message, "received_at": now, "attempts": 0}
+        )
+
+
+_ADD = insert(CaptureQueue.__table__)  # type: ignore[attr-defined]
+
+
+def claim(*, session: Session, now: datetime, lease: timedelta, limit: int, holder: str | None) -> list[CaptureQueue]:
+    """The oldest messages due for capture, leased to `holder`."""
+    due = or_(col(CaptureQueue.next_try_at).is_(None), col(CaptureQueue.next_try_at) <= now)
+    order = [col(CaptureQueue.id)]
+    return claim_due(session, CaptureQueue, due=due, order_by=order, now=now, lease=lease, limit=limit, holder=holder)
+
+
+def done(*, session: Session, row_id: int) -> None:
+    """Captured: gone from the queue, in the transaction that recorded the capture."""
+    session.execute(delete(CaptureQueue).where(col(CaptureQueue.id) == row_id))
+
+
+def retry(*, session: Session, row_id: int, attempts: int, at: datetime, error: str) -> None:
+    session.execute(
+        update(CaptureQueue)
+        .where(col(CaptureQueue.id) == row_id)
+        .values(attempts=attempts, next_try_at=at, error=error[:512], claimed_until=None, claimed_by=None)
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
+
+
+def waiting(*, session: Session) -> int:
+    return int(session.exec(select(func.count()).select_from(CaptureQueue)).one())
