@@ -56,8 +56,8 @@ def forget_item(session: Session, *, item_id: int) -> None:
 def matching_item_ids(session: Session, *, team_id: str, user_id: str, words: str, limit: int = 200) -> list[int]:
     """Items whose document (or the asker's own note) holds every word, best matches first.
 
-    Relevance (bm25 on SQLite, ts_rank on PostgreSQL) orders the RANK_WINDOW newest matches.
-    Visibility is not decided here; callers filter with what the asker may see.
+    Relevance (bm25 on SQLite, ts_rank on PostgreSQL) orders the RANK_WINDOW newest matches the
+    asker may see (public items, and private ones they shared, saved, recommended or were sent).
     """
     terms = _WORD.findall(words.lower())
     if not terms:
@@ -70,6 +70,17 @@ def matching_item_ids(session: Session, *, team_id: str, user_id: str, words: st
     return list(dict.fromkeys(ids))[:limit]  # an item matched by its document and the asker's note counts once
 
 
+# Only what the asker may see (storage.items.visible_to, written out for these hand-written
+# queries), decided before the best are chosen: a cut made first would drop matches they may see.
+_VISIBLE = (
+    "(EXISTS (SELECT 1 FROM item WHERE item.id = search_doc.item_id AND item.is_public)"
+    " OR EXISTS (SELECT 1 FROM share WHERE share.item_id = search_doc.item_id AND share.user_id = :user_id)"
+    " OR EXISTS (SELECT 1 FROM save WHERE save.item_id = search_doc.item_id AND save.user_id = :user_id)"
+    " OR EXISTS (SELECT 1 FROM recommendation WHERE recommendation.item_id = search_doc.item_id"
+    " AND (recommendation.from_user_id = :user_id OR recommendation.to_user_id = :user_id)))"
+)
+
+
 def _ranked(session: Session, team_id: str, user_id: str, terms: list[str], *, prefix: bool, limit: int) -> list[int]:
     params: dict[str, object] = {"team_id": team_id, "user_id": user_id, "limit": limit, "window": RANK_WINDOW}
     last = len(terms) - 1
@@ -78,14 +89,14 @@ def _ranked(session: Session, team_id: str, user_id: str, terms: list[str], *, p
         params["query"] = " ".join(f'"{t}"*' if prefix and i == last else f'"{t}"' for i, t in enumerate(terms))
         sql = (
             "SELECT item_id FROM (SELECT item_id, rank FROM search_doc WHERE search_doc MATCH :query "
-            "AND team_id = :team_id AND (user_id IS NULL OR user_id = :user_id) ORDER BY rowid DESC LIMIT :window) "
-            "ORDER BY rank LIMIT :limit"
+            f"AND team_id = :team_id AND (user_id IS NULL OR user_id = :user_id) AND {_VISIBLE} "
+            "ORDER BY rowid DESC LIMIT :window) ORDER BY rank LIMIT :limit"
         )
     else:
         params["query"] = " & ".join(f"{t}:*" if prefix and i == last else t for i, t in enumerate(terms))
         sql = (
             "SELECT item_id FROM (SELECT item_id, document, q FROM search_doc, to_tsquery('english', :query) AS q "
-            "WHERE document @@ q AND team_id = :team_id AND (user_id IS NULL OR user_id = :user_id) "
+            f"WHERE document @@ q AND team_id = :team_id AND (user_id IS NULL OR user_id = :user_id) AND {_VISIBLE} "
             "ORDER BY id DESC LIMIT :window) AS recent ORDER BY ts_rank(document, q) DESC LIMIT :limit"
         )
     return [int(row[0]) for row in session.execute(text(sql), params)]

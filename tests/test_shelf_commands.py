@@ -173,3 +173,31 @@ def test_a_link_too_long_to_keep_is_refused_clearly(driver: SlackDriver, service
     assert "Saved" in reply_text(driver.command(f"save {fits}"))
     [item] = items(services)
     assert item.url == item.canonical_url == "https://example.com/ok"
+
+
+def test_search_finds_what_the_asker_may_see_however_many_private_matches_outrank_it(
+    driver: SlackDriver, services: Services
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from storage.items import add_share, get_or_create_item, make_public
+    from storage.models import Share
+
+    start = datetime(2026, 11, 20, tzinfo=UTC)
+    with services.new_session() as session:
+        k8s = "https://example.com/k8s"
+        public, _ = get_or_create_item(session=session, team_id="T0PEERS01", canonical_url=k8s, url=k8s,
+                                       kind="article", title="Kubernetes", now=start)  # fmt: skip
+        make_public(session=session, item=public)
+        for n in range(250):  # newer, and better matches, but shared privately by Ana
+            url = f"https://example.com/private-{n}"
+            item, _ = get_or_create_item(session=session, team_id="T0PEERS01", canonical_url=url, url=url,
+                                         kind="article", title="Kubernetes kubernetes kubernetes notes",
+                                         now=start + timedelta(minutes=n + 1))  # fmt: skip
+            add_share(session=session, share=Share(team_id="T0PEERS01", item_id=item.id or 0, user_id="U0ANA0001",
+                                                   channel_id="G0PRIVATE1", channel_type="group", is_private=True,
+                                                   message_ts=f"1764237600.{n:06d}"))  # fmt: skip
+        session.commit()
+    found = reply_text(driver.command("search kubernetes", user="U0BEN0001"))
+    assert f"`{public.id}`" in found and "1 match" in found
+    assert "private-" not in found
