@@ -11,7 +11,7 @@ from typing import Any
 
 from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
-from sqlalchemy import Column, Index, Text, UniqueConstraint, false
+from sqlalchemy import BigInteger, Column, Index, Integer, Text, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime, utcnow
@@ -26,6 +26,9 @@ SQLModel.metadata.naming_convention = {
 }
 
 TEAM = 32  # Slack IDs (T…, U…, C…) are short; 32 leaves room for enterprise IDs.
+# Row ids are 64-bit everywhere: BIGINT on PostgreSQL; on SQLite an INTEGER PRIMARY KEY already is
+# (and must be spelled INTEGER to number rows by itself).
+ID = BigInteger().with_variant(Integer, "sqlite")
 URL = 2048
 
 
@@ -58,7 +61,7 @@ class Person(SQLModel, table=True):
 
     __table_args__ = (UniqueConstraint("team_id", "user_id"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True, sa_type=ID)
     team_id: str = Field(max_length=TEAM, index=True)
     user_id: str = Field(max_length=TEAM)
     name: str | None = Field(default=None, max_length=255)
@@ -76,7 +79,7 @@ class Interest(SQLModel, table=True):
 
     __table_args__ = (UniqueConstraint("team_id", "user_id", "topic"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True, sa_type=ID)
     team_id: str = Field(max_length=TEAM)
     user_id: str = Field(max_length=TEAM)
     topic: str = Field(max_length=64, index=True)
@@ -91,7 +94,7 @@ class Item(SQLModel, table=True):
         Index("ix_item_fetch_queue", "fetch_state", "next_fetch_at"),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True, sa_type=ID)
     team_id: str = Field(max_length=TEAM)
     canonical_url: str = Field(max_length=URL)
     url: str = Field(max_length=URL)  # as first shared
@@ -130,9 +133,9 @@ class ItemTag(SQLModel, table=True):
         Index("ix_item_tag_team_source_created", "team_id", "source", "created_at"),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True, sa_type=ID)
     team_id: str = Field(max_length=TEAM)
-    item_id: int = Field(foreign_key="item.id", ondelete="CASCADE")
+    item_id: int = Field(sa_type=ID, foreign_key="item.id", ondelete="CASCADE")
     tag: str = Field(max_length=64, index=True)
     source: str = Field(max_length=16)  # auto, hashtag, channel, person
     # Written in a private channel, DM or group (a #hashtag, the channel's topics): seen only by
@@ -153,9 +156,9 @@ class Share(SQLModel, table=True):
         Index("ix_share_team_user_shared_at", "team_id", "user_id", "shared_at"),  # what someone shared lately
     )
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True, sa_type=ID)
     team_id: str = Field(max_length=TEAM)
-    item_id: int = Field(foreign_key="item.id", ondelete="CASCADE", index=True)
+    item_id: int = Field(sa_type=ID, foreign_key="item.id", ondelete="CASCADE", index=True)
     user_id: str = Field(max_length=TEAM)
     channel_id: str = Field(max_length=TEAM)
     channel_type: str = Field(max_length=16)  # channel, group, im, mpim
@@ -175,10 +178,10 @@ class Save(SQLModel, table=True):
         Index("ix_save_team_saved_at", "team_id", "saved_at"),  # the week's activity
     )
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True, sa_type=ID)
     team_id: str = Field(max_length=TEAM)
     user_id: str = Field(max_length=TEAM)
-    item_id: int = Field(foreign_key="item.id", ondelete="CASCADE", index=True)
+    item_id: int = Field(sa_type=ID, foreign_key="item.id", ondelete="CASCADE", index=True)
     status: str = Field(default="unread", max_length=16)  # unread, done
     note: str | None = _text()
     source: str = Field(default="command", max_length=16)  # command, reaction, recommendation, button
@@ -191,9 +194,9 @@ class Recommendation(SQLModel, table=True):
 
     __table_args__ = (UniqueConstraint("team_id", "item_id", "from_user_id", "to_user_id"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True, sa_type=ID)
     team_id: str = Field(max_length=TEAM)
-    item_id: int = Field(foreign_key="item.id", ondelete="CASCADE", index=True)
+    item_id: int = Field(sa_type=ID, foreign_key="item.id", ondelete="CASCADE", index=True)
     from_user_id: str = Field(max_length=TEAM)
     to_user_id: str = Field(max_length=TEAM, index=True)
     note: str | None = _text()
@@ -217,7 +220,7 @@ class Follow(SQLModel, table=True):
 
     __table_args__ = (UniqueConstraint("team_id", "follower_id", "followee_id"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True, sa_type=ID)
     team_id: str = Field(max_length=TEAM)
     follower_id: str = Field(max_length=TEAM)
     followee_id: str = Field(max_length=TEAM, index=True)
@@ -230,7 +233,7 @@ class CuratedList(SQLModel, table=True):
     __tablename__ = "curated_list"
     __table_args__ = (UniqueConstraint("team_id", "owner_id", "name_key"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True, sa_type=ID)
     team_id: str = Field(max_length=TEAM)
     owner_id: str = Field(max_length=TEAM)
     name: str = Field(max_length=255)
@@ -246,9 +249,9 @@ class ListItem(SQLModel, table=True):
     __tablename__ = "list_item"
     __table_args__ = (UniqueConstraint("list_id", "item_id"),)
 
-    id: int | None = Field(default=None, primary_key=True)
-    list_id: int = Field(foreign_key="curated_list.id", ondelete="CASCADE")
-    item_id: int = Field(foreign_key="item.id", ondelete="CASCADE", index=True)
+    id: int | None = Field(default=None, primary_key=True, sa_type=ID)
+    list_id: int = Field(sa_type=ID, foreign_key="curated_list.id", ondelete="CASCADE")
+    item_id: int = Field(sa_type=ID, foreign_key="item.id", ondelete="CASCADE", index=True)
     position: int = 0
     note: str | None = _text()
     added_by: str | None = Field(default=None, max_length=TEAM)
@@ -260,9 +263,9 @@ class Subscription(SQLModel, table=True):
 
     __table_args__ = (UniqueConstraint("list_id", "user_id"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True, sa_type=ID)
     team_id: str = Field(max_length=TEAM)
-    list_id: int = Field(foreign_key="curated_list.id", ondelete="CASCADE")
+    list_id: int = Field(sa_type=ID, foreign_key="curated_list.id", ondelete="CASCADE")
     user_id: str = Field(max_length=TEAM, index=True)
     created_at: datetime = _when()
 
@@ -272,9 +275,9 @@ class Feed(SQLModel, table=True):
 
     __table_args__ = (UniqueConstraint("list_id", "url"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True, sa_type=ID)
     team_id: str = Field(max_length=TEAM)
-    list_id: int = Field(foreign_key="curated_list.id", ondelete="CASCADE")
+    list_id: int = Field(sa_type=ID, foreign_key="curated_list.id", ondelete="CASCADE")
     url: str = Field(max_length=URL)
     title: str | None = Field(default=None, max_length=1024)
     etag: str | None = Field(default=None, max_length=255)
@@ -295,10 +298,10 @@ class FeedEntry(SQLModel, table=True):
     __tablename__ = "feed_entry"
     __table_args__ = (UniqueConstraint("feed_id", "entry_key"),)
 
-    id: int | None = Field(default=None, primary_key=True)
-    feed_id: int = Field(foreign_key="feed.id", ondelete="CASCADE")
+    id: int | None = Field(default=None, primary_key=True, sa_type=ID)
+    feed_id: int = Field(sa_type=ID, foreign_key="feed.id", ondelete="CASCADE")
     entry_key: str = Field(max_length=URL)  # entry id, else canonical link
-    item_id: int | None = Field(default=None, foreign_key="item.id", ondelete="SET NULL")
+    item_id: int | None = Field(default=None, sa_type=ID, foreign_key="item.id", ondelete="SET NULL")
     seen_at: datetime = _when()
 
 
@@ -307,7 +310,7 @@ class Channel(SQLModel, table=True):
 
     __table_args__ = (UniqueConstraint("team_id", "channel_id"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True, sa_type=ID)
     team_id: str = Field(max_length=TEAM)
     channel_id: str = Field(max_length=TEAM)
     name: str | None = Field(default=None, max_length=255)
@@ -323,7 +326,7 @@ class DigestDelivery(SQLModel, table=True):
     __tablename__ = "digest_delivery"
     __table_args__ = (UniqueConstraint("team_id", "user_id", "slot_at"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True, sa_type=ID)
     team_id: str = Field(max_length=TEAM)
     user_id: str = Field(max_length=TEAM)
     slot_at: datetime = _when()  # the week's slot, in UTC
@@ -343,7 +346,7 @@ class CaptureQueue(SQLModel, table=True):
 
     __tablename__ = "capture_queue"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True, sa_type=ID)
     team_id: str = Field(max_length=TEAM)
     message: str = Field(sa_column=Column(Text, nullable=False))  # the fields capture needs, as JSON
     received_at: datetime = _when()

@@ -201,3 +201,20 @@ def test_search_finds_what_the_asker_may_see_however_many_private_matches_outran
     found = reply_text(driver.command("search kubernetes", user="U0BEN0001"))
     assert f"`{public.id}`" in found and "1 match" in found
     assert "private-" not in found
+
+
+def test_item_numbers_past_32_bits_work_on_both_backends(driver: SlackDriver, services: Services) -> None:
+    from datetime import UTC, datetime
+
+    from storage.models import Item
+
+    big = 3_000_000_000  # a workspace that has seen more than 2^31 items (or rows of any kind)
+    with services.new_session() as session:
+        now = datetime(2026, 11, 27, tzinfo=UTC)
+        session.add(Item(id=big, team_id="T0PEERS01", canonical_url="https://example.com/big", is_public=True,
+                         url="https://example.com/big", kind="article", title="Big numbers", created_at=now,
+                         updated_at=now))  # fmt: skip
+        session.commit()
+    assert "Tagged" in reply_text(driver.command(f"tag {big} #python", user="U0BEN0001"))
+    assert f"`{big}`" in reply_text(driver.command("search #python", user="U0BEN0001"))
+    assert "can't find" in reply_text(driver.command(f"done {2**63}", user="U0BEN0001"))  # past 64 bits: no such item

@@ -64,7 +64,7 @@ def split_tags(args: list[Token]) -> tuple[list[str], list[Token]]:
     return list(dict.fromkeys(tags)), rest
 
 
-MAX_ID = 2**31 - 1  # item ids are 32-bit integers
+MAX_ID = 2**63 - 1  # item ids are 64-bit integers
 
 
 def resolve_item(session: Session, invocation: Invocation, word: str) -> Item:
