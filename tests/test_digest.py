@@ -437,3 +437,21 @@ def test_a_digest_slack_refused_for_good_does_not_keep_every_pass_busy(
     [after] = run_digests(services, now=TUESDAY)
     assert [d.attempts for d in deliveries(services) if d.user_id == ANA] == [5]
     assert after.next_at == NEXT_MONDAY_ANYWHERE
+
+
+def test_the_weeks_top_is_read_once_per_pass_whatever_the_time_zones(
+    week: None, services: Services, slack: FakeSlack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import bot.services.digests.delivery as delivery
+
+    reads: list[datetime] = []
+    real = delivery.week_before
+
+    def counted(session: Any, *, team_id: str, slot: datetime) -> Any:
+        reads.append(slot)
+        return real(session, team_id=team_id, slot=slot)
+
+    monkeypatch.setattr(delivery, "week_before", counted)
+    run_pass(services, AFTERNOON)  # Ana's slot is 09:00 in Lisbon, Ben's 09:00 in New York
+    assert {d.user_id for d in deliveries(services)} == {ANA, BEN}
+    assert reads == [MONDAY_NOON_UTC - timedelta(hours=3)]  # once, from the earliest slot

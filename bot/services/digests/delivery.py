@@ -55,7 +55,7 @@ class DigestPass:
         self.client = client
         self.pace_seconds = pace_seconds  # bulk sends are paced below Slack's chat.postMessage limits
         self.sleep = sleep
-        self._weeks: dict[datetime, Week] = {}
+        self._weeks: dict[str, Week] = {}  # per workspace
         self._activity = Activity()
 
     def run(self, team_id: str, *, now: datetime | None = None, dry_run: bool = False) -> PassResult:
@@ -96,7 +96,7 @@ class DigestPass:
                     session,
                     team_id=team_id,
                     slots=batch,
-                    week_for=lambda slot: self._week(session, team_id, slot),
+                    week_for=lambda _slot: self._week(session, team_id, slots),
                     activity=self._activity,
                 )
                 tags = tags_of(session, [d for d in built.values() if not d.empty])
@@ -131,11 +131,13 @@ class DigestPass:
             soonest = min(soonest, slot)
         return soonest
 
-    def _week(self, session: Session, team_id: str, slot: datetime) -> Week:
-        """The week's top items by topic, computed once per distinct slot in a pass."""
-        if slot not in self._weeks:
-            self._weeks[slot] = week_before(session, team_id=team_id, slot=slot)
-        return self._weeks[slot]
+    def _week(self, session: Session, team_id: str, slots: dict[str, datetime]) -> Week:
+        """The week's top items by topic, read once per pass and workspace: the seven days before the
+        earliest slot of the pass, so that everyone's week is in it (each zone's slot comes a few
+        hours after the one before, and a digest's week is those seven days and the hours since)."""
+        if team_id not in self._weeks:
+            self._weeks[team_id] = week_before(session, team_id=team_id, slot=min(slots.values()))
+        return self._weeks[team_id]
 
     def _refresh_time_zones(
         self, team_id: str, users: list[str], known: dict[str, Person], now: datetime
