@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -66,23 +66,29 @@ def links_in_text(text: str) -> list[Link]:
 
 def links_in_blocks(blocks: Iterable[dict[str, Any]] | None) -> list[Link]:
     """`link` elements of rich_text blocks, however deeply nested (lists, quotes, sections)."""
-    found: list[Link] = []
+    found = [
+        Link(element["url"], element.get("text") or None)
+        for element in _link_elements(blocks)
+        if isinstance(element.get("url"), str) and urlsplit(element["url"]).scheme.lower() in ("http", "https")
+    ]
+    return _unique(found)
 
-    def walk(node: Any) -> None:
+
+def _link_elements(blocks: Iterable[dict[str, Any]] | None) -> Iterator[dict[str, Any]]:
+    """Every `link` element of the rich_text blocks, in order, found lazily."""
+
+    def walk(node: Any) -> Iterator[dict[str, Any]]:
         if isinstance(node, dict):
-            if node.get("type") == "link" and isinstance(node.get("url"), str):
-                url = node["url"]
-                if urlsplit(url).scheme.lower() in ("http", "https"):
-                    found.append(Link(url, node.get("text") or None))
+            if node.get("type") == "link":
+                yield node
             for value in node.values():
                 if isinstance(value, list | dict):
-                    walk(value)
+                    yield from walk(value)
         elif isinstance(node, list):
             for child in node:
-                walk(child)
+                yield from walk(child)
 
-    walk([block for block in blocks or [] if block.get("type") == "rich_text"])
-    return _unique(found)
+    return walk([block for block in blocks or [] if isinstance(block, dict) and block.get("type") == "rich_text"])
 
 
 def links_in_message(text: str, blocks: Iterable[dict[str, Any]] | None = None) -> list[Link]:
@@ -161,17 +167,7 @@ _MAYBE = re.compile(r"https?://|www\.|(?:\d[-\s]?){9}[\dXx]", re.IGNORECASE)
 def may_hold_links(text: str, blocks: Iterable[dict[str, Any]] | None = None) -> bool:
     """A quick first look, for Slack's ack: False only when the message surely has no link (in its
     text or rich text) and no ISBN. What it lets through is read properly later."""
-    return bool(_MAYBE.search(text)) or _has_link_element(blocks)
-
-
-def _has_link_element(node: object) -> bool:
-    if isinstance(node, dict):
-        return node.get("type") == "link" or any(
-            _has_link_element(v) for v in node.values() if isinstance(v, list | dict)
-        )
-    if isinstance(node, list):
-        return any(_has_link_element(v) for v in node)
-    return False
+    return bool(_MAYBE.search(text)) or next(_link_elements(blocks), None) is not None
 
 
 def isbns_in_text(text: str) -> list[str]:
