@@ -3,10 +3,12 @@
     python bench/ack_latency.py [--events 200] [--rate 20] [--page-seconds 3]
     python bench/ack_latency.py --burst 8      # stress: 8 senders back to back, no pacing
 
-Runs the real app (uvicorn, signature checks, the dedupe middleware, capture into the database)
-against the project's fake Slack, with metadata workers fetching in the background from a local
-server whose pages each take --page-seconds. Events arrive at --rate a second (open loop, as Slack
-sends them) or, with --burst N, from N senders back to back. The database is a throw-away one
+Runs the real app (uvicorn, signature checks, the dedupe middleware, the capture queue) against
+the project's fake Slack, with worker threads in the same process capturing queued messages and
+fetching pages in the background from a local server whose pages each take --page-seconds (for
+the web and worker processes apart, as `peershelf run` runs them, see bench/load.py). Events
+arrive at --rate a second (open loop, as Slack sends them) or, with --burst N, from N senders
+back to back. The database is a throw-away one
 (bench/scratch.py: SQLite, or PostgreSQL with a PostgreSQL DATABASE_URL). Prints p50 / p99 / max of
 the HTTP answer to each message event, and checks that every link was stored.
 """
@@ -34,6 +36,7 @@ from bot.runtime.workers import WorkerPool  # noqa: E402
 from bot.services import Services  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from storage import migrate  # noqa: E402
+from storage.captures import waiting  # noqa: E402
 from storage.models import Item  # noqa: E402
 from tests.conftest import SIGNING_SECRET  # noqa: E402
 from tests.pageserver import page_server  # noqa: E402
@@ -97,6 +100,12 @@ def measure(args: argparse.Namespace, database_url: str) -> None:
 
             with ThreadPoolExecutor(64) as pool:
                 latencies = sorted(pool.map(paced, range(args.events)))
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:  # every queued message captured before the count
+            with services.new_session() as session:
+                if waiting(session=session) == 0:
+                    break
+            time.sleep(0.2)
         workers.stop(timeout=1)
         driver.close()
     with services.new_session() as session:
