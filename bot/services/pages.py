@@ -37,6 +37,18 @@ def backoff(attempts: int) -> timedelta:
     return min(FIRST_RETRY * (2 ** max(attempts - 1, 0)), LONGEST_RETRY)
 
 
+def drain(run_once: Callable[[], int], limit: int) -> int:
+    """Run a queue's batches (`run_once` returns how many it processed) until nothing is due, or
+    `limit` were processed; returns how many were."""
+    done = 0
+    while done < limit:
+        processed = run_once()
+        if not processed:
+            break
+        done += processed
+    return done
+
+
 @dataclass
 class Outcome:
     state: str
@@ -71,13 +83,7 @@ class MetadataWorker:
 
     def drain(self, limit: int = 1000) -> int:
         """Run batches until nothing is due (or `limit` items were processed)."""
-        done = 0
-        while done < limit:
-            processed = self.run_once()
-            if not processed:
-                break
-            done += processed
-        return done
+        return drain(self.run_once, limit)
 
     def process(self, item: Item) -> Outcome:
         try:

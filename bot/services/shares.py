@@ -22,7 +22,7 @@ from bot.reading.links import canonical_url, may_hold_links
 from bot.services import Services
 from bot.services.capture import Message, add_channel_topics, capture_message, duplicate_notices, fill_permalinks
 from bot.services.lookups import conversation, known_private, known_workspace_url, workspace_url
-from bot.services.pages import backoff
+from bot.services.pages import backoff, drain
 from bot.slack.client import client_for_team
 from bot.slack.messages import tell
 from storage import captures as capture_queue
@@ -73,10 +73,8 @@ class CaptureWorker:
         return len(rows)
 
     def drain(self, limit: int = 10_000) -> int:
-        done = 0
-        while done < limit and (processed := self.run_once()):
-            done += processed
-        return done
+        """Capture batches until nothing is queued (or `limit` messages were captured)."""
+        return drain(self.run_once, limit)
 
     def capture(self, row: CaptureQueue) -> None:
         assert row.id is not None
@@ -105,7 +103,10 @@ class CaptureWorker:
         share_ids = [c.share.id or 0 for c in captured if c.new_share]
         if share_ids:
             task = partial(self._after, row.id, message, share_ids)
-            task() if self.follow_up is None else self.follow_up(task)
+            if self.follow_up is None:
+                task()
+            else:
+                self.follow_up(task)
 
     def _after(self, row_id: int, message: Message, share_ids: list[int]) -> None:
         client = client_for_team(self.services.settings, self.services.engine, message.team_id)
