@@ -137,12 +137,15 @@ def cmd_run(args: argparse.Namespace) -> int:
             )
         logger.info("serving workspace %s (%s)", identity.get("team"), identity["team_id"])
     app = create_app(services)
-    Heartbeat(services).start()  # the recommendation DMs this process sends are claimed (storage.claims)
-    # Page reading, feeds, digests and notices run in a worker process, so they never compete with
-    # Slack's acks for this process's time.
+    heartbeat = Heartbeat(services).start()  # the recommendation DMs this process sends are claimed (storage.claims)
+    # Capturing queued messages, page reading, feeds, digests and notices run in a worker process,
+    # so they never compete with Slack's acks for this process's time.
     worker = None if args.no_worker else WorkerProcess()
     if worker is None:
-        logger.info("no worker started (--no-worker): run `peershelf worker` for pages, feeds and digests")
+        logger.info(
+            "no worker started (--no-worker): run `peershelf worker` to capture shared links, read pages, "
+            "poll feeds and send digests"
+        )
     else:
         worker.start()
     try:
@@ -170,6 +173,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     finally:
         if worker is not None:
             worker.stop()
+        heartbeat.stop()
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
@@ -340,7 +344,8 @@ def build_parser() -> argparse.ArgumentParser:
         "run",
         "start the bot (Socket Mode with SLACK_APP_TOKEN, else HTTP)",
         "Start Peershelf: apply database migrations, connect to Slack, and start a worker process beside this "
-        "one that reads shared pages, sends digests and polls feeds on its own clock (see `worker`).\n\n"
+        "one that captures shared links, reads their pages, sends digests and polls feeds on its own clock "
+        "(see `worker`).\n\n"
         "Reads every setting: SLACK_BOT_TOKEN (one workspace) or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET (OAuth, "
         "several workspaces, HTTP only), SLACK_SIGNING_SECRET (HTTP), SLACK_APP_TOKEN (Socket Mode), "
         "DATABASE_URL, PORT, LOG_LEVEL and the SHELF_* settings.",
@@ -352,14 +357,15 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--no-worker",
         action="store_true",
-        help="serve Slack only; pages, feeds and digests are left to `peershelf worker` processes",
+        help="serve Slack only; capturing links, pages, feeds and digests are left to `peershelf worker` processes",
     )
 
     worker = _command(
         commands,
         "worker",
-        "the background work alone: pages, feeds, digests, recommendation DMs and notices",
-        "Read shared pages, poll feeds, send digests, recommendation DMs and notices, serving no Slack "
+        "the background work alone: captures, pages, feeds, digests, recommendation DMs and notices",
+        "Capture the links of the messages the web process queued, read shared pages, poll feeds, send "
+        "digests, recommendation DMs and notices, serving no Slack "
         "requests. `peershelf run` starts one beside itself unless --no-worker; any number may run, on any "
         "machines sharing one PostgreSQL database: each piece of work is claimed, and work a stopped worker "
         "held is taken over within a minute.\n\n"
