@@ -10,6 +10,8 @@ from sqlmodel import Session
 
 from bot.commands.parser import Invocation, Reply, Token, UsageError
 from bot.reading.links import MAX_URL, canonical_url, keepable
+from bot.services import Services
+from bot.services.capture import capture_typed_link
 from bot.text import echo
 from storage import items as item_store
 from storage.models import Item
@@ -67,8 +69,12 @@ def split_tags(args: list[Token]) -> tuple[list[str], list[Token]]:
 MAX_ID = 2**63 - 1  # item ids are 64-bit integers
 
 
-def resolve_item(session: Session, invocation: Invocation, word: str) -> Item:
-    """ITEM is a number shown in an earlier reply, or a URL."""
+def resolve_item(
+    session: Session, invocation: Invocation, word: str, services: Services, *, capture: bool = True
+) -> Item:
+    """ITEM is a number shown in an earlier reply, or a URL. A URL the asker cannot see yet (nobody
+    shared it, or only others privately) is captured on the spot as their own private share, unless
+    `capture` is False (taking an item off a list it cannot be on)."""
     if word.isascii() and word.isdigit():
         if int(word) > MAX_ID:  # no such item, and PostgreSQL would refuse to compare it
             raise ItemNotFound(word)
@@ -84,6 +90,16 @@ def resolve_item(session: Session, invocation: Invocation, word: str) -> Item:
         item = item_store.visible_item_by_url(
             session=session, team_id=invocation.team_id, user_id=invocation.user_id, canonical_url=canonical_url(url)
         )
+        if item is None and capture:
+            item = capture_typed_link(
+                session=session,
+                team_id=invocation.team_id,
+                user_id=invocation.user_id,
+                channel_id=invocation.channel_id,
+                url=url,
+                now=services.clock(),
+                taxonomy=services.taxonomy,
+            )
     if item is None:
         raise ItemNotFound(word)
     return item

@@ -10,6 +10,7 @@ from bot.services import Services
 from bot.services.lists import ListProblem, feed_url, find_list, own_list
 from bot.slack import blocks
 from bot.text import clip, echo
+from storage import items as item_store
 from storage import lists as list_store
 from storage import tags as tag_store
 from storage.models import CuratedList
@@ -103,7 +104,11 @@ class ListCommands:
         note = " ".join(t.text for t in args[2:]).strip() or None
         with self.services.new_session() as session:
             curated = own_list(session, team_id=invocation.team_id, owner=invocation.user_id, name=name)
-            item = resolve_item(session, invocation, args[1].text)
+            item = resolve_item(session, invocation, args[1].text, self.services)
+            if not item.is_public and as_url(args[1].text):
+                # A link the curator typed is web content they chose to publish, as a feed's entries
+                # are; their own words and tags on it stay as private as they were written.
+                item_store.make_public(session=session, item=item)
             if not item.is_public:
                 # Lists are visible to the whole workspace; a privately shared link stays private.
                 return Reply(
@@ -130,7 +135,7 @@ class ListCommands:
             raise UsageError("Say what to take off: an item number or a link.")
         with self.services.new_session() as session:
             curated = own_list(session, team_id=invocation.team_id, owner=invocation.user_id, name=name)
-            item = resolve_item(session, invocation, args[1].text)
+            item = resolve_item(session, invocation, args[1].text, self.services, capture=False)
             gone = list_store.remove_from_list(session=session, curated=curated, item=item)
         if not gone:
             return Reply(f"{blocks.item_link(item)} isn't on *{echo(curated.name, 80)}*.")

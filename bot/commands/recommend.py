@@ -49,7 +49,7 @@ class RecommendCommands:
         refusals = {user: why for user in dict.fromkeys(recipients) if (why := self._check(invocation, user))}
         allowed = [user for user in dict.fromkeys(recipients) if user not in refusals]
         with self.services.new_session() as session:
-            item = resolve_item(session, invocation, rest[0].text)
+            item = resolve_item(session, invocation, rest[0].text, self.services)
             if not allowed:
                 return Reply(self._refused(refusals) + " Nothing was sent.")
             sent = recommend(

@@ -109,7 +109,7 @@ class CaptureCommands:
             raise UsageError()
         now = self.services.clock()
         with self.services.new_session() as session:
-            item = resolve_item(session, invocation, args[0].text)
+            item = resolve_item(session, invocation, args[0].text, self.services)
             newly = item_store.mark_done(
                 session=session,
                 team_id=invocation.team_id,

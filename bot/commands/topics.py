@@ -55,7 +55,7 @@ class TopicCommands:
             raise UsageError("Name the tags, like `#python #testing`.")
         now = self.services.clock()
         with self.services.transaction() as session:
-            item = resolve_item(session, invocation, args[0].text)
+            item = resolve_item(session, invocation, args[0].text, self.services)
             tag_store.add_tags(session=session, item=item, tags=tags, source="person", now=now, by=invocation.user_id)
             current = blocks.tags_text(_tags_of(session, item, invocation.user_id), limit=None)
         return Reply(f"Tagged {blocks.item_link(item)}. Its tags now: {current or 'none'}.")
@@ -66,7 +66,7 @@ class TopicCommands:
         tags = [normalise_tag(self.taxonomy, word) for word in _tag_words(args[1:])]
         now = self.services.clock()
         with self.services.transaction() as session:
-            item = resolve_item(session, invocation, args[0].text)
+            item = resolve_item(session, invocation, args[0].text, self.services)
             removed = tag_store.remove_tags(session=session, item=item, tags=tags, by=invocation.user_id, now=now)
             current = blocks.tags_text(_tags_of(session, item, invocation.user_id), limit=None)
         missing = [tag for tag in tags if tag not in removed]

@@ -170,6 +170,30 @@ def capture_message(
     return captured
 
 
+def capture_typed_link(
+    *, session: Session, team_id: str, user_id: str, channel_id: str, url: str, now: datetime, taxonomy: Taxonomy
+) -> Item:
+    """A link typed into a command (`/shelf recommend @ana URL`) that the typist cannot see yet:
+    recorded as their own share, private to them (and to whoever they send it to), and committed
+    at once, so what the command does next holds even if it then refuses."""
+    item, new = _link_item(session, team_id, Link(url), now)
+    if new:
+        auto_tag(session, taxonomy, item, now=now)
+    share = Share(
+        team_id=team_id,
+        item_id=item.id,  # type: ignore[arg-type]
+        user_id=user_id,
+        channel_id=channel_id,
+        channel_type="command",
+        message_ts=f"command:{now.timestamp():.6f}",
+        is_private=True,
+        shared_at=now,
+    )
+    item_store.add_share(session=session, share=share)
+    session.commit()
+    return item
+
+
 def fill_permalinks(*, session: Session, share_ids: list[int], workspace_url: str | None) -> None:
     """Give shares recorded without one their message's permalink, now the workspace's address is known."""
     if not workspace_url:
