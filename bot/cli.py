@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import re
 import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, TypeVar
@@ -290,6 +291,23 @@ def cmd_digest_run(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def cmd_workspace_forget(args: argparse.Namespace) -> int:
+    from bot.services import Services
+    from bot.services.leaving import forget
+
+    team_id = args.team_id.strip()
+    if not re.fullmatch(r"[TE][A-Z0-9]{2,31}", team_id):
+        raise Stop(f"{args.team_id!r} is not a Slack workspace ID (they look like T0123ABCD)", 2)
+    settings = _settings()
+    _upgrade(settings)
+    deleted = forget(Services.from_settings(settings), team_id)
+    if not deleted:
+        print(f"nothing kept for workspace {team_id}; nothing deleted")
+    else:
+        print(f"forgot workspace {team_id}: {deleted} row{'s' if deleted != 1 else ''} deleted")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from bot.demo.week import run_demo
 
@@ -409,6 +427,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     digest_run.add_argument("--now", help="act as if at this ISO-8601 instant")
     digest_run.add_argument("--dry-run", action="store_true", help="print the digests instead of sending them")
+
+    workspace = _command(commands, "workspace", "workspaces served", "Workspaces Peershelf serves.")
+    workspace_commands = workspace.add_subparsers(dest="workspace_command", required=True, metavar="COMMAND")
+    forget = _command(
+        workspace_commands,
+        "forget",
+        "delete every row of one workspace now",
+        "Delete everything Peershelf keeps of one workspace (items, shares, saves, lists, people, settings, its "
+        "installation), in every table, now. The same happens on its own SHELF_FORGET_AFTER_DAYS after the app "
+        "is uninstalled or its token revoked. There is no undo.\n\nReads DATABASE_URL and LOG_LEVEL.",
+        cmd_workspace_forget,
+    )
+    forget.add_argument("team_id", metavar="TEAM_ID", help="the workspace's ID, like T0123ABCD")
 
     demo = _command(
         commands,

@@ -36,6 +36,8 @@ VARIABLES = (
     "SHELF_FETCH_ALLOW_PRIVATE",
     "SHELF_BASE_URL",
     "SHELF_IGNORE_CHANNELS",
+    "SHELF_CAPTURE_BOTS",
+    "SHELF_FORGET_AFTER_DAYS",
     "PORT",
     "LOG_LEVEL",
 )
@@ -89,6 +91,17 @@ def _positive_number(variable: str, value: str, kind: type[int] | type[float]) -
     if number <= 0:
         raise SettingsError(variable, value, "must be greater than zero")
     return number
+
+
+def _whole_days(variable: str, value: str) -> int:
+    """A number of days, zero included (forget at the next look)."""
+    try:
+        days = int(value.strip())
+    except ValueError:
+        raise SettingsError(variable, value, "not a whole number of days") from None
+    if not 0 <= days <= 36_500:
+        raise SettingsError(variable, value, "must be between 0 and 36500 days")
+    return days
 
 
 def _boolean(variable: str, value: str) -> bool:
@@ -179,6 +192,8 @@ class Settings:
     fetch_allow_private: bool = False
     base_url: str | None = None
     ignore_channels: frozenset[str] = field(default_factory=frozenset)
+    capture_bots: bool = False
+    forget_after_days: int = 30
     port: int = 3000
     log_level: str = "INFO"
 
@@ -232,6 +247,10 @@ class Settings:
             kwargs["base_url"] = _http_url("SHELF_BASE_URL", raw).rstrip("/")
         if (raw := get("SHELF_IGNORE_CHANNELS")) is not None:
             kwargs["ignore_channels"] = frozenset(_names(raw))
+        if (raw := get("SHELF_CAPTURE_BOTS")) is not None:
+            kwargs["capture_bots"] = _boolean("SHELF_CAPTURE_BOTS", raw)
+        if (raw := get("SHELF_FORGET_AFTER_DAYS")) is not None:
+            kwargs["forget_after_days"] = _whole_days("SHELF_FORGET_AFTER_DAYS", raw)
         if (raw := get("PORT")) is not None:
             kwargs["port"] = _port("PORT", raw)
         if (raw := get("LOG_LEVEL")) is not None:

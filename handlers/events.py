@@ -1,4 +1,4 @@
-"""Events API listeners: capture from messages, saves by reaction, the Home tab.
+"""Events API listeners: capture from messages, saves by reaction, the Home tab, leaving.
 
 Each answers Slack from the database alone: a message with links is queued for a worker to
 capture; whatever needs the Web API runs in a lazy listener or the worker, after Slack has its 200.
@@ -10,12 +10,14 @@ import logging
 from typing import Any
 
 from slack_bolt import App, BoltContext
+from slack_bolt.listener.builtins import TokenRevocationListeners
 from slack_sdk import WebClient
 
 from bot.commands.parser import Shelf
 from bot.services import Services
 from bot.services.capture import Message
 from bot.services.home import home_view
+from bot.services.leaving import leave
 from bot.services.saving import save_seen_message, save_slack_message
 from bot.services.shares import queue_message
 from bot.slack.messages import fetch_message, tell
@@ -107,6 +109,32 @@ def register(app: App, services: Services, shelf: Shelf) -> None:
         publish(services, client, team_id=context.team_id or "", user_id=str(event["user"]), shelf=shelf)
 
     app.event("app_home_opened")(ack=home_opened, lazy=[publish_home])
+
+    # Leaving: the tokens go from the installation store (OAuth mode) and the workspace is marked,
+    # so nothing calls Slack for it from the next instant; its data goes SHELF_FORGET_AFTER_DAYS later.
+    store = app.installation_store
+    revocations = TokenRevocationListeners(store) if store is not None else None
+
+    def uninstalled(context: BoltContext) -> None:
+        if context.team_id is None:
+            return
+        leave(services, context.team_id)
+        if revocations is not None:
+            revocations.handle_app_uninstalled_events(context)
+
+    def tokens_revoked(event: dict[str, Any], context: BoltContext) -> None:
+        tokens = event.get("tokens")
+        tokens = tokens if isinstance(tokens, dict) else {}
+        revoked = {kind: ids for kind in ("oauth", "bot") if isinstance(ids := tokens.get(kind), list) and ids}
+        if context.team_id is None or not revoked:
+            return
+        if "bot" in revoked:  # people's own tokens are not Peershelf's to use; only the bot's matters
+            leave(services, context.team_id)
+        if revocations is not None:
+            revocations.handle_tokens_revoked_events({"tokens": revoked}, context)
+
+    app.event("app_uninstalled")(uninstalled)
+    app.event("tokens_revoked")(tokens_revoked)
 
 
 def publish(services: Services, client: WebClient, *, team_id: str, user_id: str, shelf: Shelf) -> None:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, or_
+from sqlalchemy import and_, delete, func, or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from storage.claims import claim_due
 from storage.models import CuratedList, Feed, FeedEntry, Item, ListItem, Subscription
+from storage.workspaces import departed
 
 
 class DuplicateName(ValueError):
@@ -219,7 +220,10 @@ def claim_feeds(
     *, session: Session, now: datetime, lease: timedelta, limit: int, holder: str | None = None
 ) -> list[Feed]:
     """Feeds due for polling, leased to `holder` so that no other process polls them at the same time."""
-    due = or_(col(Feed.next_poll_at).is_(None), col(Feed.next_poll_at) <= now)
+    due = and_(
+        or_(col(Feed.next_poll_at).is_(None), col(Feed.next_poll_at) <= now),
+        col(Feed.team_id).not_in(departed()),  # a workspace that left is not polled for
+    )
     order = [col(Feed.next_poll_at), col(Feed.id)]
     return claim_due(session, Feed, due=due, order_by=order, now=now, lease=lease, limit=limit, holder=holder)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import Select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -38,6 +39,37 @@ def upsert_workspace(
         except IntegrityError:  # created by a concurrent request between our read and write
             session.rollback()
     raise RuntimeError(f"could not record workspace {team_id}")
+
+
+def mark_left(*, session: Session, team_id: str, now: datetime) -> bool:
+    """The app was uninstalled from `team_id` or its bot token revoked: from now on nothing calls
+    Slack for it. The first departure counts (its data is deleted some days after it). False when
+    it had already left."""
+    workspace = session.get(Workspace, team_id)
+    if workspace is not None and workspace.uninstalled_at is not None:
+        return False
+    if workspace is None:
+        workspace = Workspace(team_id=team_id, installed_at=now)
+    workspace.uninstalled_at = now
+    session.add(workspace)
+    session.commit()
+    return True
+
+
+def has_left(*, session: Session, team_id: str) -> bool:
+    workspace = session.get(Workspace, team_id)
+    return workspace is not None and workspace.uninstalled_at is not None
+
+
+def left_before(*, session: Session, cutoff: datetime) -> list[str]:
+    """Workspaces that left before `cutoff`: their data is due to be deleted."""
+    statement = select(Workspace.team_id).where(col(Workspace.uninstalled_at) <= cutoff)
+    return list(session.exec(statement))
+
+
+def departed() -> Select[tuple[str]]:
+    """The IDs of workspaces that left, for excluding their work from a claim."""
+    return select(Workspace.team_id).where(col(Workspace.uninstalled_at).is_not(None))  # type: ignore[return-value]
 
 
 def get_workspace(*, session: Session, team_id: str) -> Workspace | None:

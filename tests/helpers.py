@@ -69,3 +69,27 @@ def reply_text(response: Any) -> str:
             text = element.get("text", "")
             parts.append(text["text"] if isinstance(text, dict) else text)  # buttons carry plain_text objects
     return "\n".join(parts)
+
+
+def rows_mentioning(services: Services, value: str) -> dict[str, int]:
+    """How many rows of each table hold `value` in any text column (a team or user ID): every table
+    in the database, the search index and Slack's installation tables included, read as text."""
+    from sqlalchemy import String, Text, column, inspect, or_, select, table
+    from sqlalchemy.types import NullType
+
+    found: dict[str, int] = {}
+    database = inspect(services.engine)
+    with services.engine.connect() as connection:
+        for name in database.get_table_names():
+            if name.startswith(("search_doc_", "alembic")):
+                continue  # FTS5's own shadow tables mirror search_doc
+            # (FTS5's columns have no type: read them as text too.)
+            columns = [c for c in database.get_columns(name) if isinstance(c["type"], String | Text | NullType)]
+            if not columns:
+                continue
+            shape = table(name, *(column(c["name"]) for c in columns))
+            clauses = [shape.c[c["name"]].contains(value) for c in columns]
+            count = len(connection.execute(select(shape).where(or_(*clauses))).all())
+            if count:
+                found[name] = count
+    return found

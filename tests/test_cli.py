@@ -16,10 +16,12 @@ from pathlib import Path
 import httpx
 import pytest
 from sqlalchemy import text
+from sqlmodel import Session, select
 
 from bot.demo.driver import SlackDriver
 from bot.demo.fakeslack import APP_TOKEN, BOT_TOKEN, FakeSlack
 from storage.db import make_engine
+from storage.models import Workspace
 from tests.conftest import SIGNING_SECRET
 from tests.helpers import wait_for
 from tests.pageserver import PageServer
@@ -397,3 +399,21 @@ def test_inspecting_a_saved_page_needs_neither_the_database_nor_the_network_libr
     loaded = set(result.stdout.splitlines()[-1].split())
     assert "lxml" in loaded and "numpy" in loaded  # what reading and tagging a page take
     assert loaded & {"sqlalchemy", "sqlmodel", "alembic", "slack_sdk", "slack_bolt", "httpx", "bs4"} == set()
+
+
+def test_workspace_forget_deletes_one_workspace_and_checks_its_argument(tmp_path: Path) -> None:
+    database = f"sqlite:///{tmp_path / 'shelf.db'}"
+    refused = peershelf("workspace", "forget", "acme; DROP TABLE item", cwd=tmp_path, DATABASE_URL=database)
+    assert refused.returncode == 2 and "is not a Slack workspace ID" in refused.stderr
+    assert peershelf("workspace", "forget", "T0NOBODY01", cwd=tmp_path, DATABASE_URL=database).stdout.strip() == (
+        "nothing kept for workspace T0NOBODY01; nothing deleted"
+    )
+    engine = make_engine(database)
+    with Session(engine) as session:
+        session.add(Workspace(team_id="T0GONE0001", name="Gone"))
+        session.add(Workspace(team_id="T0STAYS001", name="Stays"))
+        session.commit()
+    result = peershelf("workspace", "forget", "T0GONE0001", cwd=tmp_path, DATABASE_URL=database)
+    assert result.returncode == 0 and result.stdout.strip() == "forgot workspace T0GONE0001: 1 row deleted"
+    with Session(engine) as session:
+        assert [w.team_id for w in session.exec(select(Workspace))] == ["T0STAYS001"]

@@ -8,6 +8,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
+from slack_sdk.oauth.installation_store import Installation
+from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -18,8 +20,10 @@ from bot.runtime.app import create_app
 from bot.runtime.server import build_asgi
 from bot.services import Services
 from bot.settings import Settings
+from bot.slack.client import client_for_team
 from storage.db import session_factory
-from storage.workspaces import installed_workspaces
+from storage.models import BOTS_TABLE, INSTALLATIONS_TABLE
+from storage.workspaces import has_left, installed_workspaces
 from tests.conftest import SIGNING_SECRET, ServerThread
 
 CLIENT_ID = "1111111111.2222222222"
@@ -88,3 +92,23 @@ def test_command_from_a_workspace_that_never_installed_is_refused(oauth_url: str
     assert "Peershelf" not in response.text
     [told] = slack.responses()
     assert "not installed" in told.params["text"]
+
+
+def test_an_uninstall_deletes_the_tokens_and_stops_serving_the_workspace(
+    oauth_url: str, slack: FakeSlack, engine: Engine
+) -> None:
+    store = SQLAlchemyInstallationStore(
+        client_id=CLIENT_ID, engine=engine, bots_table_name=BOTS_TABLE, installations_table_name=INSTALLATIONS_TABLE
+    )
+    for team in ("T0SECOND01", "T0THIRD001"):
+        store.save(Installation(app_id="A1", team_id=team, user_id="U0ANA0001", bot_token=f"xoxb-{team}",
+                                bot_id="B1", bot_user_id="U0BOT0001"))  # fmt: skip
+    driver = SlackDriver(oauth_url, SIGNING_SECRET, team_id="T0SECOND01")
+    assert driver.event({"type": "app_uninstalled"}).status_code == 200
+    assert store.find_bot(enterprise_id=None, team_id="T0SECOND01") is None
+    assert store.find_bot(enterprise_id=None, team_id="T0THIRD001") is not None  # other workspaces keep theirs
+    with Session(engine) as session:
+        assert has_left(session=session, team_id="T0SECOND01")
+        assert not has_left(session=session, team_id="T0THIRD001")
+    settings = Settings(slack_client_id=CLIENT_ID, slack_client_secret="s", slack_api_url=slack.api_url)
+    assert client_for_team(settings, engine, "T0SECOND01") is None

@@ -121,7 +121,6 @@ def create_app(services: Services) -> App:
             oauth_flow=_oauth_flow(services),
             **common,  # type: ignore[arg-type]
         )
-        app.enable_token_revocation_listeners()
     else:
         app = App(client=web_client(settings), **common)  # type: ignore[arg-type]
     handlers.register(app, services)

@@ -13,6 +13,7 @@ from bot.services import Services
 from bot.services.digests.delivery import run_digests
 from bot.services.events import prune_processed_events
 from bot.services.feeds import poll_feeds
+from bot.services.leaving import forget_departed
 from bot.services.recommendation_dms import resend_undelivered, send_due_notices
 from storage.claims import forget_heartbeats
 from storage.db import optimize
@@ -72,6 +73,7 @@ def default_jobs(services: Services) -> list[Job]:
     return [
         Job("prune-processed-events", 3600, lambda: prune_processed_events(services)),
         Job("forget-stopped-processes", 3600, lambda: forget_stopped_processes(services)),
+        Job("forget-departed-workspaces", 3600, lambda: forget_departed(services)),
         Job("optimize-database", 3600, lambda: optimize(services.engine)),
         Job("recommendation-notices", 30, lambda: send_due_notices(services)),
         Job("undelivered-recommendations", 30, lambda: resend_undelivered(services)),

@@ -21,7 +21,7 @@ from bot.slack.client import web_client
 from storage.channels import get_channel, remember_channel
 from storage.models import Channel
 from storage.people import get_person, mark_looked_up, remember_people, remember_person
-from storage.workspaces import get_workspace, installed_workspaces, upsert_workspace
+from storage.workspaces import get_workspace, has_left, installed_workspaces, upsert_workspace
 
 logger = logging.getLogger(__name__)
 
@@ -230,6 +230,12 @@ def channel_is_private(services: Services, client: WebClient, team_id: str, chan
 def workspaces(services: Services) -> list[str]:
     """Every workspace served: the bot token's (auth.test) in single-workspace mode, else the installs."""
     if services.settings.slack_bot_token:
-        return [str(web_client(services.settings).auth_test()["team_id"])]
+        try:
+            team_id = str(web_client(services.settings).auth_test()["team_id"])
+        except SlackApiError as error:  # revoked or uninstalled: nothing to serve until a new token
+            logger.warning("Slack refused SLACK_BOT_TOKEN: %s", error.response.get("error"))
+            return []
+        with services.new_session() as session:
+            return [] if has_left(session=session, team_id=team_id) else [team_id]
     with services.new_session() as session:
         return [w.team_id for w in installed_workspaces(session=session)]

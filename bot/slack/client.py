@@ -12,9 +12,11 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
 from bot.settings import Settings
 from storage.models import BOTS_TABLE, INSTALLATIONS_TABLE
+from storage.workspaces import has_left
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +46,11 @@ def web_client(settings: Settings, token: str | None = None) -> WebClient:
 
 def client_for_team(settings: Settings, engine: Engine, team_id: str) -> WebClient | None:
     """A bot client for a workspace outside a Slack request (scheduler, CLI): the bot token, or the
-    workspace's installation in OAuth mode; None when it has none."""
+    workspace's installation in OAuth mode; None when it has none, or has uninstalled the app or
+    revoked its token (nothing calls Slack for it then)."""
+    with Session(engine) as session:
+        if has_left(session=session, team_id=team_id):
+            return None
     if settings.slack_bot_token:
         return web_client(settings)
     if not settings.slack_client_id:
