@@ -166,6 +166,80 @@ def items_of_message(*, session: Session, team_id: str, channel_id: str, message
     return list(session.exec(statement))
 
 
+def message_shares(*, session: Session, team_id: str, channel_id: str, message_ts: str) -> list[Share]:
+    """The shares one message recorded."""
+    statement = select(Share).where(
+        Share.team_id == team_id, Share.channel_id == channel_id, Share.message_ts == message_ts
+    )
+    return list(session.exec(statement.order_by(col(Share.id))))
+
+
+def shares_of_items(*, session: Session, item_ids: Sequence[int]) -> list[Share]:
+    if not item_ids:
+        return []
+    return list(session.exec(select(Share).where(col(Share.item_id).in_(item_ids)).order_by(col(Share.id))))
+
+
+def delete_shares(*, session: Session, share_ids: Sequence[int]) -> None:
+    if share_ids:
+        session.execute(delete(Share).where(col(Share.id).in_(share_ids)))
+
+
+def set_message_context(*, session: Session, team_id: str, channel_id: str, message_ts: str, context: str) -> None:
+    """An edited message's new words, on every share it recorded."""
+    session.execute(
+        update(Share)
+        .where(col(Share.team_id) == team_id, col(Share.channel_id) == channel_id, col(Share.message_ts) == message_ts)
+        .values(context=context)
+    )
+
+
+def make_channel_shares_private(*, session: Session, team_id: str, channel_id: str) -> list[Share]:
+    """A channel became private: what was shared there is private from now on. The shares changed."""
+    statement = select(Share).where(
+        Share.team_id == team_id, Share.channel_id == channel_id, col(Share.is_private).is_(False)
+    )
+    changed = list(session.exec(statement))
+    if changed:
+        session.execute(
+            update(Share)
+            .where(col(Share.id).in_([s.id for s in changed]))
+            .values(is_private=True, channel_type="group")
+        )
+    return changed
+
+
+def settle_items(*, session: Session, item_ids: Sequence[int]) -> list[int]:
+    """Items that lost shares: public only while a public share or a list still shows them, and
+    deleted when nothing holds them any more (no share, save, recommendation or list). The IDs deleted."""
+    deleted = []
+    for item_id in sorted(set(item_ids)):
+        item = session.get(Item, item_id)
+        if item is None:
+            continue
+        held = [
+            exists().where(col(model.item_id) == item_id)  # type: ignore[attr-defined]
+            for model in (Share, Save, Recommendation, ListItem)
+        ]
+        if not session.exec(select(or_(*held))).one():
+            search.forget_item(session, item_id=item_id)
+            session.execute(delete(Item).where(col(Item.id) == item_id))
+            deleted.append(item_id)
+            continue
+        public = session.exec(
+            select(
+                or_(
+                    exists().where(col(Share.item_id) == item_id, col(Share.is_private).is_(False)),
+                    exists().where(col(ListItem.item_id) == item_id),
+                )
+            )
+        ).one()
+        if item.is_public != public:
+            item.is_public = public
+            session.add(item)
+    return deleted
+
+
 def earlier_public_share(*, session: Session, share: Share) -> Share | None:
     """The first public share of the same item in another, earlier message, if any."""
     assert share.id is not None

@@ -125,6 +125,19 @@ def add_tags(
     return added
 
 
+def hashtags_written_by(*, session: Session, item_ids: Sequence[int], writers: Sequence[str]) -> list[ItemTag]:
+    """The #hashtag tags these people gave these items (for an edit, a deletion or a channel gone private)."""
+    if not item_ids or not writers:
+        return []
+    statement = select(ItemTag).where(
+        col(ItemTag.item_id).in_(item_ids),
+        col(ItemTag.source) == "hashtag",
+        col(ItemTag.created_by).in_(writers),
+        col(ItemTag.removed).is_(False),
+    )
+    return list(session.exec(statement))
+
+
 def remove_tags(*, session: Session, item: Item, tags: Sequence[str], by: str, now: datetime) -> list[str]:
     """A person's untag, kept as `removed` so that no automatic tagging puts it back; returns the
     tags that were there. The search document follows."""

@@ -44,6 +44,9 @@ class Message:
     text: str
     thread_ts: str | None = None
     blocks: list[dict[str, Any]] | None = None
+    # The message as it now is, after an edit (or, with no text, its deletion): shares of links it
+    # no longer holds go. A new message only adds.
+    revised: bool = False
 
     @property
     def is_private(self) -> bool:
@@ -192,6 +195,79 @@ def capture_typed_link(
     item_store.add_share(session=session, share=share)
     session.commit()
     return item
+
+
+def revise_message(
+    *,
+    session: Session,
+    message: Message,
+    now: datetime,
+    taxonomy: Taxonomy,
+    workspace_url: str | Callable[[], str | None] | None = None,
+) -> list[Captured]:
+    """An edited message (its whole new text) or a deleted one (no text at all): links it gained
+    are captured, shares of links it lost go with their words and hashtags, and an item nothing
+    holds any more disappears (one someone saved stays on their shelf)."""
+    before = item_store.message_shares(
+        session=session, team_id=message.team_id, channel_id=message.channel_id, message_ts=message.ts
+    )
+    captured = capture_message(
+        session=session, message=message, now=now, taxonomy=taxonomy, workspace_url=workspace_url
+    )
+    kept = {c.item.id for c in captured}
+    gone = [share for share in before if share.item_id not in kept]
+    item_store.delete_shares(session=session, share_ids=[share.id or 0 for share in gone])
+    if captured:
+        item_store.set_message_context(
+            session=session, team_id=message.team_id, channel_id=message.channel_id, message_ts=message.ts,
+            context=clip(plain_words(message.text), CONTEXT_CHARS),
+        )  # fmt: skip
+    touched = {share.item_id for share in before}
+    writers = {share.user_id for share in before} | {message.user_id}
+    reconcile_hashtags(session=session, taxonomy=taxonomy, item_ids=sorted(touched), writers=sorted(writers))
+    item_store.settle_items(session=session, item_ids=[share.item_id for share in gone])
+    return captured
+
+
+def make_channel_private(*, session: Session, team_id: str, channel_id: str, taxonomy: Taxonomy) -> int:
+    """A channel became private: what was shared there is private to those who shared, saved or
+    were sent it, unless it was shared in the open elsewhere too. The number of shares changed."""
+    changed = item_store.make_channel_shares_private(session=session, team_id=team_id, channel_id=channel_id)
+    items = sorted({share.item_id for share in changed})
+    session.flush()
+    reconcile_hashtags(session=session, taxonomy=taxonomy, item_ids=items, writers=sorted({s.user_id for s in changed}))
+    item_store.settle_items(session=session, item_ids=items)
+    return len(changed)
+
+
+def reconcile_hashtags(*, session: Session, taxonomy: Taxonomy, item_ids: list[int], writers: list[str]) -> None:
+    """After these people's shares of these items changed: each #hashtag they gave stays only while
+    a share still carries it, seen by everyone when a public share does, else only by the one who
+    wrote it privately."""
+    written = tag_store.hashtags_written_by(session=session, item_ids=item_ids, writers=writers)
+    if not written:
+        return
+    carriers: dict[tuple[int, str], list[Share]] = {}
+    for share in item_store.shares_of_items(session=session, item_ids=item_ids):
+        for tag in hashtags(share.context or ""):
+            carriers.setdefault((share.item_id, normalise_tag(taxonomy, tag)), []).append(share)
+    changed = set()
+    for row in written:
+        found = carriers.get((row.item_id, row.tag))
+        if not found:
+            session.delete(row)
+        else:
+            best = min(found, key=lambda share: share.is_private)  # a public one, if any
+            if (row.is_private, row.created_by) == (best.is_private, best.user_id):
+                continue
+            row.is_private, row.created_by = best.is_private, best.user_id
+            session.add(row)
+        changed.add(row.item_id)
+    session.flush()
+    for item_id in changed:
+        item = session.get(Item, item_id)
+        if item is not None:
+            tag_store.index_item(session=session, item=item)
 
 
 def fill_permalinks(*, session: Session, share_ids: list[int], workspace_url: str | None) -> None:

@@ -20,7 +20,14 @@ from slack_sdk import WebClient
 
 from bot.reading.links import canonical_url, may_hold_links
 from bot.services import Services
-from bot.services.capture import Message, add_channel_topics, capture_message, duplicate_notices, fill_permalinks
+from bot.services.capture import (
+    Message,
+    add_channel_topics,
+    capture_message,
+    duplicate_notices,
+    fill_permalinks,
+    revise_message,
+)
 from bot.services.lookups import conversation, known_private, known_workspace_url, workspace_url
 from bot.services.pages import backoff, drain
 from bot.slack.client import client_for_team
@@ -36,9 +43,10 @@ CAPTURE_LEASE = timedelta(minutes=2)  # a claimed message whose worker died is t
 
 
 def queue_message(services: Services, message: Message) -> bool:
-    """At the ack: keep a message that has links or books for a worker to capture (one INSERT, all
-    Slack waits for). False for a message with nothing to capture, which is not kept."""
-    if not may_hold_links(message.text, message.blocks):
+    """At the ack: keep a message that has links or books, or an edit or deletion, for a worker to
+    capture (one INSERT, all Slack waits for). False for a message with nothing to capture, which
+    is not kept."""
+    if not message.revised and not may_hold_links(message.text, message.blocks):
         return False
     capture_queue.add(
         services.engine, team_id=message.team_id, message=json.dumps(asdict(message)), now=services.clock()
@@ -81,7 +89,7 @@ class CaptureWorker:
         try:
             message = Message(**json.loads(row.message))
             with self.services.transaction() as session:
-                captured = capture_message(
+                captured = (revise_message if message.revised else capture_message)(
                     session=session,
                     message=message,
                     now=row.received_at,  # shared when Slack delivered it, not when it was captured
