@@ -17,6 +17,7 @@ from slack_sdk import WebClient
 from bot.commands.parser import Shelf
 from bot.services import Services
 from bot.services.digests.slots import change_preferences
+from bot.services.forgetting import forget_me, summary
 from bot.services.lookups import refresh_profile
 from bot.services.recommendation_dms import deliver, refresh, refused_text
 from bot.services.recommendations import NotAllowed, act, recommend_suggested, recommendable
@@ -33,9 +34,32 @@ def _reply(respond: Respond, text: str) -> None:
 
 
 def register(app: App, services: Services, shelf: Shelf) -> None:
+    _forget_buttons(app, services)
     _item_buttons(app, services)
     _recommendation_buttons(app, services)
     _home_controls(app, services, shelf)
+
+
+def _forget_buttons(app: App, services: Services) -> None:
+    """The buttons of `/shelf forget me`: whoever presses forgets only themselves (the message is
+    ephemeral, seen by the person who asked)."""
+
+    def ack_forget(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+        user_id = user_of(body)
+        if context.team_id and user_id:
+            context["said"] = summary(forget_me(services, team_id=context.team_id, user_id=user_id))
+        ack()
+
+    def ack_keep(ack: Ack, context: BoltContext) -> None:
+        context["said"] = "Nothing was deleted."
+        ack()
+
+    def replace(context: BoltContext, respond: Respond) -> None:
+        if context.get("said"):
+            respond(text=context["said"], response_type="ephemeral", replace_original=True)
+
+    app.action(blocks.FORGET_ME)(ack=ack_forget, lazy=[replace])
+    app.action(blocks.FORGET_ME_NOT)(ack=ack_keep, lazy=[replace])
 
 
 def _item_buttons(app: App, services: Services) -> None:

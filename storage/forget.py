@@ -1,4 +1,4 @@
-"""Deleting what Peershelf keeps of a whole workspace: every row, in every table.
+"""Deleting what Peershelf keeps of a whole workspace (every row, in every table) or of one person.
 
 Tables are found from the metadata, not listed by hand, so a table added later is covered by the
 same code: every table with a `team_id` column is emptied of the workspace's rows, children before
@@ -8,10 +8,29 @@ items, a feed's entries) or live outside the metadata (the search index).
 
 from __future__ import annotations
 
-from sqlalchemy import delete, select, text
-from sqlmodel import Session, SQLModel, col
+import json
+from dataclasses import dataclass, field
+from typing import Any
 
-from storage.models import CuratedList, Feed, FeedEntry, ListItem
+from sqlalchemy import and_, delete, or_, text, update
+from sqlmodel import Session, SQLModel, col, select
+
+from storage.models import (
+    CaptureQueue,
+    CuratedList,
+    DigestDelivery,
+    Feed,
+    FeedEntry,
+    Follow,
+    Interest,
+    ItemTag,
+    ListItem,
+    Person,
+    Recommendation,
+    Save,
+    Share,
+    Subscription,
+)
 
 
 def forget_workspace(*, session: Session, team_id: str) -> int:
@@ -26,3 +45,80 @@ def forget_workspace(*, session: Session, team_id: str) -> int:
         if "team_id" in table.c:
             deleted += session.execute(delete(table).where(table.c.team_id == team_id)).rowcount  # type: ignore[attr-defined]
     return deleted
+
+
+@dataclass
+class Forgotten:
+    """What forgetting one person removed, counted for their confirmation."""
+
+    saves: int = 0
+    lists: int = 0
+    recommendations: int = 0
+    shares_unnamed: int = 0
+    item_ids: list[int] = field(default_factory=list)  # items that lost something (to settle)
+
+
+ANONYMOUS = ""  # the sharer of a public share whose author asked to be forgotten
+
+
+def forget_person(*, session: Session, team_id: str, user_id: str) -> Forgotten:
+    """Delete one person's saves, notes, lists (with their items, feeds and subscribers),
+    subscriptions, follows (both ways), interests, settings, digests and recommendations (sent and
+    received), and their private shares and tags; take their name and words off their public
+    shares and tags. The caller settles `item_ids` (storage.items.settle_items) and commits."""
+    done = Forgotten()
+    touched: set[int] = set()
+    mine = and_(col(Save.team_id) == team_id, col(Save.user_id) == user_id)
+    touched |= set(session.exec(select(Save.item_id).where(mine)))
+    done.saves = _delete(session, delete(Save).where(mine))
+    session.execute(
+        text("DELETE FROM search_doc WHERE team_id = :team AND user_id = :user"), {"team": team_id, "user": user_id}
+    )
+
+    owned = select(col(CuratedList.id)).where(col(CuratedList.team_id) == team_id, col(CuratedList.owner_id) == user_id)
+    list_ids = list(session.exec(owned))
+    if list_ids:
+        touched |= set(session.exec(select(ListItem.item_id).where(col(ListItem.list_id).in_(list_ids))))
+        feeds = select(col(Feed.id)).where(col(Feed.list_id).in_(list_ids))
+        _delete(session, delete(FeedEntry).where(col(FeedEntry.feed_id).in_(feeds)))
+        for child in (ListItem, Subscription, Feed):
+            _delete(session, delete(child).where(col(child.list_id).in_(list_ids)))
+        done.lists = _delete(session, delete(CuratedList).where(col(CuratedList.id).in_(list_ids)))
+
+    theirs = and_(
+        col(Recommendation.team_id) == team_id,
+        or_(col(Recommendation.from_user_id) == user_id, col(Recommendation.to_user_id) == user_id),
+    )
+    touched |= set(session.exec(select(Recommendation.item_id).where(theirs)))
+    done.recommendations = _delete(session, delete(Recommendation).where(theirs))
+
+    for model, column in (  # type: ignore[var-annotated]
+        (Subscription, Subscription.user_id),
+        (Follow, Follow.follower_id),
+        (Follow, Follow.followee_id),
+        (Interest, Interest.user_id),
+        (DigestDelivery, DigestDelivery.user_id),
+        (Person, Person.user_id),
+    ):
+        _delete(session, delete(model).where(col(model.team_id) == team_id, col(column) == user_id))
+
+    shared = and_(col(Share.team_id) == team_id, col(Share.user_id) == user_id)
+    touched |= set(session.exec(select(Share.item_id).where(shared)))
+    _delete(session, delete(Share).where(shared, col(Share.is_private)))
+    done.shares_unnamed = _delete(session, update(Share).where(shared).values(user_id=ANONYMOUS, context=None))
+
+    tagged = and_(col(ItemTag.team_id) == team_id, col(ItemTag.created_by) == user_id)
+    _delete(session, delete(ItemTag).where(tagged, col(ItemTag.is_private)))
+    _delete(session, update(ItemTag).where(tagged).values(created_by=None))
+    # Messages of theirs still waiting to be captured.
+    pattern = f'%"user_id": {json.dumps(user_id)}%'
+    _delete(
+        session,
+        delete(CaptureQueue).where(col(CaptureQueue.team_id) == team_id, col(CaptureQueue.message).like(pattern)),
+    )
+    done.item_ids = sorted(touched)
+    return done
+
+
+def _delete(session: Session, statement: Any) -> int:
+    return int(session.execute(statement).rowcount)  # type: ignore[attr-defined]

@@ -34,6 +34,14 @@ class DigestCommands:
         )
         shelf.add(
             Subcommand(
+                "forget",
+                "/shelf forget me",
+                "delete your saves, notes, lists, follows, interests and settings (asks first)",
+                self.forget,
+            )
+        )
+        shelf.add(
+            Subcommand(
                 "digest",
                 "/shelf digest [on|off|day DAY|time HH:MM]",
                 "your weekly digest",
@@ -80,6 +88,17 @@ class DigestCommands:
         return Reply(
             "Putting your data together; it arrives as a JSON file in a DM from Peershelf.", later=Later(export=True)
         )
+
+    def forget(self, invocation: Invocation, args: list[Token]) -> Reply:
+        if [token.text.lower() for token in args] != ["me"] or args[0].quoted:
+            raise UsageError("Say `/shelf forget me` to delete your data.")
+        text = (
+            "*Forget you?* This deletes your saves and notes, your lists (and their subscribers' copies), "
+            "what you follow and subscribe to, your interests, digest settings and the recommendations you sent "
+            "and got. Links you shared in public channels stay for your colleagues, without your name. "
+            "There is no undo: `/shelf export` first if you want a copy."
+        )
+        return Reply(text, blocks.confirm_forget(text))
 
     def _preview(self, invocation: Invocation) -> Reply:
         shown = preview(self.services, team_id=invocation.team_id, user_id=invocation.user_id)

@@ -403,9 +403,8 @@ def duplicate_notices(*, session: Session, share_ids: list[int]) -> list[tuple[S
             f"<{earlier.permalink}|in <#{earlier.channel_id}>>" if earlier.permalink else f"in <#{earlier.channel_id}>"
         )
         count = f"{saves} save{'s' if saves != 1 else ''}"
-        notices.append(
-            (share, f"Heads-up: {blocks.item_link(item)} was already shared by <@{earlier.user_id}> {where} — {count}.")
-        )
+        by = f" by <@{earlier.user_id}>" if earlier.user_id else ""  # nobody named: they asked to be forgotten
+        notices.append((share, f"Heads-up: {blocks.item_link(item)} was already shared{by} {where} — {count}."))
     return notices
 
 

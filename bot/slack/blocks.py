@@ -196,6 +196,23 @@ def button(text: str, action_id: str, value: str, *, style: str | None = None) -
     return element
 
 
+FORGET_ME = "forget_me"
+FORGET_ME_NOT = "forget_me_not"
+
+
+def confirm_forget(text: str) -> list[Block]:
+    """`/shelf forget me`: what goes, and a red button that asks once more."""
+    forget = button("Forget me", FORGET_ME, "me", style="danger")
+    forget["confirm"] = {
+        "title": {"type": "plain_text", "text": "Forget you?"},
+        "text": {"type": "mrkdwn", "text": "Your saves, notes, lists, follows, interests and settings go for good."},
+        "confirm": {"type": "plain_text", "text": "Forget me"},
+        "deny": {"type": "plain_text", "text": "Keep my data"},
+        "style": "danger",
+    }
+    return [section(text), {"type": "actions", "elements": [forget, button("Cancel", FORGET_ME_NOT, "keep")]}]
+
+
 _ITEM_BUTTONS: dict[str, Callable[[Card], Block]] = {
     "save": lambda item: button("Save", "item_save", str(item.id)),
     "done": lambda item: button("Done", "item_done", str(item.id)),
