@@ -4,29 +4,37 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, insert, or_, update
+from sqlalchemy import and_, delete, exists, func, insert, or_, update
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from storage.claims import claim_due
 from storage.models import CaptureQueue
 
 
-def add(engine: Engine, *, team_id: str, message: str, now: datetime) -> None:
+def add(engine: Engine, *, team_id: str, message: str, key: str, now: datetime) -> None:
     """Queue a message: one statement on its own connection, committed by itself (this runs for
-    every message with a link, while Slack waits for its answer)."""
+    every message with a link, while Slack waits for its answer). `key` names the message (its
+    edits and deletion carry the same one)."""
+    row = {"team_id": team_id, "message": message, "message_key": key[:100], "received_at": now, "attempts": 0}
     with engine.connect() as connection:
-        connection.execution_options(isolation_level="AUTOCOMMIT").execute(
-            _ADD, {"team_id": team_id, "message": message, "received_at": now, "attempts": 0}
-        )
+        connection.execution_options(isolation_level="AUTOCOMMIT").execute(_ADD, row)
 
 
 _ADD = insert(CaptureQueue.__table__)  # type: ignore[attr-defined]
 
 
 def claim(*, session: Session, now: datetime, lease: timedelta, limit: int, holder: str | None) -> list[CaptureQueue]:
-    """The oldest messages due for capture, leased to `holder`."""
-    due = or_(col(CaptureQueue.next_try_at).is_(None), col(CaptureQueue.next_try_at) <= now)
+    """The oldest messages due for capture, leased to `holder`. A message's edit or deletion waits
+    until what came before it for the same message is captured, whichever worker holds that."""
+    earlier = aliased(CaptureQueue)
+    due = and_(
+        or_(col(CaptureQueue.next_try_at).is_(None), col(CaptureQueue.next_try_at) <= now),
+        ~exists().where(
+            col(earlier.message_key) == col(CaptureQueue.message_key), col(earlier.id) < col(CaptureQueue.id)
+        ),
+    )
     order = [col(CaptureQueue.id)]
     return claim_due(session, CaptureQueue, due=due, order_by=order, now=now, lease=lease, limit=limit, holder=holder)
 

@@ -349,6 +349,8 @@ class CaptureQueue(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True, sa_type=ID)
     team_id: str = Field(max_length=TEAM)
     message: str = Field(sa_column=Column(Text, nullable=False))  # the fields capture needs, as JSON
+    # team:channel:ts, so that an edit or a deletion is never captured before the message it changes
+    message_key: str | None = Field(default=None, max_length=100, index=True)
     received_at: datetime = _when()
     attempts: int = 0
     next_try_at: datetime | None = _when(nullable=True)

@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from sqlmodel import select
@@ -11,6 +13,9 @@ from sqlmodel import select
 from bot.demo.driver import SlackDriver
 from bot.demo.fakeslack import FakeSlack
 from bot.services import Services
+from bot.services.capture import Message
+from bot.services.shares import queue_message
+from storage import captures
 from storage.models import CaptureQueue, Channel, ItemTag
 from tests.helpers import items, message, reply_text, saves, shares, wait_for
 
@@ -226,3 +231,28 @@ def test_a_renamed_channel_lends_its_new_topic(driver: SlackDriver, slack: FakeS
                "text": "has renamed the channel from \"eng-python\" to \"eng-golang\""}  # fmt: skip
     driver.event(renamed)
     assert cached() == "go"
+
+
+def test_an_edit_waits_for_the_message_it_changes_whichever_worker_holds_it(services: Services) -> None:
+    def queue(text: str, *, revised: bool = False, user: str = ANA, ts: str = TS) -> None:
+        message = Message(team_id="T0PEERS01", channel_id="C0GENERAL1", channel_type="channel", user_id=user,
+                          ts=ts, text=text, revised=revised)  # fmt: skip
+        queue_message(services, message)
+
+    queue(f"<{GUIDE}>")
+    queue("never mind", revised=True)
+    queue("<https://example.com/other>", user=BEN, ts="1764238600.000200")
+
+    def claim(holder: str, limit: int = 10) -> list[str]:
+        with services.new_session() as session:
+            rows = captures.claim(session=session, now=services.clock(), lease=timedelta(minutes=2), limit=limit,
+                                  holder=holder)  # fmt: skip
+        return [json.loads(row.message)["text"] for row in rows]
+
+    assert claim("worker-a", limit=1) == [f"<{GUIDE}>"]
+    assert claim("worker-b") == ["<https://example.com/other>"]  # not the edit: its message is still held
+    with services.transaction() as session:
+        first = session.exec(select(CaptureQueue).order_by(CaptureQueue.id)).first()  # type: ignore[arg-type]
+        assert first is not None
+        captures.done(session=session, row_id=first.id or 0)
+    assert claim("worker-b") == ["never mind"]

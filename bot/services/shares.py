@@ -49,7 +49,11 @@ def queue_message(services: Services, message: Message) -> bool:
     if not message.revised and not may_hold_links(message.text, message.blocks):
         return False
     capture_queue.add(
-        services.engine, team_id=message.team_id, message=json.dumps(asdict(message)), now=services.clock()
+        services.engine,
+        team_id=message.team_id,
+        message=json.dumps(asdict(message)),
+        key=f"{message.team_id}:{message.channel_id}:{message.ts}",
+        now=services.clock(),
     )
     return True
 
