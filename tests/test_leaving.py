@@ -124,3 +124,16 @@ def test_forgetting_a_workspace_now_removes_its_installation_too(services: Servi
     assert forget(services, TEAM) > 0
     assert rows_mentioning(services, TEAM) == {}
     assert store.find_bot(enterprise_id=None, team_id=TEAM) is None
+
+
+def test_a_revoked_bot_token_is_not_tried_again_by_every_digest_run(
+    driver: SlackDriver, services: Services, slack: FakeSlack
+) -> None:
+    driver.event(revoked(bot=["B0BOT0001"]))
+    slack.fail_with("auth.test", "token_revoked", times=100)
+    slack.reset_calls()
+    run_digests(services, now=MONDAY_NOON)
+    run_digests(services, now=MONDAY_NOON + timedelta(hours=1))
+    assert len(slack.calls_to("auth.test")) == 1  # asked once; the next day's run asks again
+    run_digests(services, now=MONDAY_NOON + timedelta(days=1, minutes=1))
+    assert len(slack.calls_to("auth.test")) == 2

@@ -235,6 +235,9 @@ class DigestPass:
         return delivery_id, posted.get("ts")
 
 
+NOBODY_TO_SERVE = timedelta(days=1)
+
+
 def run_digests(services: Services, *, now: datetime | None = None, dry_run: bool = False) -> list[PassResult]:
     """One digest pass over every workspace: send each digest that is due and not yet sent.
 
@@ -256,5 +259,7 @@ def run_digests(services: Services, *, now: datetime | None = None, dry_run: boo
     if not dry_run:
         known = [result.next_at for result in results if result.next_at is not None]
         soonest = min(known) if known and len(known) == len(results) else None  # one unknown: look again
+        if not results:  # no workspace to serve (all left, or the token was revoked): ask Slack again tomorrow
+            soonest = now + NOBODY_TO_SERVE  # an install or a new token looks at once (storage.schedule)
         schedule.record(services.engine, basis, soonest, seen=seen, now=now)
     return results
