@@ -19,9 +19,13 @@ from bot import __version__
 from bot.settings import MissingCredentials, Settings, SettingsError
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from sqlalchemy.engine import Engine
 
     from bot.reading.topics import Colleagues, Taxonomy
+    from bot.services import Services
+    from bot.services.backfill import Tally
 
 logger = logging.getLogger("peershelf")
 T = TypeVar("T")
@@ -291,6 +295,97 @@ def cmd_digest_run(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def cmd_backfill(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from bot.services.backfill import DEFAULT_DAYS, since_argument
+
+    try:
+        since = since_argument(args.since or str(DEFAULT_DAYS), now=datetime.now(UTC))
+    except ValueError as error:
+        raise Stop(f"--since {args.since!r}: use {error}", 2) from None
+    for channel in args.channel or []:
+        if not re.fullmatch(r"C[A-Z0-9]{2,31}", channel):
+            raise Stop(f"--channel {channel!r} is not a public channel ID (they look like C0123ABCD)", 2)
+    settings = _settings()
+    _require(settings, "cron")
+    _upgrade(settings)
+    from slack_sdk.errors import SlackApiError, SlackClientError
+
+    from bot.runtime.heartbeat import Heartbeat
+    from bot.services import Services
+    from bot.services.lookups import workspaces
+
+    services = Services.from_settings(settings)
+    try:
+        with Heartbeat(services):  # an import this process stops holding is taken over by a worker
+            teams = workspaces(services)
+            if args.team:
+                if args.team not in teams:
+                    raise Stop(f"--team {args.team}: Peershelf does not serve that workspace", 2)
+                teams = [args.team]
+            tallies = []
+            for team_id in teams:
+                tallies += _backfill_team(services, team_id, args.channel, since)
+    except (SlackApiError, SlackClientError, OSError) as error:
+        raise Stop(f"cannot reach Slack at SLACK_API_URL={settings.slack_api_url}: {error}") from None
+    for tally in tallies:
+        name = f"#{tally.name}" if tally.name else tally.channel_id
+        problem = f" ({tally.problem})" if tally.problem else ""
+        print(
+            f"{name}: {tally.state}{problem}; {tally.messages} messages read, {tally.links} links, {tally.saves} saves"
+        )
+    print(
+        f"imported {sum(t.links for t in tallies)} links and {sum(t.saves for t in tallies)} saves from "
+        f"{sum(t.messages for t in tallies)} messages in {_count(sum(t.state == 'done' for t in tallies), 'channel')}"
+    )
+    return 1 if any(t.state == "failed" for t in tallies) else 0
+
+
+def _count(n: int, what: str) -> str:
+    return f"{n} {what}{'' if n == 1 else 's'}"
+
+
+def _backfill_team(services: Services, team_id: str, channel_ids: list[str] | None, since: datetime) -> list[Tally]:
+    from bot.runtime.progress import progress
+    from bot.services.backfill import LEASE, Backfiller, Pacer, Tally
+    from bot.slack.client import client_for_team
+    from storage import backfills
+
+    client = client_for_team(services.settings, services.engine, team_id)
+    if client is None:
+        return []
+    backfiller = Backfiller(services, client, team_id, Pacer(services.settings.history_per_minute))
+    channels: list[tuple[str, str | None]] = (
+        [(c, None) for c in channel_ids] if channel_ids else backfiller.public_channels()
+    )
+    rows, tallies = backfiller.plan(channels, since=since)
+    with services.new_session() as session:
+        mine = backfills.claim(
+            session=session, ids=[r.id or 0 for r in rows], now=services.clock(), lease=LEASE, holder=services.holder
+        )
+    held = {r.id or 0 for r in mine}
+    tallies += [Tally(r.channel_id, r.name, state="running", problem="being imported by another process")
+                for r in rows if r.id not in held]  # fmt: skip
+    bar = progress("history", total=None, unit="messages")
+
+    def on_page(tally: Tally, read: int) -> None:
+        bar.note(f"#{tally.name or tally.channel_id}")
+        bar.update(read)
+
+    backfiller.on_page = on_page
+    try:
+        for row in mine:
+            tallies.append(backfiller.run(row))
+    except KeyboardInterrupt:
+        with services.new_session() as session:
+            backfills.release(session=session, row_ids=list(held))
+        raise Stop("interrupted; run the same command again to go on where it stopped", 130) from None
+    finally:
+        bar.close()
+    return tallies
+
+
 def cmd_workspace_forget(args: argparse.Namespace) -> int:
     from bot.services import Services
     from bot.services.leaving import forget
@@ -427,6 +522,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     digest_run.add_argument("--now", help="act as if at this ISO-8601 instant")
     digest_run.add_argument("--dry-run", action="store_true", help="print the digests instead of sending them")
+
+    backfill = _command(
+        commands,
+        "backfill",
+        "capture links shared before Peershelf was installed",
+        "Read the history (and thread replies) of the public channels the bot is in, and capture each link as "
+        "if its message had arrived then: its sharer, channel, time and permalink; save-emoji reactions on those "
+        "messages become saves. A second run adds nothing; an interrupted one goes on where it stopped. Calls "
+        "to Slack are paced at SHELF_HISTORY_PER_MINUTE with SHELF_HISTORY_PAGE_SIZE messages a page.\n\n"
+        "Reads SLACK_BOT_TOKEN (or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET), SLACK_API_URL, DATABASE_URL, "
+        "SHELF_HISTORY_PER_MINUTE, SHELF_HISTORY_PAGE_SIZE, SHELF_SAVE_REACTIONS, SHELF_IGNORE_CHANNELS, "
+        "SHELF_CAPTURE_BOTS, SHELF_TOPICS_FILE and LOG_LEVEL.",
+        cmd_backfill,
+    )
+    backfill.add_argument("--channel", nargs="+", metavar="C", help="only these channels (IDs like C0123ABCD)")
+    backfill.add_argument("--since", metavar="DAYS|YYYY-MM-DD", help="how far back (default: 90 days)")
+    backfill.add_argument("--team", metavar="T", help="only this workspace (OAuth mode serves several)")
 
     workspace = _command(commands, "workspace", "workspaces served", "Workspaces Peershelf serves.")
     workspace_commands = workspace.add_subparsers(dest="workspace_command", required=True, metavar="COMMAND")

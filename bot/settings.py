@@ -38,6 +38,8 @@ VARIABLES = (
     "SHELF_IGNORE_CHANNELS",
     "SHELF_CAPTURE_BOTS",
     "SHELF_FORGET_AFTER_DAYS",
+    "SHELF_HISTORY_PER_MINUTE",
+    "SHELF_HISTORY_PAGE_SIZE",
     "PORT",
     "LOG_LEVEL",
 )
@@ -194,6 +196,10 @@ class Settings:
     ignore_channels: frozenset[str] = field(default_factory=frozenset)
     capture_bots: bool = False
     forget_after_days: int = 30
+    # conversations.history / .replies: Tier 3 (50 a minute, pages of up to 1,000) for internal and
+    # Marketplace apps; 1 a minute and 15 messages for other distributed apps (Slack, May 2025).
+    history_per_minute: float = 50.0
+    history_page_size: int = 200
     port: int = 3000
     log_level: str = "INFO"
 
@@ -251,6 +257,13 @@ class Settings:
             kwargs["capture_bots"] = _boolean("SHELF_CAPTURE_BOTS", raw)
         if (raw := get("SHELF_FORGET_AFTER_DAYS")) is not None:
             kwargs["forget_after_days"] = _whole_days("SHELF_FORGET_AFTER_DAYS", raw)
+        if (raw := get("SHELF_HISTORY_PER_MINUTE")) is not None:
+            kwargs["history_per_minute"] = float(_positive_number("SHELF_HISTORY_PER_MINUTE", raw, float))
+        if (raw := get("SHELF_HISTORY_PAGE_SIZE")) is not None:
+            size = int(_positive_number("SHELF_HISTORY_PAGE_SIZE", raw, int))
+            if size > 999:
+                raise SettingsError("SHELF_HISTORY_PAGE_SIZE", raw, "Slack returns at most 999 messages a page")
+            kwargs["history_page_size"] = size
         if (raw := get("PORT")) is not None:
             kwargs["port"] = _port("PORT", raw)
         if (raw := get("LOG_LEVEL")) is not None:

@@ -14,85 +14,17 @@ from slack_bolt.listener.builtins import TokenRevocationListeners
 from slack_sdk import WebClient
 
 from bot.commands.parser import Shelf
-from bot.reading.links import may_hold_links
 from bot.services import Services
-from bot.services.capture import Message
 from bot.services.channels import CHANNEL_CHANGES, channel_changed
 from bot.services.home import home_view
 from bot.services.leaving import leave
+from bot.services.messages import message_from_event
 from bot.services.saving import save_seen_message, save_slack_message
 from bot.services.shares import queue_message
 from bot.slack.messages import fetch_message, tell
 from handlers.fields import text_of
 
 logger = logging.getLogger(__name__)
-
-
-# Messages read for links: plain ones, thread replies sent to the channel too, messages sharing
-# files, /me; a bot's or a workflow's only with SHELF_CAPTURE_BOTS. Joins, topic changes and other
-# housekeeping are not read.
-READ_SUBTYPES = frozenset({"", "thread_broadcast", "file_share", "me_message", "bot_message"})
-
-
-def message_from_event(event: dict[str, Any], team_id: str | None, *, capture_bots: bool = False) -> Message | None:
-    """What to capture from a `message` event: a new message, or (`revised`) the new state of an
-    edited one, or a deleted one (no text). None for housekeeping subtypes, for bots' messages
-    unless `capture_bots`, for an edit that changed nothing capture reads (an unfurl), and for a
-    message whose fields are not what Slack sends (a user, channel or ts that is not text)."""
-    channel = text_of(event.get("channel"))
-    if not team_id or not channel:
-        return None
-    # Without a channel_type, treat the conversation as private: never leak by guessing.
-    channel_type = text_of(event.get("channel_type")) or ("im" if channel.startswith("D") else "group")
-    where = {"team_id": team_id, "channel_id": channel, "channel_type": channel_type}
-    subtype = text_of(event.get("subtype"))
-    if subtype == "message_changed":
-        now, before = _fields(event.get("message")), _fields(event.get("previous_message"))
-        if now is None or (before is not None and _words(now) == _words(before)):
-            return None
-        if before is not None and not may_hold_links(*_words(now)) and not may_hold_links(*_words(before)):
-            return None
-        return _message(now, where, capture_bots=capture_bots, revised=True)
-    if subtype == "message_deleted":
-        before = _fields(event.get("previous_message")) or {}
-        if before and not may_hold_links(*_words(before)):
-            return None
-        gone = {**before, "ts": event.get("deleted_ts"), "text": "", "blocks": None}
-        return _message(gone, where, capture_bots=capture_bots, revised=True, anyone=True)
-    return _message(event, where, capture_bots=capture_bots)
-
-
-def _fields(value: Any) -> dict[str, Any] | None:
-    return value if isinstance(value, dict) else None
-
-
-def _words(fields: dict[str, Any]) -> tuple[str, list[dict[str, Any]] | None]:
-    blocks = fields.get("blocks")
-    return text_of(fields.get("text")), blocks if isinstance(blocks, list) else None
-
-
-def _message(
-    fields: dict[str, Any], where: dict[str, str], *, capture_bots: bool, revised: bool = False, anyone: bool = False
-) -> Message | None:
-    if text_of(fields.get("subtype")) not in READ_SUBTYPES:
-        return None
-    user, bot, ts = (text_of(fields.get(key)) for key in ("user", "bot_id", "ts"))
-    if bot or fields.get("subtype") == "bot_message":
-        if not capture_bots:
-            return None
-        user = user or bot
-    if not ts or not (user or anyone):
-        return None
-    text, blocks = _words(fields)
-    return Message(
-        **where,
-        user_id=user,
-        ts=ts,
-        text=text,
-        thread_ts=text_of(fields.get("thread_ts")) or None,
-        blocks=blocks,
-        revised=revised,
-    )
 
 
 def register(app: App, services: Services, shelf: Shelf) -> None:

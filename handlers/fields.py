@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.services.messages import text_of
 
-def text_of(value: Any) -> str:
-    """A field Slack sends as a string; anything else counts as missing."""
-    return value if isinstance(value, str) else ""
+__all__ = ["number_in", "text_of", "user_of"]
 
 
 def user_of(body: dict[str, Any]) -> str:

@@ -66,6 +66,8 @@ class Person(SQLModel, table=True):
     user_id: str = Field(max_length=TEAM)
     name: str | None = Field(default=None, max_length=255)
     is_bot: bool = False
+    # A workspace admin or owner (users.info): may start the history import from the App Home.
+    is_admin: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     tz: str | None = Field(default=None, max_length=64)  # IANA name from users.info
     profile_refreshed_at: datetime | None = _when(nullable=True)
     digest_enabled: bool = True
@@ -357,6 +359,48 @@ class CaptureQueue(SQLModel, table=True):
     claimed_until: datetime | None = _when(nullable=True)
     claimed_by: str | None = Field(default=None, max_length=32)
     error: str | None = Field(default=None, max_length=512)
+
+
+class Backfill(SQLModel, table=True):
+    """The history import of one channel (`peershelf backfill`, or the App Home's button): the span
+    of Slack timestamps it reads, and where it got to, so an interrupted import goes on from there."""
+
+    __table_args__ = (UniqueConstraint("team_id", "channel_id"),)
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=ID)
+    team_id: str = Field(max_length=TEAM)
+    channel_id: str = Field(max_length=TEAM)
+    name: str | None = Field(default=None, max_length=255)
+    oldest_ts: str = Field(max_length=32)  # read messages from here …
+    latest_ts: str = Field(max_length=32)  # … up to here (when the import began; later ones arrived live)
+    cursor: str | None = Field(default=None, max_length=512)  # Slack's next_cursor after the last page kept
+    state: str = Field(default="pending", max_length=16, index=True)  # pending, running, done, failed
+    messages: int = 0
+    links: int = 0
+    saves: int = 0
+    error: str | None = Field(default=None, max_length=512)
+    requested_by: str | None = Field(default=None, max_length=TEAM)
+    claimed_until: datetime | None = _when(nullable=True)
+    claimed_by: str | None = Field(default=None, max_length=32)
+    created_at: datetime = _when()
+    updated_at: datetime = _when()
+    finished_at: datetime | None = _when(nullable=True)
+
+
+class Roundup(SQLModel, table=True):
+    """A channel's weekly roundup: its day and time zone, and the last week it was posted for."""
+
+    __table_args__ = (UniqueConstraint("team_id", "channel_id"),)
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=ID)
+    team_id: str = Field(max_length=TEAM)
+    channel_id: str = Field(max_length=TEAM)
+    weekday: int = 4  # 0 = Monday
+    tz: str | None = Field(default=None, max_length=64)  # of the person who turned it on
+    enabled: bool = True
+    enabled_by: str | None = Field(default=None, max_length=TEAM)
+    last_slot_at: datetime | None = _when(nullable=True)  # the week's slot last posted (or claimed)
+    created_at: datetime = _when()
 
 
 class WorkerHeartbeat(SQLModel, table=True):

@@ -18,7 +18,15 @@ def get_person(*, session: Session, team_id: str, user_id: str) -> Person | None
 
 
 def remember_person(
-    *, session: Session, team_id: str, user_id: str, name: str | None, is_bot: bool, tz: str | None, now: datetime
+    *,
+    session: Session,
+    team_id: str,
+    user_id: str,
+    name: str | None,
+    is_bot: bool,
+    tz: str | None,
+    now: datetime,
+    is_admin: bool = False,
 ) -> Person:
     """Record what users.info said of someone; their own preferences are left untouched."""
     for _ in range(2):
@@ -26,6 +34,7 @@ def remember_person(
         if person is None:
             person = Person(team_id=team_id, user_id=user_id, created_at=now)
         person.name, person.is_bot, person.tz, person.profile_refreshed_at = name, is_bot, tz, now
+        person.is_admin = is_admin
         session.add(person)
         try:
             session.commit()

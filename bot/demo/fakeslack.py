@@ -99,8 +99,11 @@ class FakeSlack:
         """Messages posted to a response_url (`respond()` in Bolt)."""
         return self.calls_to("response_url")
 
-    def add_user(self, user_id: str, name: str, *, tz: str = "Europe/Berlin", is_bot: bool = False) -> None:
+    def add_user(
+        self, user_id: str, name: str, *, tz: str = "Europe/Berlin", is_bot: bool = False, is_admin: bool = False
+    ) -> None:
         self.users[user_id] = {
+            "is_admin": is_admin,
             "id": user_id,
             "team_id": TEAM_ID,
             "name": name.lower(),
@@ -112,8 +115,13 @@ class FakeSlack:
             "profile": {"real_name": name, "display_name": name},
         }
 
-    def add_channel(self, channel_id: str, name: str, *, private: bool = False, purpose: str = "") -> None:
+    def add_channel(
+        self, channel_id: str, name: str, *, private: bool = False, purpose: str = "", member: bool = True
+    ) -> None:
+        """A conversation; `member`: the bot is in it (users.conversations lists it)."""
         self.channels[channel_id] = {
+            "is_member": member,
+            "is_archived": False,
             "id": channel_id,
             "name": name,
             "is_channel": not private,
@@ -301,6 +309,15 @@ class FakeSlack:
         # Nothing listens there: enough to see the app choose Socket Mode with its app token.
         return {"ok": True, "url": "ws://127.0.0.1:9/link/?ticket=fake"}
 
+    @staticmethod
+    def _page(found: list[dict[str, Any]], params: dict[str, Any], default: int = 100) -> dict[str, Any]:
+        """One page of `found`, as Slack pages: `limit` at a time, `response_metadata.next_cursor`."""
+        start = int(str(params.get("cursor") or "offset:0").split(":", 1)[1])
+        limit = int(params.get("limit") or default)
+        page, more = found[start : start + limit], start + limit < len(found)
+        cursor = f"offset:{start + limit}" if more else ""
+        return {"ok": True, "messages": page, "has_more": more, "response_metadata": {"next_cursor": cursor}}
+
     def _conversations_history(self, params: dict[str, Any], team_id: str) -> dict[str, Any]:
         channel = str(params.get("channel"))
         if channel not in self.channels and not channel.startswith("D") and channel not in self.messages:
@@ -317,8 +334,11 @@ class FakeSlack:
             m for m in self.messages.get(channel, []) if m.get("thread_ts") in (None, m["ts"]) and within(m["ts"])
         ]
         top_level.sort(key=lambda m: m["ts"], reverse=True)
-        limit = int(params.get("limit") or 100)
-        return {"ok": True, "messages": top_level[:limit], "has_more": len(top_level) > limit}
+        for message in top_level:  # a thread's parent says how many replies it has
+            replies = [m for m in self.messages[channel] if m.get("thread_ts") == message["ts"] != m["ts"]]
+            if replies:
+                message["reply_count"] = len(replies)
+        return self._page(top_level, params)
 
     def _conversations_replies(self, params: dict[str, Any], team_id: str) -> dict[str, Any]:
         channel, ts = str(params.get("channel")), str(params.get("ts"))
@@ -333,7 +353,17 @@ class FakeSlack:
         replies = [
             m for m in replies if (latest is None or m["ts"] <= latest) and (oldest is None or m["ts"] >= oldest)
         ]
-        return {"ok": True, "messages": [parent, *replies], "has_more": False}
+        return self._page([parent, *replies], params, default=1000)
+
+    def _users_conversations(self, params: dict[str, Any], team_id: str) -> dict[str, Any]:
+        types = str(params.get("types") or "public_channel").split(",")
+        wanted = [
+            c for c in self.channels.values()
+            if c.get("is_member") and not c.get("is_archived")
+            and (("private_channel" in types) if c["is_private"] else ("public_channel" in types))
+        ]  # fmt: skip
+        page = self._page(wanted, params)
+        return {"ok": True, "channels": page["messages"], "response_metadata": page["response_metadata"]}
 
     def _conversations_open(self, params: dict[str, Any], team_id: str) -> dict[str, Any]:
         users = str(params.get("users", ""))

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from bot.services import Services
+from bot.services.backfill import run_waiting_backfills
 from bot.services.digests.delivery import run_digests
 from bot.services.events import prune_processed_events
 from bot.services.feeds import poll_feeds
@@ -79,4 +80,5 @@ def default_jobs(services: Services) -> list[Job]:
         Job("undelivered-recommendations", 30, lambda: resend_undelivered(services)),
         Job("poll-feeds", 30, lambda: poll_feeds(services)),
         Job("weekly-digests", 30, lambda: run_digests(services)),
+        Job("history-imports", 30, lambda: run_waiting_backfills(services)),
     ]

@@ -35,6 +35,7 @@ class Colleague:
     name: str | None
     is_bot: bool
     tz: str | None
+    is_admin: bool = False  # a workspace admin or owner
 
 
 class NotAColleague(LookupError):
@@ -47,7 +48,7 @@ def known_colleague(services: Services, team_id: str, user_id: str) -> Colleague
         known = get_person(session=session, team_id=team_id, user_id=user_id)
     if known is None or not known.profile_refreshed_at:
         return None
-    return Colleague(user_id, known.name, known.is_bot, known.tz)
+    return Colleague(user_id, known.name, known.is_bot, known.tz, known.is_admin)
 
 
 def why_not_a_recipient(services: Services, client: WebClient, team_id: str, user_id: str) -> str | None:
@@ -77,7 +78,7 @@ def colleague(services: Services, client: WebClient, team_id: str, user_id: str)
             and known.profile_refreshed_at
             and services.clock() - known.profile_refreshed_at < PROFILE_MAX_AGE
         ):
-            return Colleague(user_id, known.name, known.is_bot, known.tz)
+            return Colleague(user_id, known.name, known.is_bot, known.tz, known.is_admin)
     try:
         user = client.users_info(user=user_id)["user"]
     except SlackApiError as error:
@@ -94,6 +95,7 @@ def colleague(services: Services, client: WebClient, team_id: str, user_id: str)
             name=found.name,
             is_bot=found.is_bot,
             tz=found.tz,
+            is_admin=found.is_admin,
             now=services.clock(),
         )
     return found
@@ -107,7 +109,9 @@ def _colleague(user: dict[str, Any], team_id: str) -> Colleague | None:
         return None
     user_id = str(user["id"])
     name = (user.get("profile") or {}).get("display_name") or user.get("real_name") or user.get("name")
-    return Colleague(user_id, name, bool(user.get("is_bot")) or user_id == "USLACKBOT", user.get("tz"))
+    is_bot = bool(user.get("is_bot")) or user_id == "USLACKBOT"
+    is_admin = any(user.get(role) for role in ("is_admin", "is_owner", "is_primary_owner"))
+    return Colleague(user_id, name, is_bot, user.get("tz"), is_admin)
 
 
 def refresh(services: Services, client: WebClient, team_id: str, user_ids: list[str]) -> None:

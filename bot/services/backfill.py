@@ -1,0 +1,274 @@
+"""History import: the links shared before Peershelf was installed, captured as if each message had
+arrived then (its sharer, channel, time and permalink), with save-emoji reactions as saves.
+
+Each channel's import is one `Backfill` row: the span it reads and Slack's cursor after the last
+page kept, so an interrupted import goes on from there and a second one adds nothing. Calls to
+conversations.history and .replies are paced at SHELF_HISTORY_PER_MINUTE (Slack holds
+distributed apps outside the Marketplace to one a minute), and a 429 is waited out by the
+client's retry handler.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.services import Services
+from bot.services.capture import add_channel_topics, capture_message, save_items
+from bot.services.lookups import conversation, workspace_url
+from bot.services.messages import read_message
+from storage import backfills
+from storage.channels import default_topics
+from storage.models import Backfill
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_DAYS = 90
+LEASE = timedelta(minutes=5)  # renewed with every page; a stopped process's imports are taken over sooner
+
+
+class Pacer:
+    """Spaces calls `60 / per_minute` seconds apart, for one process."""
+
+    def __init__(
+        self,
+        per_minute: float,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], object] = time.sleep,
+    ) -> None:
+        self.gap = 60.0 / per_minute
+        self.clock, self.sleep = clock, sleep
+        self._next = 0.0
+
+    def wait(self) -> None:
+        now = self.clock()
+        if now < self._next:
+            self.sleep(self._next - now)
+            now = self._next
+        self._next = now + self.gap
+
+
+def slack_ts(when: datetime) -> str:
+    return f"{when.timestamp():.6f}"
+
+
+@dataclass
+class Tally:
+    """What one channel's import did, page by page (for progress bars and the summary)."""
+
+    channel_id: str
+    name: str | None
+    messages: int = 0
+    links: int = 0
+    saves: int = 0
+    state: str = "pending"
+    problem: str | None = None
+
+
+@dataclass
+class Backfiller:
+    """Imports channels of one workspace through `client`."""
+
+    services: Services
+    client: WebClient
+    team_id: str
+    pacer: Pacer
+    stop: threading.Event = field(default_factory=threading.Event)
+    on_page: Callable[[Tally, int], None] = lambda tally, messages: None
+
+    def public_channels(self) -> list[tuple[str, str | None]]:
+        """The public channels the bot is in (users.conversations, Tier 3: not paced)."""
+        found = []
+        for page in self.client.users_conversations(types="public_channel", exclude_archived=True, limit=200):
+            found += [(str(c["id"]), c.get("name")) for c in page.get("channels") or []]
+        return found
+
+    def plan(
+        self, channels: list[tuple[str, str | None]], *, since: datetime, requested_by: str | None = None
+    ) -> tuple[list[Backfill], list[Tally]]:
+        """Rows to run for these channels, and a tally for each channel left out (private, ignored,
+        or already imported back to `since`)."""
+        now = self.services.clock()
+        rows, skipped = [], []
+        for channel_id, name in channels:
+            why, known_name = self._unreadable(channel_id)
+            name = name or known_name
+            if why:
+                skipped.append(Tally(channel_id, name, state="skipped", problem=why))
+                continue
+            with self.services.transaction() as session:
+                row = backfills.plan(
+                    session=session, team_id=self.team_id, channel_id=channel_id, name=name,
+                    oldest_ts=slack_ts(since), latest_ts=slack_ts(now), now=now, requested_by=requested_by,
+                )  # fmt: skip
+            if row is None:
+                skipped.append(Tally(channel_id, name, state="done", problem="already imported"))
+            else:
+                rows.append(row)
+        return rows, skipped
+
+    def _unreadable(self, channel_id: str) -> tuple[str | None, str | None]:
+        """Why a channel is not imported (None: it is), and its name when Slack said it."""
+        if channel_id in self.services.settings.ignore_channels:
+            return "in SHELF_IGNORE_CHANNELS", None
+        known = conversation(self.services, self.client, self.team_id, channel_id)
+        if known is None:
+            return "Slack does not know this channel, or Peershelf cannot see it", None
+        if known.is_private:
+            return "private: only public channels are imported", known.name
+        return None, known.name
+
+    def run(self, row: Backfill) -> Tally:
+        """Read the channel's history page by page until done, stopped or refused."""
+        tally = Tally(row.channel_id, row.name, row.messages, row.links, row.saves, row.state)
+        base = workspace_url(self.services, self.client, self.team_id)
+        topics = default_topics(conversation(self.services, self.client, self.team_id, row.channel_id))
+        try:
+            while not self.stop.is_set():
+                page = self._history(row)
+                found = list(self._with_replies(row, page.get("messages") or []))
+                messages, links, saves = self._keep(row, found, base, topics)
+                cursor = (page.get("response_metadata") or {}).get("next_cursor") or None
+                with self.services.new_session() as session:
+                    session.add(row)
+                    backfills.record_page(
+                        session=session, row=row, cursor=cursor, messages=messages, links=links, saves=saves,
+                        now=self.services.clock(), lease=LEASE,
+                    )  # fmt: skip
+                tally.messages, tally.links, tally.saves, tally.state = row.messages, row.links, row.saves, row.state
+                self.on_page(tally, messages)
+                if cursor is None:
+                    break
+        except SlackApiError as error:
+            problem = str(error.response.get("error"))
+            if problem == "not_in_channel":
+                problem = "Peershelf is not in this channel: /invite it there first"
+            with self.services.new_session() as session:
+                session.add(row)
+                backfills.fail(session=session, row=row, error=problem, now=self.services.clock())
+            tally.state, tally.problem = "failed", problem
+        return tally
+
+    def _history(self, row: Backfill) -> dict[str, Any]:
+        self.pacer.wait()
+        page = self.client.conversations_history(
+            channel=row.channel_id, oldest=row.oldest_ts, latest=row.latest_ts, inclusive=True,
+            limit=self.services.settings.history_page_size, cursor=row.cursor or None,
+        )  # fmt: skip
+        return dict(page.data) if isinstance(page.data, dict) else {}
+
+    def _with_replies(self, row: Backfill, messages: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+        """The page's messages, each thread's replies (up to the import's end) after its parent."""
+        for message in messages:
+            yield message
+            ts = str(message.get("ts") or "")
+            if not message.get("reply_count") or message.get("thread_ts", ts) != ts:
+                continue
+            cursor = None
+            while True:
+                self.pacer.wait()
+                replies = self.client.conversations_replies(
+                    channel=row.channel_id, ts=ts, latest=row.latest_ts, inclusive=True,
+                    limit=self.services.settings.history_page_size, cursor=cursor,
+                )  # fmt: skip
+                yield from (m for m in replies.get("messages") or [] if m.get("ts") != ts)
+                cursor = (replies.get("response_metadata") or {}).get("next_cursor") or None
+                if cursor is None:
+                    break
+
+    def _keep(
+        self, row: Backfill, found: list[dict[str, Any]], base: str | None, topics: list[str]
+    ) -> tuple[int, int, int]:
+        """Capture one page's messages in one transaction, as of when each was sent."""
+        settings = self.services.settings
+        save_names = set(settings.save_reactions)
+        where = {"team_id": self.team_id, "channel_id": row.channel_id, "channel_type": "channel"}
+        links = saves = 0
+        new_shares: list[int] = []
+        with self.services.transaction() as session:
+            for raw in found:
+                message = read_message(raw, where, capture_bots=settings.capture_bots)
+                if message is None:
+                    continue
+                sent = datetime.fromtimestamp(float(message.ts), UTC)
+                captured = capture_message(
+                    session=session, message=message, now=sent, taxonomy=self.services.taxonomy, workspace_url=base
+                )
+                if not captured:
+                    continue
+                new_shares += [c.share.id or 0 for c in captured if c.new_share]
+                links += sum(1 for c in captured if c.new_share)
+                items = list({c.item.id: c.item for c in captured}.values())
+                for user_id in _savers(raw, save_names):
+                    saved = save_items(
+                        session=session, team_id=self.team_id, user_id=user_id, items=items, now=sent, source="reaction"
+                    )
+                    saves += sum(1 for s in saved if s.new)
+            if topics and new_shares:
+                add_channel_topics(session=session, share_ids=new_shares, topics=topics, now=self.services.clock())
+        if links:
+            self.services.fetch_wakeup.set()
+        return len(found), links, saves
+
+
+def _savers(raw: dict[str, Any], save_names: set[str]) -> list[str]:
+    """People who reacted to a message with a save emoji (skin tones count as the same emoji)."""
+    people: list[str] = []
+    for reaction in raw.get("reactions") or []:
+        if isinstance(reaction, dict) and str(reaction.get("name", "")).split("::")[0] in save_names:
+            people += [u for u in reaction.get("users") or [] if isinstance(u, str) and u not in people]
+    return people
+
+
+def since_argument(value: str, *, now: datetime) -> datetime:
+    """`--since`: a number of days back, or a date (YYYY-MM-DD, midnight UTC); ValueError otherwise."""
+    value = value.strip()
+    if value.isdigit():
+        days = int(value)
+        if not 1 <= days <= 3650:
+            raise ValueError("a number of days from 1 to 3650")
+        return now - timedelta(days=days)
+    try:
+        day = datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=UTC)
+    except ValueError:
+        raise ValueError("a number of days or a date like 2026-09-01") from None
+    if day >= now:
+        raise ValueError("a date in the past")
+    return day
+
+
+def run_waiting_backfills(services: Services, *, stop: threading.Event | None = None) -> int:
+    """(Scheduled) Run imports started from the App Home, or left by a process that stopped; one
+    at a time, so this process keeps to the pace. The number of channels finished."""
+    from bot.slack.client import client_for_team
+
+    finished = 0
+    while stop is None or not stop.is_set():
+        with services.new_session() as session:
+            row = backfills.claim_next(session=session, now=services.clock(), lease=LEASE, holder=services.holder)
+        if row is None:
+            return finished
+        client = client_for_team(services.settings, services.engine, row.team_id)
+        if client is None:  # the workspace left: nothing more to read
+            with services.new_session() as session:
+                session.add(row)
+                backfills.fail(session=session, row=row, error="the app is not installed", now=services.clock())
+            continue
+        pacer = _pacers.setdefault(row.team_id, Pacer(services.settings.history_per_minute))
+        tally = Backfiller(services, client, row.team_id, pacer, stop=stop or threading.Event()).run(row)
+        finished += tally.state == "done"
+        logger.info("history of %s (team %s): %s, %s messages, %s links", row.channel_id, row.team_id,
+                    tally.state, tally.messages, tally.links)  # fmt: skip
+    return finished
+
+
+_pacers: dict[str, Pacer] = {}  # one per workspace in this process: Slack's limits are per workspace

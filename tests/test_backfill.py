@@ -1,0 +1,180 @@
+"""`peershelf backfill` and the App Home's import: history read through the fake Slack page by page,
+threads and reactions included, a 429 waited out, an interruption resumed, nothing added twice."""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlmodel import select
+
+from bot.demo.fakeslack import BOT_TOKEN, FakeSlack
+from bot.services import Services
+from bot.services.backfill import Backfiller, Pacer, run_waiting_backfills, since_argument
+from bot.slack.client import web_client
+from storage.models import Backfill, ItemTag
+from tests.helpers import items, saves, shares
+from tests.test_cli import peershelf
+
+ANA, BEN, CAROL = "U0ANA0001", "U0BEN0001", "U0CAROL01"
+NOW = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+
+
+def ts(days_ago: float, n: int = 0) -> str:
+    return f"{(NOW - timedelta(days=days_ago)).timestamp():.0f}.{n:06d}"
+
+
+def history(slack: FakeSlack) -> None:
+    """#eng-python: eight links over four months, a thread, a save reaction, a join and a bot."""
+    slack.add_channel("C0PYTHON01", "eng-python")
+    slack.add_channel("C0SECRET01", "secret", private=True)
+    slack.add_channel("C0NOTIN001", "elsewhere", member=False)
+    for n in range(6):
+        slack.add_message("C0PYTHON01", {"type": "message", "user": ANA, "ts": ts(10 + n, n),
+                                         "text": f"worth a read <https://example.com/post-{n}>"})  # fmt: skip
+    slack.add_message("C0PYTHON01", {"type": "message", "user": BEN, "ts": ts(5, 1), "text": "<https://example.com/saved>",
+                                     "reactions": [{"name": "bookmark::skin-tone-2", "users": [CAROL, ANA], "count": 2}]})  # fmt: skip # noqa: E501
+    slack.add_message("C0PYTHON01", {"type": "message", "user": CAROL, "ts": ts(4, 2), "text": "questions?"})
+    slack.add_message("C0PYTHON01", {"type": "message", "user": ANA, "ts": ts(3, 3), "thread_ts": ts(4, 2),
+                                     "text": "this: <https://example.com/in-a-thread>"})  # fmt: skip
+    slack.add_message("C0PYTHON01", {"type": "message", "subtype": "channel_join", "user": BEN, "ts": ts(2, 4),
+                                     "text": "<@U0BEN0001> has joined <https://example.com/not-a-share>"})  # fmt: skip
+    slack.add_message("C0PYTHON01", {"type": "message", "subtype": "bot_message", "bot_id": "B0RSS00001",
+                                     "ts": ts(1, 5), "text": "<https://example.com/from-a-bot>"})  # fmt: skip
+    slack.add_message("C0PYTHON01", {"type": "message", "user": ANA, "ts": ts(120, 6),
+                                     "text": "<https://example.com/too-old>"})  # fmt: skip
+
+
+@pytest.fixture
+def backfiller(services: Services, slack: FakeSlack) -> Backfiller:
+    history(slack)
+    services.settings = dataclasses.replace(services.settings, history_page_size=3, history_per_minute=60_000)
+    services.clock = lambda: NOW
+    return Backfiller(services, web_client(services.settings), "T0PEERS01", Pacer(60_000))
+
+
+def run_all(backfiller: Backfiller, since_days: int = 90) -> list[Any]:
+    rows, skipped = backfiller.plan([("C0PYTHON01", None)], since=NOW - timedelta(days=since_days))
+    return [backfiller.run(row) for row in rows] + skipped
+
+
+def test_history_becomes_shares_as_of_when_they_were_sent_with_threads_and_reactions(
+    backfiller: Backfiller, services: Services, slack: FakeSlack
+) -> None:
+    # Public channels the bot is in: not the private one, nor the one it was never invited to.
+    assert [c for c, _ in backfiller.public_channels()] == ["C0GENERAL1", "C0PYTHON01"]
+    [tally] = run_all(backfiller)
+    assert (tally.state, tally.links, tally.saves) == ("done", 8, 2)
+    urls = {i.url for i in items(services)}
+    assert urls == {f"https://example.com/post-{n}" for n in range(6)} | {
+        "https://example.com/saved", "https://example.com/in-a-thread"}  # fmt: skip
+    by_url = {i.id: i.url for i in items(services)}
+    found = {by_url[s.item_id]: s for s in shares(services)}
+    assert found["https://example.com/post-3"].shared_at.replace(microsecond=0) == NOW - timedelta(days=13)
+    assert found["https://example.com/post-3"].user_id == ANA and not found["https://example.com/post-3"].is_private
+    assert found["https://example.com/in-a-thread"].thread_ts == ts(4, 2)
+    assert found["https://example.com/saved"].permalink.startswith(
+        "https://acme-learning.slack.com/archives/C0PYTHON01/p"
+    )  # type: ignore[union-attr]
+    assert {(s.user_id, by_url[s.item_id]) for s in saves(services)} == {
+        (CAROL, "https://example.com/saved"), (ANA, "https://example.com/saved")}  # fmt: skip
+    with services.new_session() as session:  # the channel's topic, as for live shares
+        assert {t.tag for t in session.exec(select(ItemTag).where(ItemTag.source == "channel"))} == {"python"}
+    # Pages of three: four history pages, and the thread read once.
+    assert len(slack.calls_to("conversations.history")) == 4
+    assert len(slack.calls_to("conversations.replies")) == 1
+
+
+def test_a_second_run_adds_nothing_and_asks_slack_for_nothing(
+    backfiller: Backfiller, services: Services, slack: FakeSlack
+) -> None:
+    run_all(backfiller)
+    before = (len(items(services)), len(shares(services)), len(saves(services)))
+    slack.reset_calls()
+    [again] = run_all(backfiller)
+    assert (again.state, again.problem) == ("done", "already imported")
+    assert (len(items(services)), len(shares(services)), len(saves(services))) == before
+    assert slack.calls_to("conversations.history") == []
+    # Asked to go further back, it reads only the older span.
+    [older] = run_all(backfiller, since_days=150)
+    assert older.links == 9 and "https://example.com/too-old" in {i.url for i in items(services)}
+
+
+def test_an_interrupted_import_goes_on_where_it_stopped_and_a_429_is_waited_out(
+    backfiller: Backfiller, services: Services, slack: FakeSlack
+) -> None:
+    stop = threading.Event()
+    backfiller.stop = stop
+    backfiller.on_page = lambda tally, read: stop.set()  # stop after the first page
+    [first] = run_all(backfiller)
+    assert first.state == "running" and 0 < first.messages < 10
+    with services.new_session() as session:
+        [row] = session.exec(select(Backfill))
+    assert row.cursor is not None
+
+    slack.fail("conversations.history", status=429, retry_after=1)
+    backfiller.stop = threading.Event()
+    rows, _ = backfiller.plan([("C0PYTHON01", "eng-python")], since=NOW - timedelta(days=90))
+    [rest] = [backfiller.run(r) for r in rows]
+    assert rest.state == "done" and rest.links == 8 and len(shares(services)) == 8
+    assert len(slack.calls_to("conversations.history")) == 1 + 1 + 3  # the first page; refused once; three more
+
+
+def test_private_unknown_and_ignored_channels_are_left_out(backfiller: Backfiller, services: Services) -> None:
+    backfiller.services.settings = dataclasses.replace(
+        backfiller.services.settings, ignore_channels=frozenset({"C0PYTHON01"})
+    )
+    rows, skipped = backfiller.plan([("C0PYTHON01", None), ("C0SECRET01", None), ("C0NOPE0001", None)], since=NOW)
+    assert rows == []
+    assert [t.problem for t in skipped] == [
+        "in SHELF_IGNORE_CHANNELS",
+        "private: only public channels are imported",
+        "Slack does not know this channel, or Peershelf cannot see it",
+    ]
+
+
+def test_a_channel_the_bot_is_not_in_fails_with_a_reason(backfiller: Backfiller, slack: FakeSlack) -> None:
+    slack.fail_with("conversations.history", "not_in_channel")
+    rows, _ = backfiller.plan([("C0NOTIN001", None)], since=NOW - timedelta(days=9))
+    [tally] = [backfiller.run(r) for r in rows]
+    assert tally.state == "failed" and "/invite" in (tally.problem or "")
+
+
+def test_a_worker_runs_imports_waiting_in_the_database(backfiller: Backfiller, services: Services) -> None:
+    backfiller.plan([("C0PYTHON01", "eng-python")], since=NOW - timedelta(days=90))
+    assert run_waiting_backfills(services) == 1
+    assert len(shares(services)) == 8
+    assert run_waiting_backfills(services) == 0
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("30", NOW - timedelta(days=30)), ("2026-09-01", datetime(2026, 9, 1, tzinfo=UTC))],
+)
+def test_since_takes_days_or_a_date(value: str, expected: datetime) -> None:
+    assert since_argument(value, now=NOW) == expected
+
+
+@pytest.mark.parametrize("value", ["0", "yesterday", "2027-01-01", "-3", "2026-13-01"])
+def test_since_refuses_what_it_cannot_read(value: str) -> None:
+    with pytest.raises(ValueError):
+        since_argument(value, now=NOW)
+
+
+def test_the_command_imports_and_says_what_it_did(tmp_path: Path, slack: FakeSlack) -> None:
+    history(slack)
+    database = f"sqlite:///{tmp_path / 'shelf.db'}"
+    env = {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_API_URL": slack.api_url, "DATABASE_URL": database,
+           "SHELF_HISTORY_PER_MINUTE": "6000"}  # fmt: skip
+    result = peershelf("backfill", "--since", "3650", cwd=tmp_path, **env)
+    assert result.returncode == 0, result.stderr
+    assert "#eng-python: done; 12 messages read, 9 links, 2 saves" in result.stdout
+    assert result.stdout.strip().endswith("imported 9 links and 2 saves from 12 messages in 2 channels")
+    again = peershelf("backfill", "--since", "3650", cwd=tmp_path, **env)
+    assert "#eng-python: done (already imported)" in again.stdout
+    refused = peershelf("backfill", "--since", "soon", cwd=tmp_path, **env)
+    assert refused.returncode == 2 and "--since 'soon'" in refused.stderr
