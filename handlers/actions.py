@@ -16,6 +16,7 @@ from slack_sdk import WebClient
 
 from bot.commands.parser import Shelf
 from bot.services import Services
+from bot.services.backfill import start_history_import
 from bot.services.digests.slots import change_preferences
 from bot.services.forgetting import forget_me, summary
 from bot.services.lookups import refresh_profile
@@ -23,6 +24,7 @@ from bot.services.recommendation_dms import deliver, refresh, refused_text
 from bot.services.recommendations import NotAllowed, act, recommend_suggested, recommendable
 from bot.services.saving import done_pressed, save_pressed
 from bot.slack import blocks
+from bot.slack.home import HISTORY_IMPORT
 from handlers.events import publish
 from handlers.fields import number_in, user_of
 
@@ -175,3 +177,14 @@ def _home_controls(app: App, services: Services, shelf: Shelf) -> None:
 
     for action_id, listener in (("home_digest_toggle", toggle), ("home_digest_day", day), ("home_digest_time", at)):
         app.action(action_id)(ack=listener, lazy=[redraw])
+
+    def ack_import(ack: Ack) -> None:
+        ack()
+
+    def start_import(body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
+        """An admin's one click: every public channel the bot is in, the last 90 days, run by a worker."""
+        team_id, user_id = context.team_id or "", user_of(body)
+        start_history_import(services, client, team_id=team_id, user_id=user_id)
+        publish(services, client, team_id=team_id, user_id=user_id, shelf=shelf)
+
+    app.action(HISTORY_IMPORT)(ack=ack_import, lazy=[start_import])

@@ -18,6 +18,7 @@ from bot.services import Services
 from bot.services.channels import CHANNEL_CHANGES, channel_changed
 from bot.services.home import home_view
 from bot.services.leaving import leave
+from bot.services.lookups import refresh_profile
 from bot.services.messages import message_from_event
 from bot.services.saving import save_seen_message, save_slack_message
 from bot.services.shares import queue_message
@@ -92,7 +93,9 @@ def register(app: App, services: Services, shelf: Shelf) -> None:
     def publish_home(event: dict[str, Any], client: WebClient, context: BoltContext) -> None:
         if event.get("tab", "home") != "home" or not event.get("user"):
             return
-        publish(services, client, team_id=context.team_id or "", user_id=str(event["user"]), shelf=shelf)
+        team_id, user_id = context.team_id or "", str(event["user"])
+        refresh_profile(services, client, team_id, user_id)  # whether they are an admin, asked once a week
+        publish(services, client, team_id=team_id, user_id=user_id, shelf=shelf)
 
     app.event("app_home_opened")(ack=home_opened, lazy=[publish_home])
 

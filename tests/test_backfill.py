@@ -4,6 +4,7 @@ threads and reactions included, a 429 waited out, an interruption resumed, nothi
 from __future__ import annotations
 
 import dataclasses
+import json
 import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -12,12 +13,14 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
+from bot.demo.driver import SlackDriver
 from bot.demo.fakeslack import BOT_TOKEN, FakeSlack
 from bot.services import Services
 from bot.services.backfill import Backfiller, Pacer, run_waiting_backfills, since_argument
 from bot.slack.client import web_client
+from bot.slack.home import HISTORY_IMPORT
 from storage.models import Backfill, ItemTag
-from tests.helpers import items, saves, shares
+from tests.helpers import items, saves, shares, wait_for
 from tests.test_cli import peershelf
 
 ANA, BEN, CAROL = "U0ANA0001", "U0BEN0001", "U0CAROL01"
@@ -77,9 +80,9 @@ def test_history_becomes_shares_as_of_when_they_were_sent_with_threads_and_react
     assert found["https://example.com/post-3"].shared_at.replace(microsecond=0) == NOW - timedelta(days=13)
     assert found["https://example.com/post-3"].user_id == ANA and not found["https://example.com/post-3"].is_private
     assert found["https://example.com/in-a-thread"].thread_ts == ts(4, 2)
-    assert found["https://example.com/saved"].permalink.startswith(
+    assert (found["https://example.com/saved"].permalink or "").startswith(
         "https://acme-learning.slack.com/archives/C0PYTHON01/p"
-    )  # type: ignore[union-attr]
+    )
     assert {(s.user_id, by_url[s.item_id]) for s in saves(services)} == {
         (CAROL, "https://example.com/saved"), (ANA, "https://example.com/saved")}  # fmt: skip
     with services.new_session() as session:  # the channel's topic, as for live shares
@@ -178,3 +181,33 @@ def test_the_command_imports_and_says_what_it_did(tmp_path: Path, slack: FakeSla
     assert "#eng-python: done (already imported)" in again.stdout
     refused = peershelf("backfill", "--since", "soon", cwd=tmp_path, **env)
     assert refused.returncode == 2 and "--since 'soon'" in refused.stderr
+
+
+def home_texts(slack: FakeSlack, user: str) -> list[str]:
+    return [
+        json.dumps(c.params.get("view")) for c in slack.calls_to("views.publish") if c.params.get("user_id") == user
+    ]
+
+
+def test_an_admin_starts_the_import_from_the_app_home_and_sees_it_progress(
+    driver: SlackDriver, slack: FakeSlack, services: Services
+) -> None:
+    history(slack)
+    slack.add_user("U0BOSS0001", "Boss", is_admin=True)
+    driver.event({"type": "app_home_opened", "user": ANA, "channel": "D0ANA", "tab": "home"})
+    driver.event({"type": "app_home_opened", "user": "U0BOSS0001", "channel": "D0BOSS", "tab": "home"})
+    assert wait_for(lambda: home_texts(slack, "U0BOSS0001"))
+    assert "Import the last 90 days" in home_texts(slack, "U0BOSS0001")[-1]
+    assert wait_for(lambda: home_texts(slack, ANA)) and "Import history" not in home_texts(slack, ANA)[-1]
+
+    driver.press(HISTORY_IMPORT, "90", user=ANA)  # not an admin: nothing planned
+    driver.press(HISTORY_IMPORT, "90", user="U0BOSS0001")
+    assert wait_for(lambda: "Importing: 0 of 2 channels done" in home_texts(slack, "U0BOSS0001")[-1])
+    with services.new_session() as session:
+        assert {(b.channel_id, b.requested_by) for b in session.exec(select(Backfill))} == {
+            ("C0GENERAL1", "U0BOSS0001"), ("C0PYTHON01", "U0BOSS0001")}  # fmt: skip
+    assert run_waiting_backfills(services) == 2
+    assert {i.url for i in items(services)} >= {"https://example.com/post-0", "https://example.com/in-a-thread"}
+    driver.event({"type": "app_home_opened", "user": "U0BOSS0001", "channel": "D0BOSS", "tab": "home"})
+    assert wait_for(lambda: "Imported on" in home_texts(slack, "U0BOSS0001")[-1])
+    assert "8 links and 2 saves added" in home_texts(slack, "U0BOSS0001")[-1]

@@ -23,7 +23,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.services import Services
 from bot.services.capture import add_channel_topics, capture_message, save_items
-from bot.services.lookups import conversation, workspace_url
+from bot.services.lookups import NotAColleague, colleague, conversation, workspace_url
 from bot.services.messages import read_message
 from storage import backfills
 from storage.channels import default_topics
@@ -244,6 +244,21 @@ def since_argument(value: str, *, now: datetime) -> datetime:
     if day >= now:
         raise ValueError("a date in the past")
     return day
+
+
+def start_history_import(services: Services, client: WebClient, *, team_id: str, user_id: str) -> int:
+    """The App Home's button: plan the last DEFAULT_DAYS of every public channel the bot is in, for
+    a worker to run (`run_waiting_backfills`). Only a workspace admin may; the number of channels planned."""
+    try:
+        if not colleague(services, client, team_id, user_id).is_admin:
+            logger.warning("%s of team %s is not an admin; no history import", user_id, team_id)
+            return 0
+    except NotAColleague:
+        return 0
+    backfiller = Backfiller(services, client, team_id, Pacer(services.settings.history_per_minute))
+    since = services.clock() - timedelta(days=DEFAULT_DAYS)
+    rows, _ = backfiller.plan(backfiller.public_channels(), since=since, requested_by=user_id)
+    return len(rows)
 
 
 def run_waiting_backfills(services: Services, *, stop: threading.Event | None = None) -> int:

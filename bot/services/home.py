@@ -8,6 +8,7 @@ from typing import Any
 from bot.services import Services
 from bot.services.digests.slots import preferences
 from bot.slack import home as home_tab
+from storage import backfills
 from storage import items as item_store
 from storage import lists as list_store
 from storage import tags as tag_store
@@ -31,6 +32,7 @@ def home_view(
         interests = interests_of(session=session, team_id=team_id, user_id=user_id)
         person = get_person(session=session, team_id=team_id, user_id=user_id)
         top = top_items(session=session, team_id=team_id, since=now - timedelta(days=7), limit=TOP_ROWS)
+        imported = backfills.progress(session=session, team_id=team_id) if person and person.is_admin else None
     day, at = preferences(
         services.settings, person.digest_day if person else None, person.digest_time if person else None
     )
@@ -49,4 +51,24 @@ def home_view(
         time_zone=person.tz if person else None,
         top=top,
         commands=commands,
+        **(history_panel(imported) if person and person.is_admin else {}),
     )
+
+
+def history_panel(progress: backfills.Progress | None) -> dict[str, Any]:
+    """What a workspace admin sees of the history import, and the button that starts it."""
+    title = "*Import history* (admins)"
+    if progress is None:
+        text = (
+            f"{title}\nAdd the links shared in the last 90 days of the public channels Peershelf is in, "
+            "as if it had been there: their sharers, dates and save reactions. It runs in the background."
+        )
+        return {"history": text, "history_button": "Import the last 90 days"}
+    counts = f"{progress.messages:,} messages read, {progress.links:,} links and {progress.saves:,} saves added"
+    failed = f" {progress.failed} could not be read." if progress.failed else ""
+    if progress.running:
+        text = f"{title}\nImporting: {progress.done} of {progress.channels} channels done, {counts} so far.{failed}"
+        return {"history": text}
+    when = f" on {progress.finished_at:%d %b %Y}" if progress.finished_at else ""
+    text = f"{title}\nImported{when}: {progress.channels} channels, {counts}.{failed}"
+    return {"history": text, "history_button": "Look again (channels joined since)"}

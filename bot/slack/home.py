@@ -20,6 +20,7 @@ from bot.slack.blocks import (
 from bot.text import slack_escape
 
 HOME_SHELF_ROWS = 10
+HISTORY_IMPORT = "home_history_import"
 DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
@@ -42,9 +43,12 @@ def home_view(
     time_zone: str | None,
     top: Sequence[tuple[Card, int]],
     commands: list[tuple[str, str]],
+    history: str | None = None,
+    history_button: str | None = None,
 ) -> Block:
     """The Home tab, always within a view's 100 blocks however much the person has. `shelf` holds
-    (item, done, tags) of the newest saves; `subscriptions` (list name, owner)."""
+    (item, done, tags) of the newest saves; `subscriptions` (list name, owner). Workspace admins
+    also see the history import (`history`), with a button to start it when `history_button` names it."""
     view: list[Block] = [header("Peershelf"), context("  ".join([TAGLINE, *tips[:1]]))]
 
     view += [divider(), section(f"*Your shelf* — {unread} unread, {done} done")]
@@ -93,6 +97,12 @@ def home_view(
         view.append(context("Nothing shared in public channels this week yet."))
     for item, count in top:
         view += item_card(item, number=True, extra=people_count(count))
+
+    if history is not None:
+        view += [divider(), section(history)]
+        if history_button:
+            view.append({"type": "actions", "block_id": "home_history",
+                         "elements": [button(history_button, HISTORY_IMPORT, "90", style="primary")]})  # fmt: skip
 
     view += [divider(), context("\n".join(f"`{usage}`" for usage, _ in commands)[:2900])]
     return {"type": "home", "blocks": view[:MAX_BLOCKS_VIEW]}
