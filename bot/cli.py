@@ -204,6 +204,9 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     fetcher = settings.fetcher() if len(files) < len(args.sources) else None  # saved files need no fetcher
     several = len(args.sources) > 1
     failed = False
+    from bot.progress import progress
+
+    bar = progress("pages", total=len(args.sources), unit="pages", quiet=args.json or not several)
     try:
         taxonomy = load_taxonomy(settings.topics_file)
         colleagues = _colleagues(settings, taxonomy, args.team) if args.team else None
@@ -211,8 +214,10 @@ def cmd_inspect(args: argparse.Namespace) -> int:
             args.sources, fetcher=fetcher, saved_from=args.url, taxonomy=taxonomy, colleagues=colleagues
         ):
             failed = failed or "error" in found
-            print(as_json(found, with_source=several) if args.json else as_text(found), flush=True)
+            bar.write(as_json(found, with_source=several) if args.json else as_text(found))
+            bar.update(1)
     finally:
+        bar.close()
         if fetcher is not None:
             fetcher.close()
     return 1 if failed else 0
@@ -239,11 +244,16 @@ def cmd_feeds_poll(args: argparse.Namespace) -> int:
 
     settings = _settings()
     _upgrade(settings)
+    from bot.progress import progress
     from bot.runtime.heartbeat import Heartbeat
 
     services = Services.from_settings(settings)
+    bar = progress("feeds", total=0, unit="feeds")
     with Heartbeat(services):  # a poll that dies midway leaves its feeds to the next one at once
-        added = poll_feeds(services)
+        try:
+            added = poll_feeds(services, progress=bar)
+        finally:
+            bar.close()
     print(f"polled the feeds that were due; {added} new entries added to lists")
     return 0
 
@@ -276,14 +286,18 @@ def cmd_digest_run(args: argparse.Namespace) -> int:
     from bot.slack.render import blocks_to_text
 
     _upgrade(settings)
+    from bot.progress import progress
     from bot.runtime.heartbeat import Heartbeat
 
     services = Services.from_settings(settings)
+    bar = progress("digests", total=0, unit="people")
     try:
         with Heartbeat(services):  # a pass that dies midway leaves its digests to the next one at once
-            results = run_digests(services, now=now, dry_run=args.dry_run)
+            results = run_digests(services, now=now, dry_run=args.dry_run, progress=bar)
     except (SlackApiError, SlackClientError, OSError) as error:
         raise Stop(f"cannot reach Slack at SLACK_API_URL={settings.slack_api_url}: {error}") from None
+    finally:
+        bar.close()
     for result in results:
         for user_id, _text, shown in result.previews:
             print(f"--- digest for {user_id}\n{blocks_to_text(shown)}\n")
@@ -347,7 +361,7 @@ def _count(n: int, what: str) -> str:
 
 
 def _backfill_team(services: Services, team_id: str, channel_ids: list[str] | None, since: datetime) -> list[Tally]:
-    from bot.runtime.progress import progress
+    from bot.progress import progress
     from bot.services.backfill import LEASE, Backfiller, Pacer, Tally
     from bot.slack.client import client_for_team
     from storage import backfills

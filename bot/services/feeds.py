@@ -13,6 +13,7 @@ import feedparser
 from bs4 import BeautifulSoup
 from sqlmodel import Session
 
+from bot.progress import Progress
 from bot.reading.fetcher import Fetcher, FetchFailed, FetchRefused
 from bot.reading.kinds import kind_of
 from bot.reading.links import canonical_url
@@ -58,6 +59,7 @@ class FeedPoller:
     def __init__(self, services: Services, fetcher: Fetcher) -> None:
         self.services = services
         self.fetcher = fetcher
+        self.progress: Progress | None = None
 
     def poll_due(self, limit: int = 50) -> int:
         """Poll every feed whose hour has come (or that failed and waited out its back-off)."""
@@ -65,7 +67,14 @@ class FeedPoller:
         with self.services.new_session() as session:
             holder = self.services.holder
             feeds = list_store.claim_feeds(session=session, now=now, lease=LEASE, limit=limit, holder=holder)
-        return sum(self.poll(feed).added for feed in feeds)
+        if self.progress is not None:
+            self.progress.grow(len(feeds))
+        added = 0
+        for feed in feeds:
+            added += self.poll(feed).added
+            if self.progress is not None:
+                self.progress.update(1)
+        return added
 
     def poll(self, feed: Feed) -> PollResult:
         try:
@@ -161,10 +170,12 @@ class FeedPoller:
         return PollResult(added)
 
 
-def poll_feeds(services: Services) -> int:
+def poll_feeds(services: Services, *, progress: Progress | None = None) -> int:
     """One polling pass over the feeds that are due (each at most hourly)."""
     fetcher = services.settings.fetcher()
     try:
-        return FeedPoller(services, fetcher).poll_due()
+        poller = FeedPoller(services, fetcher)
+        poller.progress = progress
+        return poller.poll_due()
     finally:
         fetcher.close()

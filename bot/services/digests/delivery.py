@@ -13,6 +13,7 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
+from bot.progress import Progress
 from bot.services import Services, lookups
 from bot.services.digests.compose import Digest, Week, build_all, render, tags_of, week_before
 from bot.services.digests.slots import current_slot, next_slot, next_slot_anywhere, preferences
@@ -50,8 +51,10 @@ class DigestPass:
         *,
         pace_seconds: float = 0.2,
         sleep: Callable[[float], None] = clock.sleep,
+        progress: Progress | None = None,
     ) -> None:
         self.services = services
+        self.progress = progress
         self.client = client
         self.pace_seconds = pace_seconds  # bulk sends are paced below Slack's chat.postMessage limits
         self.sleep = sleep
@@ -88,6 +91,8 @@ class DigestPass:
             result.not_due += len(done)
             slots = {user: slot for user, slot in slots.items() if user not in done}
         pending = sorted(slots)
+        if self.progress is not None:
+            self.progress.grow(len(pending))
         # In batches, so memory stays flat however large the workspace.
         for start in range(0, len(pending), BATCH):
             batch = {user: slots[user] for user in pending[start : start + BATCH]}
@@ -102,13 +107,15 @@ class DigestPass:
                 tags = tags_of(session, [d for d in built.values() if not d.empty])
             if not dry_run:
                 self._deliver_batch(team_id, built, tags, now, result)
-                continue
-            for user_id, digest in built.items():
-                if digest.empty:
-                    result.skipped += 1
-                else:
-                    result.previews.append((user_id, *render(digest, tags)))
-                    result.sent += 1
+            else:
+                for user_id, digest in built.items():
+                    if digest.empty:
+                        result.skipped += 1
+                    else:
+                        result.previews.append((user_id, *render(digest, tags)))
+                        result.sent += 1
+            if self.progress is not None:
+                self.progress.update(len(batch))
         return result
 
     def _next_due(
@@ -238,7 +245,9 @@ class DigestPass:
 NOBODY_TO_SERVE = timedelta(days=1)
 
 
-def run_digests(services: Services, *, now: datetime | None = None, dry_run: bool = False) -> list[PassResult]:
+def run_digests(
+    services: Services, *, now: datetime | None = None, dry_run: bool = False, progress: Progress | None = None
+) -> list[PassResult]:
     """One digest pass over every workspace: send each digest that is due and not yet sent.
 
     When the last full pass found nothing due, this reads the instant it recorded and, until then,
@@ -255,7 +264,7 @@ def run_digests(services: Services, *, now: datetime | None = None, dry_run: boo
         if client is None and not dry_run:
             logger.warning("no bot token for team %s; its digests wait", team_id)
             continue
-        results.append(DigestPass(services, client).run(team_id, now=now, dry_run=dry_run))
+        results.append(DigestPass(services, client, progress=progress).run(team_id, now=now, dry_run=dry_run))
     if not dry_run:
         known = [result.next_at for result in results if result.next_at is not None]
         soonest = min(known) if known and len(known) == len(results) else None  # one unknown: look again

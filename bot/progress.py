@@ -12,8 +12,10 @@ LINE_EVERY_SECONDS = 10.0
 
 
 class Progress(Protocol):
+    def grow(self, n: int) -> None: ...  # n more to do than was known
     def update(self, n: int = 1) -> object: ...
     def note(self, text: str) -> None: ...
+    def write(self, text: str) -> None: ...  # a line of the command's own output, kept clear of the bar
     def close(self) -> None: ...
 
 
@@ -28,8 +30,14 @@ def progress(what: str, *, total: int | None, unit: str, quiet: bool = False, st
 
 
 class _Silent:
+    def grow(self, n: int) -> None:
+        pass
+
     def update(self, n: int = 1) -> None:
         pass
+
+    def write(self, text: str) -> None:
+        print(text, flush=True)
 
     def note(self, text: str) -> None:
         pass
@@ -44,8 +52,15 @@ class _Bar:
 
         self.bar: Any = tqdm(total=total, desc=what, unit=f" {unit}", file=stream, dynamic_ncols=True, leave=True)
 
+    def grow(self, n: int) -> None:
+        self.bar.total = (self.bar.total or 0) + n
+        self.bar.refresh()
+
     def update(self, n: int = 1) -> None:
         self.bar.update(n)
+
+    def write(self, text: str) -> None:
+        self.bar.write(text, file=sys.stdout)
 
     def note(self, text: str) -> None:
         self.bar.set_postfix_str(text, refresh=False)
@@ -64,10 +79,16 @@ class _Lines:
         self.done, self.text = 0, ""
         self.started = self.last = clock()
 
+    def grow(self, n: int) -> None:
+        self.total = (self.total or 0) + n
+
     def update(self, n: int = 1) -> None:
         self.done += n
         if self.clock() - self.last >= LINE_EVERY_SECONDS:
             self._write()
+
+    def write(self, text: str) -> None:
+        print(text, flush=True)
 
     def note(self, text: str) -> None:
         self.text = text
