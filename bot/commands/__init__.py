@@ -6,6 +6,7 @@ from bot.commands.digest import DigestCommands
 from bot.commands.lists import ListCommands
 from bot.commands.parser import Shelf
 from bot.commands.recommend import RecommendCommands
+from bot.commands.roundups import RoundupCommands
 from bot.commands.shelf import CaptureCommands
 from bot.commands.topics import TopicCommands
 from bot.services import Services
@@ -22,6 +23,6 @@ def build_shelf(services: Services) -> Shelf:
             "those from private channels and DMs stay visible only to the people who were there.",
         ]
     )
-    for family in (CaptureCommands, TopicCommands, RecommendCommands, ListCommands, DigestCommands):
+    for family in (CaptureCommands, TopicCommands, RecommendCommands, ListCommands, DigestCommands, RoundupCommands):
         family(services).register(shelf)
     return shelf

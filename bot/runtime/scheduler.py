@@ -16,6 +16,7 @@ from bot.services.events import prune_processed_events
 from bot.services.feeds import poll_feeds
 from bot.services.leaving import forget_departed
 from bot.services.recommendation_dms import resend_undelivered, send_due_notices
+from bot.services.roundups import run_roundups
 from storage.claims import forget_heartbeats
 from storage.db import optimize
 
@@ -81,4 +82,5 @@ def default_jobs(services: Services) -> list[Job]:
         Job("poll-feeds", 30, lambda: poll_feeds(services)),
         Job("weekly-digests", 30, lambda: run_digests(services)),
         Job("history-imports", 30, lambda: run_waiting_backfills(services)),
+        Job("channel-roundups", 30, lambda: run_roundups(services)),
     ]
