@@ -400,6 +400,34 @@ def _backfill_team(services: Services, team_id: str, channel_ids: list[str] | No
     return tallies
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    if not 1 <= args.weeks <= 104:
+        raise Stop(f"--weeks {args.weeks}: use a number of weeks from 1 to 104", 2)
+    target = Path(args.html)
+    if not target.parent.is_dir():
+        raise Stop(f"--html {args.html}: no folder {target.parent} to write it in", 2)
+    settings = _settings()
+    _upgrade(settings)
+    from bot.services import Services
+    from bot.services.report import report_html
+    from storage.workspaces import installed_workspaces
+
+    services = Services.from_settings(settings)
+    team_id = args.team
+    if team_id is None:
+        with services.new_session() as session:
+            served = [w.team_id for w in installed_workspaces(session=session)]
+        if len(served) != 1:
+            known = ", ".join(served) or "none yet"
+            raise Stop(f"name the workspace with --team (workspaces here: {known})", 2)
+        team_id = served[0]
+    target.write_text(report_html(services, team_id=team_id, weeks=args.weeks), encoding="utf-8")
+    print(f"wrote {target}: {args.weeks} weeks of workspace {team_id}")
+    return 0
+
+
 def cmd_workspace_forget(args: argparse.Namespace) -> int:
     from bot.services import Services
     from bot.services.leaving import forget
@@ -553,6 +581,20 @@ def build_parser() -> argparse.ArgumentParser:
     backfill.add_argument("--channel", nargs="+", metavar="C", help="only these channels (IDs like C0123ABCD)")
     backfill.add_argument("--since", metavar="DAYS|YYYY-MM-DD", help="how far back (default: 90 days)")
     backfill.add_argument("--team", metavar="T", help="only this workspace (OAuth mode serves several)")
+
+    report = _command(
+        commands,
+        "report",
+        "an HTML page of what the workspace learns, with charts",
+        "Write one self-contained HTML page (charts inline, no network needed to open it) for the people who "
+        "run learning programmes: shares, saves and recommendations per week; topics rising and falling; the "
+        "most recommended items; the most subscribed lists and their curators; how many people take part. "
+        "Only public activity counts, and nothing shared privately is named.\n\nReads DATABASE_URL and LOG_LEVEL.",
+        cmd_report,
+    )
+    report.add_argument("--html", required=True, metavar="FILE", help="where to write the page")
+    report.add_argument("--weeks", type=int, default=12, metavar="N", help="how many weeks, this one included (12)")
+    report.add_argument("--team", metavar="T", help="the workspace (needed when the database holds several)")
 
     workspace = _command(commands, "workspace", "workspaces served", "Workspaces Peershelf serves.")
     workspace_commands = workspace.add_subparsers(dest="workspace_command", required=True, metavar="COMMAND")
