@@ -334,10 +334,13 @@ class FakeSlack:
             m for m in self.messages.get(channel, []) if m.get("thread_ts") in (None, m["ts"]) and within(m["ts"])
         ]
         top_level.sort(key=lambda m: m["ts"], reverse=True)
-        for message in top_level:  # a thread's parent says how many replies it has
-            replies = [m for m in self.messages[channel] if m.get("thread_ts") == message["ts"] != m["ts"]]
-            if replies:
-                message["reply_count"] = len(replies)
+        replies: dict[str, int] = {}  # a thread's parent says how many replies it has
+        for m in self.messages.get(channel, []):
+            if m.get("thread_ts") not in (None, m["ts"]):
+                replies[m["thread_ts"]] = replies.get(m["thread_ts"], 0) + 1
+        for message in top_level:
+            if message["ts"] in replies:
+                message["reply_count"] = replies[message["ts"]]
         return self._page(top_level, params)
 
     def _conversations_replies(self, params: dict[str, Any], team_id: str) -> dict[str, Any]:
