@@ -16,6 +16,7 @@ from sqlalchemy import and_, delete, or_, text, update
 from sqlmodel import Session, SQLModel, col, select
 
 from storage.models import (
+    Backfill,
     CaptureQueue,
     CuratedList,
     DigestDelivery,
@@ -27,6 +28,7 @@ from storage.models import (
     ListItem,
     Person,
     Recommendation,
+    Roundup,
     Save,
     Share,
     Subscription,
@@ -106,6 +108,12 @@ def forget_person(*, session: Session, team_id: str, user_id: str) -> Forgotten:
     touched |= set(session.exec(select(Share.item_id).where(shared)))
     _delete(session, delete(Share).where(shared, col(Share.is_private)))
     done.shares_unnamed = _delete(session, update(Share).where(shared).values(user_id=ANONYMOUS, context=None))
+
+    # A channel's roundup and a history import stay the channel's, without the name of who started them.
+    _delete(session, update(Roundup).where(col(Roundup.team_id) == team_id, col(Roundup.enabled_by) == user_id)
+            .values(enabled_by=None))  # fmt: skip
+    _delete(session, update(Backfill).where(col(Backfill.team_id) == team_id, col(Backfill.requested_by) == user_id)
+            .values(requested_by=None))  # fmt: skip
 
     tagged = and_(col(ItemTag.team_id) == team_id, col(ItemTag.created_by) == user_id)
     _delete(session, delete(ItemTag).where(tagged, col(ItemTag.is_private)))

@@ -28,7 +28,8 @@ def learning(driver: SlackDriver, slack: FakeSlack, services: Services) -> None:
     slack.add_user(CAROL, "Carol")
     slack.add_user(DAVE, "Dave")
     for week in range(6):
-        services.clock = lambda week=week: NOW - timedelta(weeks=5 - week)
+        when = NOW - timedelta(weeks=5 - week)
+        services.clock = lambda when=when: when  # type: ignore[misc]
         for n in range(week + 1):  # more each week
             url = f"https://example.com/rust-ownership-{week}-{n}"
             driver.event(message(f"<{url}>", user=(ANA, BEN, CAROL)[n % 3], ts=f"17630{week}{n}000.000100"))
