@@ -124,6 +124,14 @@ def test_a_hashtag_two_people_wrote_stays_with_the_one_whose_message_remains(
     assert "#mustread" not in reply_text(driver.command(f"tag {GUIDE} #go", user=CAROL))
 
 
+def test_a_thread_parent_deleted_under_its_replies_loses_its_share(driver: SlackDriver, services: Services) -> None:
+    driver.event(message(f"<{GUIDE}> thoughts?", ts=TS))
+    driver.event(message("<https://example.com/a-reply>", user=BEN, ts="1764238600.000500", thread_ts=TS))
+    tombstone = edited("This message was deleted.", f"<{GUIDE}> thoughts?", subtype="tombstone", user="USLACKBOT")
+    driver.event(tombstone)
+    assert [i.url for i in items(services)] == ["https://example.com/a-reply"]
+
+
 def test_files_threads_and_broadcasts_are_read_like_any_message(driver: SlackDriver, services: Services) -> None:
     driver.event(
         message(

@@ -38,6 +38,9 @@ def message_from_event(event: dict[str, Any], team_id: str | None, *, capture_bo
             return None
         if before is not None and not may_hold_links(*_words(now)) and not may_hold_links(*_words(before)):
             return None
+        if text_of(now.get("subtype")) == "tombstone":  # a thread's parent, deleted while its replies stay
+            gone = {**(before or {}), "ts": now.get("ts"), "text": "", "blocks": None, "subtype": ""}
+            return read_message(gone, where, capture_bots=capture_bots, revised=True, anyone=True)
         return read_message(now, where, capture_bots=capture_bots, revised=True)
     if subtype == "message_deleted":
         before = _fields(event.get("previous_message")) or {}
