@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from sqlmodel import select
 
 from bot.demo.driver import SlackDriver
@@ -264,3 +265,28 @@ def test_an_edit_waits_for_the_message_it_changes_whichever_worker_holds_it(serv
         assert first is not None
         captures.done(session=session, row_id=first.id or 0)
     assert claim("worker-b") == ["never mind"]
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        message("<https://example.com/x>", ts="1764238600.000100", channel="C" + "X" * 40),
+        message("<https://example.com/x>", ts="not-a-ts"),
+        message("<https://example.com/x>", ts="1764238600.000100", user="u0lower"),
+        {"type": "message", "subtype": "message_changed", "channel": "C0GENERAL1", "message": ["not", "a", "dict"]},
+        {"type": "message", "subtype": "message_deleted", "channel": "C0GENERAL1", "deleted_ts": 1764238600},
+        {"type": "message", "subtype": "channel_name", "channel": {"id": "C0GENERAL1"}, "name": "x"},
+        {"type": "message", "subtype": "channel_convert_to_private", "channel": "C" + "X" * 40},
+        {"type": "message", "subtype": "channel_name", "channel": "C0GENERAL1", "name": "x" * 1000},
+    ],
+)
+def test_misshapen_message_events_are_answered_and_change_nothing(
+    driver: SlackDriver,
+    services: Services,
+    event: dict,  # type: ignore[type-arg]
+) -> None:
+    assert driver.event(event).status_code == 200
+    assert items(services) == [] and shares(services) == []
+    with services.new_session() as session:
+        assert list(session.exec(select(Channel))) == []
+        assert list(session.exec(select(CaptureQueue))) == []

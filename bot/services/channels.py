@@ -13,6 +13,7 @@ from typing import Any
 from bot.reading.topics import channel_topics
 from bot.services import Services
 from bot.services.capture import make_channel_private
+from bot.services.messages import slack_id
 from storage.channels import get_channel, remember_channel
 
 logger = logging.getLogger(__name__)
@@ -21,7 +22,7 @@ CHANNEL_CHANGES = frozenset({"channel_convert_to_private", "channel_name", "chan
 
 
 def channel_changed(services: Services, team_id: str, event: dict[str, Any]) -> None:
-    channel_id, subtype = str(event.get("channel") or ""), event.get("subtype")
+    channel_id, subtype = slack_id(event.get("channel")), event.get("subtype")
     if not channel_id:
         return
     with services.transaction() as session:
@@ -38,7 +39,7 @@ def channel_changed(services: Services, team_id: str, event: dict[str, Any]) -> 
         elif known is None:  # never asked about: conversations.info tells the whole of it when it is
             return
         elif subtype == "channel_name" and isinstance(event.get("name"), str):
-            name = event["name"]
+            name = event["name"][:255]
         elif subtype == "channel_purpose" and isinstance(event.get("purpose"), str):
             purpose = event["purpose"]
         else:

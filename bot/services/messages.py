@@ -3,6 +3,7 @@ what an edit or a deletion says about the message it changes."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from bot.reading.links import may_hold_links
@@ -12,6 +13,21 @@ from bot.services.capture import Message
 def text_of(value: Any) -> str:
     """A field Slack sends as a string; anything else counts as missing."""
     return value if isinstance(value, str) else ""
+
+
+_ID = re.compile(r"[A-Z0-9]{2,32}")  # a Slack ID: T…, C…, G…, D…, U…, W…, B…
+_TS = re.compile(r"\d{1,20}\.\d{1,10}")  # a message's ts: 1764238600.000100
+
+
+def slack_id(value: Any) -> str:
+    """`value` if it is shaped like a Slack ID (what a column of IDs can hold), else ""."""
+    text = text_of(value)
+    return text if _ID.fullmatch(text) else ""
+
+
+def message_ts(value: Any) -> str:
+    text = text_of(value)
+    return text if _TS.fullmatch(text) else ""
 
 
 # Messages read for links: plain ones, thread replies sent to the channel too, messages sharing
@@ -24,8 +40,8 @@ def message_from_event(event: dict[str, Any], team_id: str | None, *, capture_bo
     """What to capture from a `message` event: a new message, or (`revised`) the new state of an
     edited one, or a deleted one (no text). None for housekeeping subtypes, for bots' messages
     unless `capture_bots`, for an edit that changed nothing capture reads (an unfurl), and for a
-    message whose fields are not what Slack sends (a user, channel or ts that is not text)."""
-    channel = text_of(event.get("channel"))
+    message whose fields are not what Slack sends (a user, channel or ts that is not shaped like one)."""
+    channel = slack_id(event.get("channel"))
     if not team_id or not channel:
         return None
     # Without a channel_type, treat the conversation as private: never leak by guessing.
@@ -67,7 +83,7 @@ def read_message(
     (team_id, channel_id, channel_type); None when capture does not read it."""
     if text_of(fields.get("subtype")) not in READ_SUBTYPES:
         return None
-    user, bot, ts = (text_of(fields.get(key)) for key in ("user", "bot_id", "ts"))
+    user, bot, ts = slack_id(fields.get("user")), slack_id(fields.get("bot_id")), message_ts(fields.get("ts"))
     if bot or fields.get("subtype") == "bot_message":
         if not capture_bots:
             return None
@@ -80,7 +96,7 @@ def read_message(
         user_id=user,
         ts=ts,
         text=text,
-        thread_ts=text_of(fields.get("thread_ts")) or None,
+        thread_ts=message_ts(fields.get("thread_ts")) or None,
         blocks=blocks,
         revised=revised,
     )
