@@ -10,6 +10,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from storage.claims import claim_due
+from storage.db import write_now
 from storage.models import CaptureQueue
 
 
@@ -18,8 +19,7 @@ def add(engine: Engine, *, team_id: str, message: str, key: str, now: datetime) 
     every message with a link, while Slack waits for its answer). `key` names the message (its
     edits and deletion carry the same one)."""
     row = {"team_id": team_id, "message": message, "message_key": key[:100], "received_at": now, "attempts": 0}
-    with engine.connect() as connection:
-        connection.execution_options(isolation_level="AUTOCOMMIT").execute(_ADD, row)
+    write_now(engine, _ADD, row)
 
 
 _ADD = insert(CaptureQueue.__table__)  # type: ignore[attr-defined]

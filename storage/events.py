@@ -10,6 +10,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from storage.db import write_now
 from storage.models import ProcessedEvent
 
 
@@ -20,9 +21,7 @@ def claim_event(engine: Engine, *, event_id: str, team_id: str | None, now: date
     insert_for = sqlite_insert if engine.dialect.name == "sqlite" else postgresql_insert
     row = insert_for(table).values(event_id=event_id, team_id=team_id, received_at=now)
     statement = row.on_conflict_do_nothing(index_elements=["event_id"]).returning(table.c.event_id)
-    with engine.connect() as connection:
-        inserted = connection.execution_options(isolation_level="AUTOCOMMIT").execute(statement).first()
-    return inserted is not None
+    return bool(write_now(engine, statement))
 
 
 def release_event(*, session: Session, event_id: str) -> None:

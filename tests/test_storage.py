@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime
+
+from sqlalchemy import text
 
 from bot.services import Services
 from storage import digests
+from storage.db import SQLITE_BUSY_TIMEOUT_MS
+from storage.events import claim_event
 from storage.people import remember_person
 
 
@@ -20,3 +25,35 @@ def test_looking_people_up_by_id_matches_whole_ids_only(services: Services) -> N
             "U0ANA0001",
         }
         assert digests.people(session=session, team_id="T1", user_ids=[longest + "1", "U0ANA"]) == {}
+
+
+def test_an_ack_write_waits_out_a_held_write_lock_and_leaves_the_connection_as_it_was(services: Services) -> None:
+    """Slack's ack writes one row while a worker may hold the database's write lock: it goes in as
+    soon as the lock is free, and the pooled connection keeps its usual busy timeout after."""
+    engine = services.engine
+    held, release = threading.Event(), threading.Event()
+
+    def worker_transaction() -> None:
+        with engine.connect() as connection:
+            if engine.dialect.name == "sqlite":
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
+            else:
+                connection.execute(text("LOCK TABLE processed_event IN EXCLUSIVE MODE"))
+            held.set()
+            release.wait(5)
+            if engine.dialect.name == "sqlite":
+                connection.exec_driver_sql("COMMIT")
+            else:
+                connection.rollback()
+
+    thread = threading.Thread(target=worker_transaction)
+    thread.start()
+    held.wait(5)
+    threading.Timer(0.2, release.set).start()
+    now = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+    assert claim_event(engine, event_id="Ev0001", team_id="T1", now=now)
+    assert not claim_event(engine, event_id="Ev0001", team_id="T1", now=now)  # recorded once
+    thread.join()
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as connection:
+            assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == SQLITE_BUSY_TIMEOUT_MS

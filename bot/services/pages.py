@@ -19,7 +19,7 @@ from bot.reading.kinds import kind_of
 from bot.reading.links import preferred_canonical
 from bot.reading.metadata import Metadata, merge_oembed, oembed_endpoint, page_metadata
 from bot.services import Services
-from bot.services.tagging import auto_tag
+from bot.services.tagging import auto_tag, topics_of
 from bot.text import clip
 from storage import items as item_store
 from storage.models import Item
@@ -126,6 +126,17 @@ class MetadataWorker:
     ) -> Outcome:
         now = self.services.clock()
         attempts = item.fetch_attempts if attempts is None else attempts
+        # Reading the page and tagging it happen before the write transaction: on SQLite, whatever
+        # runs inside it holds the one write lock that Slack's acks wait for.
+        meta = values = matches = None
+        if page is not None:
+            meta = page_metadata(page)
+            if oembed:
+                merge_oembed(meta, oembed)
+            values = metadata_values(item, page, meta)
+            with self.services.new_session() as session:
+                matches = topics_of(session, self.services.taxonomy, item.model_copy(update=values),
+                                    keywords=meta.keywords)  # fmt: skip
         with self.services.transaction() as session:
             current = item_store.record_fetch(
                 session=session,
@@ -137,15 +148,14 @@ class MetadataWorker:
                 fetched=page is not None,
                 now=now,
             )
-            if current is None or page is None:  # merged away meanwhile, or nothing read
+            if current is None or page is None or meta is None or values is None:  # merged away, or nothing read
                 return outcome
-            meta = page_metadata(page)
-            if oembed:
-                merge_oembed(meta, oembed)
-            item_store.update_metadata(session=session, item=current, values=metadata_values(current, page, meta))
+            if current.kind == "book":  # made a book meanwhile (`/shelf save book`): a page does not unmake it
+                values["kind"] = "book"
+            item_store.update_metadata(session=session, item=current, values=values)
             candidate = preferred_canonical(current.canonical_url, page.url, meta.canonical_url)
             current = item_store.move_to_url(session=session, item=current, canonical_url=candidate)
-            auto_tag(session, self.services.taxonomy, current, now=now, keywords=meta.keywords)
+            auto_tag(session, self.services.taxonomy, current, now=now, matches=matches)
         return outcome
 
 

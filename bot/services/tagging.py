@@ -35,11 +35,28 @@ def colleagues(session: Session, taxonomy: Taxonomy, team_id: str) -> Colleagues
 
 
 def auto_tag(
-    session: Session, taxonomy: Taxonomy, item: Item, *, now: datetime, keywords: list[str] | None = None
+    session: Session,
+    taxonomy: Taxonomy,
+    item: Item,
+    *,
+    now: datetime,
+    keywords: list[str] | None = None,
+    matches: list[TopicMatch] | None = None,
 ) -> list[TopicMatch]:
-    """Run the tagger over what is known of the item and store its topics (people's corrections stay)."""
+    """Run the tagger over what is known of the item (unless its `matches` were worked out
+    already) and store its topics (people's corrections stay)."""
+    if matches is None:
+        matches = topics_of(session, taxonomy, item, keywords=keywords)
+    tag_store.replace_auto_tags(session=session, item=item, topics=[(m.slug, m.explain()) for m in matches], now=now)
+    return matches
+
+
+def topics_of(
+    session: Session, taxonomy: Taxonomy, item: Item, *, keywords: list[str] | None = None
+) -> list[TopicMatch]:
+    """The tagger's topics for the item as it is (or is about to be), with its workspace's corrections."""
     url = item.url if item.url.startswith(("http://", "https://")) else None
-    matches = taxonomy.tag(
+    return taxonomy.tag(
         title=item.title,
         description=item.description,
         keywords=keywords,
@@ -47,5 +64,3 @@ def auto_tag(
         url=url,
         colleagues=colleagues(session, taxonomy, item.team_id),
     )
-    tag_store.replace_auto_tags(session=session, item=item, topics=[(m.slug, m.explain()) for m in matches], now=now)
-    return matches
