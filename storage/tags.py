@@ -6,8 +6,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, case, exists, func, or_
+from sqlalchemy import ColumnElement, case, event, exists, func, or_
 from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -212,8 +213,36 @@ def corrections(
     ]
 
 
+_REINDEX = "peershelf_reindex"  # session.info key: items whose search document is due for a refresh
+
+
 def index_item(*, session: Session, item: Item) -> None:
-    """Refresh the item's search document from its fields, current tags and URL (all there is before a fetch)."""
+    """Refresh the item's search document from its fields, current tags and URL (all there is
+    before a fetch) when the session commits: once, however many of its tags and fields changed."""
+    assert item.id is not None
+    session.info.setdefault(_REINDEX, {})[item.id] = item
+
+
+@event.listens_for(Session, "before_commit")
+def _reindex(session: Session) -> None:
+    if session.in_nested_transaction():  # a savepoint's release: the transaction goes on
+        return
+    pending: dict[int, Item] = session.info.pop(_REINDEX, {})
+    if not pending:
+        return
+    still_there = set(session.exec(select(Item.id).where(col(Item.id).in_(list(pending)))))  # not deleted meanwhile
+    for item_id, item in pending.items():
+        if item_id in still_there:
+            _write_index(session, item)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_reindex(session: Session, transaction: Any) -> None:
+    if transaction.parent is None:  # the whole transaction, rolled back (a savepoint's end changes nothing)
+        session.info.pop(_REINDEX, None)
+
+
+def _write_index(session: Session, item: Item) -> None:
     assert item.id is not None
     tags = tag_names(session=session, item_ids=[item.id], viewer=None).get(item.id, [])  # the shared document
     search.index_item(
