@@ -188,8 +188,11 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
     from bot.runtime.background import serve
     from bot.services import Services
+    from storage.db import yield_to_acks
 
-    serve(Services.from_settings(settings), parent=args.parent)
+    services = Services.from_settings(settings)
+    yield_to_acks(services.engine)  # on SQLite, leave Slack's acks gaps to write in
+    serve(services, parent=args.parent)
     return 0
 
 

@@ -16,8 +16,20 @@ from bot.services import Services, events
 logger = logging.getLogger(__name__)
 
 
+# Events whose effect is the same however often they arrive, so a retry needs no record: a message
+# is captured by its ts (an item per link, a share per message and link), an edit or deletion sets
+# the message's state. Most messages carry no link, and their ack then writes nothing at all.
+IDEMPOTENT_EVENTS = frozenset({"message"})
+
+
 def event_id_of(body: dict[str, Any]) -> str | None:
-    return body.get("event_id") if body.get("type") == "event_callback" else None
+    """The ID of an event to record once, or None (not an event, or one a retry cannot repeat)."""
+    if body.get("type") != "event_callback":
+        return None
+    event = body.get("event")
+    if isinstance(event, dict) and event.get("type") in IDEMPOTENT_EVENTS:
+        return None
+    return body.get("event_id")
 
 
 def register(app: App, services: Services) -> None:

@@ -63,6 +63,31 @@ def write_now(engine: Engine, statement: Any, params: dict[str, Any] | None = No
             connection.exec_driver_sql(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
 
 
+YIELD_SHARE = 0.5  # a background process on SQLite pauses this share of each write transaction's length
+YIELD_AT_MOST = 0.05
+
+
+def yield_to_acks(engine: Engine, *, share: float = YIELD_SHARE) -> None:
+    """For a process that writes in the background (the worker) to a SQLite `engine`: after each
+    transaction it commits, pause for `share` of the time the transaction took. SQLite has one
+    write lock for the whole file; left to themselves the worker's threads hand it to each other
+    back to back, and an ack that Slack waits for finds it free only by luck. Background work is
+    slowed by at most a third; acks get gaps. Nothing changes on PostgreSQL."""
+    if engine.dialect.name != "sqlite":
+        return
+
+    @event.listens_for(Session, "after_begin")
+    def began(session: Session, transaction: Any, connection: Any) -> None:
+        if connection.engine is engine and transaction.parent is None:
+            session.info["began_at"] = time.monotonic()
+
+    @event.listens_for(Session, "after_commit")
+    def committed(session: Session) -> None:
+        began_at = session.info.pop("began_at", None)
+        if began_at is not None:
+            time.sleep(min((time.monotonic() - began_at) * share, YIELD_AT_MOST))
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine for `url` with the per-backend settings Peershelf relies on."""
     if url.startswith("sqlite"):
