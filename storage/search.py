@@ -99,4 +99,7 @@ def _ranked(session: Session, team_id: str, user_id: str, terms: list[str], *, p
             f"WHERE document @@ q AND team_id = :team_id AND (user_id IS NULL OR user_id = :user_id) AND {_VISIBLE} "
             "ORDER BY id DESC LIMIT :window) AS recent ORDER BY ts_rank(document, q) DESC LIMIT :limit"
         )
+        # A search over many matches is estimated costly enough for PostgreSQL to compile it (JIT),
+        # which costs more than the query itself: 15-20 ms each time, measured at 1M items.
+        session.execute(text("SET LOCAL jit = off"))
     return [int(row[0]) for row in session.execute(text(sql), params)]
