@@ -332,6 +332,7 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     from bot.runtime.heartbeat import Heartbeat
     from bot.services import Services
     from bot.services.lookups import workspaces
+    from bot.text import counted
 
     services = Services.from_settings(settings)
     try:
@@ -354,13 +355,9 @@ def cmd_backfill(args: argparse.Namespace) -> int:
         )
     print(
         f"imported {sum(t.links for t in tallies)} links and {sum(t.saves for t in tallies)} saves from "
-        f"{sum(t.messages for t in tallies)} messages in {_count(sum(t.state == 'done' for t in tallies), 'channel')}"
+        f"{sum(t.messages for t in tallies)} messages in {counted(sum(t.state == 'done' for t in tallies), 'channel')}"
     )
     return 1 if any(t.state == "failed" for t in tallies) else 0
-
-
-def _count(n: int, what: str) -> str:
-    return f"{n} {what}{'' if n == 1 else 's'}"
 
 
 def _backfill_team(services: Services, team_id: str, channel_ids: list[str] | None, since: datetime) -> list[Tally]:
@@ -434,6 +431,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_workspace_forget(args: argparse.Namespace) -> int:
     from bot.services import Services
     from bot.services.leaving import forget
+    from bot.text import counted
 
     team_id = args.team_id.strip()
     if not re.fullmatch(r"[TE][A-Z0-9]{2,31}", team_id):
@@ -444,7 +442,7 @@ def cmd_workspace_forget(args: argparse.Namespace) -> int:
     if not deleted:
         print(f"nothing kept for workspace {team_id}; nothing deleted")
     else:
-        print(f"forgot workspace {team_id}: {deleted} row{'s' if deleted != 1 else ''} deleted")
+        print(f"forgot workspace {team_id}: {counted(deleted, 'row')} deleted")
     return 0
 
 

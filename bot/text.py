@@ -21,6 +21,11 @@ def clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: max(limit - 1, 0)].rstrip() + "…"
 
 
+def counted(n: int, noun: str) -> str:
+    """`1 save`, `3 saves`: a count with its noun (nouns whose plural takes just an s)."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 def echo(text: str, limit: int = 60) -> str:
     """What a person typed, safe to put inside a `code` span of a reply."""
     return slack_escape(clip(slack_unescape(text).replace("`", "'").replace("\n", " "), limit))

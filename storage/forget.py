@@ -40,12 +40,12 @@ def forget_workspace(*, session: Session, team_id: str) -> int:
     deleted = 0
     lists = select(col(CuratedList.id)).where(col(CuratedList.team_id) == team_id)
     feeds = select(col(Feed.id)).where(col(Feed.team_id) == team_id)
-    deleted += session.execute(delete(ListItem).where(col(ListItem.list_id).in_(lists))).rowcount  # type: ignore[attr-defined]
-    deleted += session.execute(delete(FeedEntry).where(col(FeedEntry.feed_id).in_(feeds))).rowcount  # type: ignore[attr-defined]
-    deleted += session.execute(text("DELETE FROM search_doc WHERE team_id = :team"), {"team": team_id}).rowcount  # type: ignore[attr-defined]
+    deleted += _affected(session, delete(ListItem).where(col(ListItem.list_id).in_(lists)))
+    deleted += _affected(session, delete(FeedEntry).where(col(FeedEntry.feed_id).in_(feeds)))
+    deleted += _affected(session, text("DELETE FROM search_doc WHERE team_id = :team").bindparams(team=team_id))
     for table in reversed(SQLModel.metadata.sorted_tables):
         if "team_id" in table.c:
-            deleted += session.execute(delete(table).where(table.c.team_id == team_id)).rowcount  # type: ignore[attr-defined]
+            deleted += _affected(session, delete(table).where(table.c.team_id == team_id))
     return deleted
 
 
@@ -72,7 +72,7 @@ def forget_person(*, session: Session, team_id: str, user_id: str) -> Forgotten:
     touched: set[int] = set()
     mine = and_(col(Save.team_id) == team_id, col(Save.user_id) == user_id)
     touched |= set(session.exec(select(Save.item_id).where(mine)))
-    done.saves = _delete(session, delete(Save).where(mine))
+    done.saves = _affected(session, delete(Save).where(mine))
     session.execute(
         text("DELETE FROM search_doc WHERE team_id = :team AND user_id = :user"), {"team": team_id, "user": user_id}
     )
@@ -82,17 +82,17 @@ def forget_person(*, session: Session, team_id: str, user_id: str) -> Forgotten:
     if list_ids:
         touched |= set(session.exec(select(ListItem.item_id).where(col(ListItem.list_id).in_(list_ids))))
         feeds = select(col(Feed.id)).where(col(Feed.list_id).in_(list_ids))
-        _delete(session, delete(FeedEntry).where(col(FeedEntry.feed_id).in_(feeds)))
+        _affected(session, delete(FeedEntry).where(col(FeedEntry.feed_id).in_(feeds)))
         for child in (ListItem, Subscription, Feed):
-            _delete(session, delete(child).where(col(child.list_id).in_(list_ids)))
-        done.lists = _delete(session, delete(CuratedList).where(col(CuratedList.id).in_(list_ids)))
+            _affected(session, delete(child).where(col(child.list_id).in_(list_ids)))
+        done.lists = _affected(session, delete(CuratedList).where(col(CuratedList.id).in_(list_ids)))
 
     theirs = and_(
         col(Recommendation.team_id) == team_id,
         or_(col(Recommendation.from_user_id) == user_id, col(Recommendation.to_user_id) == user_id),
     )
     touched |= set(session.exec(select(Recommendation.item_id).where(theirs)))
-    done.recommendations = _delete(session, delete(Recommendation).where(theirs))
+    done.recommendations = _affected(session, delete(Recommendation).where(theirs))
 
     for model, column in (  # type: ignore[var-annotated]
         (Subscription, Subscription.user_id),
@@ -102,25 +102,25 @@ def forget_person(*, session: Session, team_id: str, user_id: str) -> Forgotten:
         (DigestDelivery, DigestDelivery.user_id),
         (Person, Person.user_id),
     ):
-        _delete(session, delete(model).where(col(model.team_id) == team_id, col(column) == user_id))
+        _affected(session, delete(model).where(col(model.team_id) == team_id, col(column) == user_id))
 
     shared = and_(col(Share.team_id) == team_id, col(Share.user_id) == user_id)
     touched |= set(session.exec(select(Share.item_id).where(shared)))
-    _delete(session, delete(Share).where(shared, col(Share.is_private)))
-    done.shares_unnamed = _delete(session, update(Share).where(shared).values(user_id=ANONYMOUS, context=None))
+    _affected(session, delete(Share).where(shared, col(Share.is_private)))
+    done.shares_unnamed = _affected(session, update(Share).where(shared).values(user_id=ANONYMOUS, context=None))
 
     # A channel's roundup and a history import stay the channel's, without the name of who started them.
-    _delete(session, update(Roundup).where(col(Roundup.team_id) == team_id, col(Roundup.enabled_by) == user_id)
+    _affected(session, update(Roundup).where(col(Roundup.team_id) == team_id, col(Roundup.enabled_by) == user_id)
             .values(enabled_by=None))  # fmt: skip
-    _delete(session, update(Backfill).where(col(Backfill.team_id) == team_id, col(Backfill.requested_by) == user_id)
+    _affected(session, update(Backfill).where(col(Backfill.team_id) == team_id, col(Backfill.requested_by) == user_id)
             .values(requested_by=None))  # fmt: skip
 
     tagged = and_(col(ItemTag.team_id) == team_id, col(ItemTag.created_by) == user_id)
-    _delete(session, delete(ItemTag).where(tagged, col(ItemTag.is_private)))
-    _delete(session, update(ItemTag).where(tagged).values(created_by=None))
+    _affected(session, delete(ItemTag).where(tagged, col(ItemTag.is_private)))
+    _affected(session, update(ItemTag).where(tagged).values(created_by=None))
     # Messages of theirs still waiting to be captured.
     pattern = f'%"user_id": {json.dumps(user_id)}%'
-    _delete(
+    _affected(
         session,
         delete(CaptureQueue).where(col(CaptureQueue.team_id) == team_id, col(CaptureQueue.message).like(pattern)),
     )
@@ -128,5 +128,6 @@ def forget_person(*, session: Session, team_id: str, user_id: str) -> Forgotten:
     return done
 
 
-def _delete(session: Session, statement: Any) -> int:
+def _affected(session: Session, statement: Any) -> int:
+    """Run a DELETE or UPDATE; the number of rows it touched."""
     return int(session.execute(statement).rowcount)  # type: ignore[attr-defined]

@@ -9,7 +9,7 @@ from bot.commands.parser import Invocation, Reply, Shelf, Subcommand, Token, Usa
 from bot.services import Services
 from bot.services.lists import ListProblem, feed_url, find_list, own_list
 from bot.slack import blocks
-from bot.text import clip, echo
+from bot.text import clip, counted, echo
 from storage import items as item_store
 from storage import lists as list_store
 from storage import tags as tag_store
@@ -28,10 +28,6 @@ def _name(token: Token | None) -> str:
     if token is None or not token.text.strip():
         raise UsageError('Name the list, in double quotes: `"Reading list"`.')
     return " ".join(token.text.split())
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def _answering(run: Callable[[Invocation, list[Token]], Reply]) -> Callable[[Invocation, list[Token]], Reply]:
@@ -155,8 +151,8 @@ class ListCommands:
             tags = tag_store.tag_names(
                 session=session, item_ids=[item.id or 0 for _, item in entries[:SHOWN]], viewer=invocation.user_id
             )
-        counted = f"{_count(len(entries), 'item')}, {_count(subscribers, 'subscriber')}"
-        heading = f"*{echo(curated.name, 80)}* by <@{curated.owner_id}> — {counted}"
+        sizes = f"{counted(len(entries), 'item')}, {counted(subscribers, 'subscriber')}"
+        heading = f"*{echo(curated.name, 80)}* by <@{curated.owner_id}> — {sizes}"
         if curated.description:
             heading += f"\n{blocks.slack_escape(clip(curated.description, 300))}"
         cards = [
@@ -202,8 +198,8 @@ class ListCommands:
         if not ranked:
             return Reply('No lists yet. Start one with `/shelf list new "Name"`.')
         lines = [
-            f"*{echo(c.name, 80)}* by <@{c.owner_id}> — {_count(sizes.get(c.id or 0, 0), 'item')}, "
-            f"{_count(n, 'subscriber')}"
+            f"*{echo(c.name, 80)}* by <@{c.owner_id}> — {counted(sizes.get(c.id or 0, 0), 'item')}, "
+            f"{counted(n, 'subscriber')}"
             for c, n in ranked
         ]
         text = "\n".join([heading, *lines])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from bot.services import Services
+from bot.text import counted
 from storage import items as item_store
 from storage.forget import Forgotten, forget_person
 
@@ -23,13 +24,10 @@ def forget_me(services: Services, *, team_id: str, user_id: str) -> Forgotten:
 
 
 def summary(forgotten: Forgotten) -> str:
-    def count(n: int, what: str) -> str:
-        return f"{n} {what}{'' if n == 1 else 's'}"
-
-    parts = [count(forgotten.saves, "save"), count(forgotten.lists, "list"),
-             count(forgotten.recommendations, "recommendation")]  # fmt: skip
+    parts = [counted(forgotten.saves, "save"), counted(forgotten.lists, "list"),
+             counted(forgotten.recommendations, "recommendation")]  # fmt: skip
     tail = (
-        f" {count(forgotten.shares_unnamed, 'link')} you shared in public channels stay, without your name or words."
+        f" {counted(forgotten.shares_unnamed, 'link')} you shared in public channels stay, without your name or words."
         if forgotten.shares_unnamed
         else ""
     )

@@ -10,6 +10,7 @@ from html import escape
 from typing import Any
 
 from bot.services import Services
+from bot.slack.blocks import people_count
 from storage.report import Learning, learning
 from storage.workspaces import get_workspace
 
@@ -63,7 +64,7 @@ def render(found: Learning, *, workspace: str, since: datetime, now: datetime) -
         _table(
             ("Item", "Recommendations", "By"),
             [
-                (f"<a href='{escape(r.url, quote=True)}'>{escape(r.title)}</a>", str(r.count), _people(r.people))
+                (f"<a href='{escape(r.url, quote=True)}'>{escape(r.title)}</a>", str(r.count), people_count(r.people))
                 for r in found.recommended
             ],
             empty="Nothing was recommended in these weeks.",
@@ -114,10 +115,6 @@ def _chart(
         chart.add(name, values)
     # pygal still writes its settings for its (absent) tooltip script into a <script>: the page needs none.
     return _SCRIPT.sub("", str(chart.render(is_unicode=True)))
-
-
-def _people(n: int) -> str:
-    return f"{n} {'person' if n == 1 else 'people'}"
 
 
 def _tile(number: int, what: str) -> str:

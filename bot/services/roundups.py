@@ -95,7 +95,7 @@ def roundup_message(
 
 
 def _taken_up(shared: int, saved: int) -> str:
-    parts = [f"shared by {shared} {'person' if shared == 1 else 'people'}"]
+    parts = [f"shared by {blocks.people_count(shared)}"]
     if saved:
         parts.append(f"saved by {saved}")
     return ", ".join(parts)
