@@ -31,7 +31,6 @@ logger = logging.getLogger(__name__)
 def register(app: App, services: Services, shelf: Shelf) -> None:
     ignored = services.settings.ignore_channels
     save_reactions = set(services.settings.save_reactions)
-
     capture_bots = services.settings.capture_bots
 
     def capture(event: dict[str, Any], context: BoltContext) -> None:

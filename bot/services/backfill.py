@@ -25,6 +25,7 @@ from bot.services import Services
 from bot.services.capture import add_channel_topics, capture_message, save_items
 from bot.services.lookups import NotAColleague, colleague, conversation, workspace_url
 from bot.services.messages import read_message
+from bot.slack.client import client_for_team
 from storage import backfills
 from storage.channels import default_topics
 from storage.models import Backfill
@@ -264,8 +265,6 @@ def start_history_import(services: Services, client: WebClient, *, team_id: str,
 def run_waiting_backfills(services: Services, *, stop: threading.Event | None = None) -> int:
     """(Scheduled) Run imports started from the App Home, or left by a process that stopped; one
     at a time, so this process keeps to the pace. The number of channels finished."""
-    from bot.slack.client import client_for_team
-
     finished = 0
     while stop is None or not stop.is_set():
         with services.new_session() as session:

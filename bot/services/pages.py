@@ -128,15 +128,14 @@ class MetadataWorker:
         attempts = item.fetch_attempts if attempts is None else attempts
         # Reading the page and tagging it happen before the write transaction: on SQLite, whatever
         # runs inside it holds the one write lock that Slack's acks wait for.
-        meta = values = matches = None
+        meta = matches = None
         if page is not None:
             meta = page_metadata(page)
             if oembed:
                 merge_oembed(meta, oembed)
-            values = metadata_values(item, page, meta)
+            preview = item.model_copy(update=metadata_values(item, page, meta))
             with self.services.new_session() as session:
-                matches = topics_of(session, self.services.taxonomy, item.model_copy(update=values),
-                                    keywords=meta.keywords)  # fmt: skip
+                matches = topics_of(session, self.services.taxonomy, preview, keywords=meta.keywords)
         with self.services.transaction() as session:
             current = item_store.record_fetch(
                 session=session,
@@ -148,11 +147,10 @@ class MetadataWorker:
                 fetched=page is not None,
                 now=now,
             )
-            if current is None or page is None or meta is None or values is None:  # merged away, or nothing read
+            if current is None or page is None or meta is None:  # merged away meanwhile, or nothing read
                 return outcome
-            if current.kind == "book":  # made a book meanwhile (`/shelf save book`): a page does not unmake it
-                values["kind"] = "book"
-            item_store.update_metadata(session=session, item=current, values=values)
+            # Built again from the row as it is now (cheap: the page was read above).
+            item_store.update_metadata(session=session, item=current, values=metadata_values(current, page, meta))
             candidate = preferred_canonical(current.canonical_url, page.url, meta.canonical_url)
             current = item_store.move_to_url(session=session, item=current, canonical_url=candidate)
             auto_tag(session, self.services.taxonomy, current, now=now, matches=matches)
