@@ -362,7 +362,7 @@ def cmd_backfill(args: argparse.Namespace) -> int:
 
 def _backfill_team(services: Services, team_id: str, channel_ids: list[str] | None, since: datetime) -> list[Tally]:
     from bot.progress import progress
-    from bot.services.backfill import LEASE, Backfiller, Pacer, Tally
+    from bot.services.backfill import LEASE, Backfiller, Pacer, Tally, days_covered, span_days
     from bot.slack.client import client_for_team
     from storage import backfills
 
@@ -381,11 +381,19 @@ def _backfill_team(services: Services, team_id: str, channel_ids: list[str] | No
     held = {r.id or 0 for r in mine}
     tallies += [Tally(r.channel_id, r.name, state="running", problem="being imported by another process")
                 for r in rows if r.id not in held]  # fmt: skip
-    bar = progress("history", total=None, unit="messages")
+    # Measured in days of history read, which gives an ETA: how many messages a channel holds is
+    # unknown until it is read, its span is not.
+    bar = progress("history", total=round(sum(span_days(r) for r in mine)), unit="days")
+    shown: dict[str, int] = {}
+    read_so_far: dict[str, int] = {}
+    rows_by_channel = {r.channel_id: r for r in mine}
 
     def on_page(tally: Tally, read: int) -> None:
-        bar.note(f"#{tally.name or tally.channel_id}")
-        bar.update(read)
+        read_so_far[tally.channel_id] = read_so_far.get(tally.channel_id, 0) + read
+        bar.note(f"#{tally.name or tally.channel_id}, {read_so_far[tally.channel_id]:,} messages")
+        days = round(days_covered(rows_by_channel[tally.channel_id], tally.reached_ts))
+        bar.update(days - shown.get(tally.channel_id, 0))
+        shown[tally.channel_id] = days
 
     backfiller.on_page = on_page
     try:

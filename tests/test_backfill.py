@@ -177,6 +177,8 @@ def test_the_command_imports_and_says_what_it_did(tmp_path: Path, slack: FakeSla
     assert result.returncode == 0, result.stderr
     assert "#eng-python: done; 12 messages read, 9 links, 2 saves" in result.stdout
     assert result.stdout.strip().endswith("imported 9 links and 2 saves from 12 messages in 2 channels")
+    # Progress in days of history, so it has an end and an ETA (a plain line when not on a terminal).
+    assert result.stderr.strip().splitlines()[-1] == "history: 7,300/7,300 days (100%) — #eng-python, 12 messages"
     again = peershelf("backfill", "--since", "3650", cwd=tmp_path, **env)
     assert "#eng-python: done (already imported)" in again.stdout
     refused = peershelf("backfill", "--since", "soon", cwd=tmp_path, **env)

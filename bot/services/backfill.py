@@ -73,6 +73,18 @@ class Tally:
     saves: int = 0
     state: str = "pending"
     problem: str | None = None
+    reached_ts: str | None = None  # how far back the import has read (history comes newest first)
+
+
+def days_covered(row: Backfill, reached_ts: str | None) -> float:
+    """Days of the import's span read so far, for an ETA: from its end back to `reached_ts`."""
+    if reached_ts is None:
+        return 0.0
+    return max(0.0, float(row.latest_ts) - max(float(reached_ts), float(row.oldest_ts))) / 86_400
+
+
+def span_days(row: Backfill) -> float:
+    return max(0.0, float(row.latest_ts) - float(row.oldest_ts)) / 86_400
 
 
 @dataclass
@@ -146,6 +158,8 @@ class Backfiller:
                         now=self.services.clock(), lease=LEASE,
                     )  # fmt: skip
                 tally.messages, tally.links, tally.saves, tally.state = row.messages, row.links, row.saves, row.state
+                oldest = [str(m["ts"]) for m in page.get("messages") or [] if isinstance(m.get("ts"), str)]
+                tally.reached_ts = row.oldest_ts if cursor is None else min(oldest, default=tally.reached_ts)
                 self.on_page(tally, messages)
                 if cursor is None:
                     break
