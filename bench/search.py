@@ -148,9 +148,15 @@ def fill(url: str, count: int, rng: random.Random) -> Words:
                     for i in mine
                 ],  # fmt: skip
             )
-    with engine.connect() as connection:  # as the hourly housekeeping does in `peershelf run`
-        connection.execute(text("ANALYZE"))
-        connection.commit()
+    with engine.connect() as connection:
+        # What follows a bulk load by itself: autovacuum on PostgreSQL (it sets the pages' visibility
+        # and moves the GIN index's pending entries into place), the hourly housekeeping of
+        # `peershelf run` on SQLite (statistics).
+        if connection.dialect.name == "sqlite":
+            connection.execute(text("ANALYZE"))
+            connection.commit()
+        else:
+            connection.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("VACUUM ANALYZE")
         stored = connection.execute(select(func.count()).select_from(Item)).scalar_one()
         public = connection.execute(select(func.count()).select_from(Item).where(Item.is_public)).scalar_one()
         saved = connection.execute(select(func.count()).select_from(Save)).scalar_one()
