@@ -105,12 +105,13 @@ def _ranked(session: Session, team_id: str, user_id: str, terms: list[str], *, p
 # PostgreSQL's GIN index gives its matches in no order, and reading each matching row to learn its
 # age and audience cost 100-500 ms for a common word at 1M items. So each document also holds
 # marker lexemes (migration 0013): its workspace, its audience and its span of 2**14 documents
-# ("recent N"). Public matches and the asker's notes are asked for the newest span first, then for
-# as many older spans as the matches so far say will fill the window (at least twice as many), and
-# once that reaches the oldest, for all that is left: the index does the narrowing, and about as
-# many rows are read as are ranked. A prefix ("kube:*") is expanded by the index again in every
-# query, so it starts with four spans. Private items are found through the few the asker shared,
-# saved, recommended or was sent. A note is written on its writer's save, so its writer may see it.
+# ("recent N"). Public matches and the asker's notes are asked for the two newest spans first, then
+# for as many older spans as the matches so far say will fill the window (at least twice as many),
+# and once that would list more than _MOST_SPANS (or, for a prefix, reach the oldest), for all that
+# is left: the index does the narrowing, and about as many rows are read as are ranked. A prefix
+# ("kube:*") is expanded by the index again in every query, so it starts with four spans. Private
+# items are found through the few the asker shared, saved, recommended or was sent. A note is
+# written on its writer's save, so its writer may see it.
 _SPAN_BITS = 14
 _MOST_SPANS = 64  # a longer list of spans costs the index more than reading what is left
 _MATCHES = (
