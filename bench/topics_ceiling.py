@@ -8,7 +8,9 @@ corpus itself supports. A TF-IDF model (words and pairs, one logistic regression
 trained on the same train split as scripts/build_topic_model.py and measured on the held-out
 split, which comes from the same sources: the easiest test any learned tagger can face. It prints
 
-- the figures at the threshold chosen out of fold on train, by the build's own rule;
+- the figures at the threshold chosen out of fold on train the way the build chooses its own, but
+  against the held-out target's bar (precision >= 70 %; the build keeps 65 %, the bar of the
+  talks-and-courses set);
 - the whole hit/precision curve on held-out, with thresholds chosen on held-out itself (an
   optimistic bound: no tagger tuned honestly does better than its own curve), for the model alone
   and united with Peershelf's tagger, giving at most three topics or only the best one;
@@ -34,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from topics import ROOT, Item, figures, load_corpus, peershelf, split  # noqa: E402
 
-from bot.reading.topics import load_taxonomy  # noqa: E402
+from bot.reading.topics import MAX_TOPICS, chosen, load_taxonomy  # noqa: E402
 
 MIN_PRECISION, MAX_OFF_TOPIC = 0.70, 0.05
 
@@ -64,17 +66,13 @@ def _text(item: Item) -> str:
     return f"{item['title']}. {item.get('description') or ''}"
 
 
-def decide(probability: np.ndarray, slugs: list[str], threshold: float, most: int = 3) -> list[list[str]]:
-    """Up to `most` topics at or above the threshold and at least half the best one's probability."""
-    given = []
-    for row in probability:
-        best = np.argsort(-row)[:most]
-        given.append([slugs[k] for k in best if row[k] >= threshold and row[k] >= row[best[0]] / 2])
-    return given
+def decide(probability: np.ndarray, slugs: list[str], threshold: float, most: int = MAX_TOPICS) -> list[list[str]]:
+    """The tagger's own choice (`chosen`: at the threshold and half the best one's), `most` of them."""
+    return [[slugs[k] for k in chosen(row, threshold, 0.5)[:most]] for row in probability]
 
 
 def threshold_out_of_fold(items: list[Item], slugs: list[str]) -> float:
-    """The build's rule: the most hits while precision >= 70 % and off-topic <= 5 %, out of fold."""
+    """Out of fold, as the build chooses: the most hits while precision >= 70 % and off-topic <= 5 %."""
     oof = np.zeros((len(items), len(slugs)))
     for fit_on, measure_on in KFold(5, shuffle=True, random_state=1).split(items):
         model = Supervised([items[k] for k in fit_on], slugs)
@@ -113,7 +111,7 @@ def main() -> None:
     print("\nheld-out curve, thresholds chosen on held-out itself (optimistic):")
     probability = model.probabilities(held_out)
     mine = [ours(item) for item in held_out]
-    for most in (3, 1):
+    for most in (MAX_TOPICS, 1):
         reach: dict[str, float | None] = {"supervised": None, "Peershelf + supervised": None}
         for at in np.arange(0.2, 0.96, 0.05):
             given = decide(probability, slugs, at, most)
