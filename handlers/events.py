@@ -20,7 +20,7 @@ from bot.services.home import home_view
 from bot.services.leaving import leave
 from bot.services.lookups import refresh_profile
 from bot.services.messages import message_from_event
-from bot.services.saving import save_seen_message, save_slack_message
+from bot.services.saving import is_noted, save_seen_message, save_slack_message
 from bot.services.shares import queue_message
 from bot.slack.messages import fetch_message, tell
 from handlers.fields import text_of
@@ -42,7 +42,13 @@ def register(app: App, services: Services, shelf: Shelf) -> None:
         if subtype in CHANNEL_CHANGES:
             channel_changed(services, context.team_id, event)
             return
-        message = message_from_event(event, context.team_id, capture_bots=capture_bots)
+        team_id = context.team_id
+        message = message_from_event(
+            event,
+            team_id,
+            capture_bots=capture_bots,
+            noted=lambda channel, ts: is_noted(services, team_id, channel, ts),
+        )
         if message is not None:
             queue_message(services, message)
 

@@ -9,6 +9,7 @@ from sqlmodel import Session, col, select
 
 from storage.models import Item, Recommendation, Save, Share
 from storage.tags import has_tag
+from storage.visibility import in_the_open, share_in_the_open
 
 
 def recent_activity(team_id: str, since: datetime) -> Subquery:
@@ -17,7 +18,7 @@ def recent_activity(team_id: str, since: datetime) -> Subquery:
     a number."""
     return union_all(
         select(col(Share.item_id).label("item_id"), col(Share.user_id).label("user_id")).where(
-            Share.team_id == team_id, col(Share.shared_at) >= since, col(Share.is_private).is_(False)
+            Share.team_id == team_id, col(Share.shared_at) >= since, share_in_the_open()
         ),
         select(col(Save.item_id), col(Save.user_id)).where(Save.team_id == team_id, col(Save.saved_at) >= since),
         select(col(Recommendation.item_id), col(Recommendation.from_user_id)).where(
@@ -35,7 +36,7 @@ def top_items(
     statement = (
         select(Item, people)
         .join(activity, activity.c.item_id == col(Item.id))
-        .where(col(Item.team_id) == team_id, col(Item.is_public))
+        .where(col(Item.team_id) == team_id, in_the_open())
         .group_by(col(Item.id))
         .order_by(people.desc(), col(Item.id).desc())
         .limit(limit)

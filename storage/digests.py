@@ -27,6 +27,7 @@ from storage.models import (
     Subscription,
 )
 from storage.types import UTCDateTime
+from storage.visibility import in_the_open, tag_seen_by
 
 
 def candidates(*, session: Session, team_id: str) -> dict[str, datetime]:
@@ -110,8 +111,8 @@ def weekly_top(
         .join(Item, col(Item.id) == counted.c.item_id)
         .where(
             col(ItemTag.removed).is_(False),
-            col(ItemTag.is_private).is_(False),
-            col(Item.is_public),
+            tag_seen_by(None),
+            in_the_open(),
             col(Item.team_id) == team_id,
         )
         .subquery()

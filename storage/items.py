@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, exists, func, or_, update
+from sqlalchemy import and_, delete, exists, func, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -15,6 +15,7 @@ from storage import search
 from storage.claims import claim_due
 from storage.models import FeedEntry, Item, ItemTag, ListItem, Recommendation, Save, Share
 from storage.tags import has_tag, index_item
+from storage.visibility import in_the_open, may_go_public, notes_of_channel, share_in_the_open, visible_to
 
 logger = logging.getLogger(__name__)
 
@@ -71,29 +72,22 @@ def item_by_url(*, session: Session, team_id: str, canonical_url: str) -> Item |
 
 
 def make_public(*, session: Session, item: Item) -> None:
-    """The item was shared in a public channel: from now on everyone in the workspace may see it."""
-    if not item.is_public:
+    """The item was shared in a public channel, listed or fed: from now on everyone in the
+    workspace may see it. A note stays as private as its message (`visibility.may_go_public`)."""
+    if not item.is_public and may_go_public(item):
         item.is_public = True
         session.add(item)
 
 
-# -- visibility -------------------------------------------------------------------------------------
+def publish_note(*, session: Session, note: Item) -> None:
+    """A note saved from a message in a public channel: everyone who could read the message may
+    see it (and only this makes a note public)."""
+    if not note.is_public:
+        note.is_public = True
+        session.add(note)
 
 
-def visible_to(team_id: str, user_id: str) -> ColumnElement[bool]:
-    """Items a person may see: public ones, and private ones they shared, saved, recommended or got."""
-    return and_(
-        col(Item.team_id) == team_id,
-        or_(
-            col(Item.is_public),
-            exists().where(col(Share.item_id) == col(Item.id), col(Share.user_id) == user_id),
-            exists().where(col(Save.item_id) == col(Item.id), col(Save.user_id) == user_id),
-            exists().where(
-                col(Recommendation.item_id) == col(Item.id),
-                or_(col(Recommendation.from_user_id) == user_id, col(Recommendation.to_user_id) == user_id),
-            ),
-        ),
-    )
+# -- visibility (the rule itself is storage.visibility's) -------------------------------------------
 
 
 def visible_item(*, session: Session, team_id: str, user_id: str, item_id: int) -> Item | None:
@@ -209,6 +203,31 @@ def make_channel_shares_private(*, session: Session, team_id: str, channel_id: s
     return changed
 
 
+def make_channel_notes_private(*, session: Session, team_id: str, channel_id: str) -> list[int]:
+    """A channel became private: the notes saved from its messages are seen only by their savers
+    from now on, and leave the lists they were on (lists are public). The notes changed."""
+    statement = select(Item.id).where(Item.team_id == team_id, notes_of_channel(channel_id), in_the_open())
+    changed = [int(item_id) for item_id in session.exec(statement) if item_id is not None]
+    if changed:
+        session.execute(update(Item).where(col(Item.id).in_(changed)).values(is_public=False))
+        session.execute(delete(ListItem).where(col(ListItem.item_id).in_(changed)))
+    return changed
+
+
+def unquote_person(*, session: Session, team_id: str, user_id: str) -> list[int]:
+    """A person asked to be forgotten: notes that quote their messages keep none of their words.
+    The notes changed (their search documents follow)."""
+    notes = list(session.exec(select(Item).where(Item.team_id == team_id, Item.quoted_user_id == user_id)))
+    for note in notes:
+        note.title, note.quoted_user_id = FORGOTTEN_NOTE, None
+        session.add(note)
+        index_item(session=session, item=note)
+    return [note.id for note in notes if note.id is not None]
+
+
+FORGOTTEN_NOTE = "A Slack message"
+
+
 def settle_items(*, session: Session, item_ids: Sequence[int]) -> list[int]:
     """Items that lost shares: public only while a public share or a list still shows them, and
     deleted when nothing holds them any more (no share, save, recommendation or list). The IDs deleted."""
@@ -226,10 +245,12 @@ def settle_items(*, session: Session, item_ids: Sequence[int]) -> list[int]:
             session.execute(delete(Item).where(col(Item.id) == item_id))
             deleted.append(item_id)
             continue
+        if not may_go_public(item):
+            continue  # a note's audience is its message's, whatever holds it
         public = session.exec(
             select(
                 or_(
-                    exists().where(col(Share.item_id) == item_id, col(Share.is_private).is_(False)),
+                    exists().where(col(Share.item_id) == item_id, share_in_the_open()),
                     exists().where(col(ListItem.item_id) == item_id),
                 )
             )
@@ -248,7 +269,7 @@ def earlier_public_share(*, session: Session, share: Share) -> Share | None:
         .where(
             Share.team_id == share.team_id,
             Share.item_id == share.item_id,
-            col(Share.is_private).is_(False),
+            share_in_the_open(),
             col(Share.id) < share.id,  # recorded before this one, however late this is looked at
             or_(col(Share.channel_id) != share.channel_id, col(Share.message_ts) != share.message_ts),
         )

@@ -111,6 +111,8 @@ class Item(SQLModel, table=True):
     duration_seconds: int | None = None
     isbn: str | None = Field(default=None, max_length=13)
     content_type: str | None = Field(default=None, max_length=128)
+    # A saved Slack message (a note, storage.visibility): who wrote the message it quotes.
+    quoted_user_id: str | None = Field(default=None, max_length=TEAM)
     # Visible to everyone in the workspace once shared in a public channel; until then only to the
     # people who shared, saved, recommended or were sent it.
     is_public: bool = False

@@ -23,6 +23,7 @@ from storage.models import (
     Share,
     Subscription,
 )
+from storage.visibility import in_the_open, share_in_the_open, tag_seen_by
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,7 @@ def _events(session: Session, team_id: str, since: datetime, until: datetime) ->
     shares = session.exec(
         select(Share.shared_at, Share.user_id, Share.item_id).where(
             Share.team_id == team_id,
-            col(Share.is_private).is_(False),
+            share_in_the_open(),
             col(Share.user_id) != "",
             col(Share.shared_at) >= since,
             col(Share.shared_at) < until,
@@ -104,14 +105,14 @@ def _events(session: Session, team_id: str, since: datetime, until: datetime) ->
     saves = session.exec(
         select(Save.saved_at, Save.user_id, Save.item_id)
         .join(Item, col(Item.id) == col(Save.item_id))
-        .where(Save.team_id == team_id, col(Item.is_public), col(Save.saved_at) >= since, col(Save.saved_at) < until)
+        .where(Save.team_id == team_id, in_the_open(), col(Save.saved_at) >= since, col(Save.saved_at) < until)
     )
     recommendations = session.exec(
         select(Recommendation.created_at, Recommendation.from_user_id, Recommendation.item_id)
         .join(Item, col(Item.id) == col(Recommendation.item_id))
         .where(
             Recommendation.team_id == team_id,
-            col(Item.is_public),
+            in_the_open(),
             col(Recommendation.created_at) >= since,
             col(Recommendation.created_at) < until,
         )  # fmt: skip
@@ -136,7 +137,7 @@ def _topics(
             ItemTag.team_id == team_id,
             col(ItemTag.item_id).in_(items),
             col(ItemTag.removed).is_(False),
-            col(ItemTag.is_private).is_(False),
+            tag_seen_by(None),
         )  # fmt: skip
     )
     before: Counter[str] = Counter()
@@ -159,7 +160,7 @@ def _most_recommended(
         .join(Recommendation, col(Recommendation.item_id) == col(Item.id))
         .where(
             col(Item.team_id) == team_id,
-            col(Item.is_public),
+            in_the_open(),
             col(Recommendation.created_at) >= since,
             col(Recommendation.created_at) < until,
         )  # fmt: skip

@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from storage.models import Item, Roundup, Save, Share
+from storage.visibility import in_the_open, share_in_the_open
 
 
 def turn_on(
@@ -76,13 +77,15 @@ def give_back_week(*, session: Session, roundup_id: int, slot_at: datetime, prev
 def week_in_channel(
     *, session: Session, team_id: str, channel_id: str, since: datetime, until: datetime, limit: int = 5
 ) -> list[tuple[Item, int, int]]:
-    """Items shared in the channel in [since, until), with how many people shared them there and how
-    many saved them in that time, most taken up first."""
+    """Items shared in the open in the channel in [since, until), with how many people shared them
+    there and how many saved them in that time, most taken up first. A private share recorded
+    there (the channel before it was made private) is nobody's business, even as a number."""
     sharers = (
         select(col(Share.item_id).label("item_id"), func.count(func.distinct(Share.user_id)).label("sharers"))
         .where(
             Share.team_id == team_id,
             Share.channel_id == channel_id,
+            share_in_the_open(),
             col(Share.shared_at) >= since,
             col(Share.shared_at) < until,
         )
@@ -100,6 +103,7 @@ def week_in_channel(
         select(Item, sharers.c.sharers, saved)
         .join(sharers, sharers.c.item_id == col(Item.id))
         .outerjoin(savers, savers.c.item_id == col(Item.id))
+        .where(in_the_open())
         .order_by((sharers.c.sharers + saved).desc(), col(Item.id).desc())
         .limit(limit)
     )

@@ -30,6 +30,7 @@ from storage.models import (
     Share,
     Subscription,
 )
+from storage.visibility import share_in_the_open
 
 ADDITIONS_PER_PERSON = 30
 
@@ -152,7 +153,7 @@ class Activity:
         missing = [user for user in users if user not in self.known]
         for chunk in chunked(missing):
             for model, stamp, extra, into in (
-                (Share, Share.shared_at, col(Share.is_private).is_(False), self.shared),
+                (Share, Share.shared_at, share_in_the_open(), self.shared),
                 (Save, Save.saved_at, col(Save.team_id) == team_id, self.saved),
             ):
                 rank = func.row_number().over(partition_by=col(model.user_id), order_by=col(stamp).desc())

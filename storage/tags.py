@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, event, exists, func, or_
+from sqlalchemy import ColumnElement, case, event, exists, func
 from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 from storage import search
 from storage.db import chunked, one_of
 from storage.models import Item, ItemTag
+from storage.visibility import tag_seen_by as seen_by
 
 # The order tags are shown in: what people gave first, the tagger's guesses last.
 _SOURCE_ORDER = case(
@@ -24,14 +25,6 @@ _SOURCE_ORDER = case(
     (col(ItemTag.source) == "channel", 2),
     else_=3,
 )
-
-
-def seen_by(viewer: str | None) -> ColumnElement[bool]:
-    """Tags `viewer` may see: every tag given in the open, and the private ones they wrote
-    themselves. None: only those given in the open (digests, search documents, public lists)."""
-    if viewer is None:
-        return col(ItemTag.is_private).is_(False)
-    return or_(col(ItemTag.is_private).is_(False), col(ItemTag.created_by) == viewer)
 
 
 def has_tag(tag: str, *, viewer: str | None) -> ColumnElement[bool]:

@@ -120,7 +120,9 @@ def test_reacting_to_a_message_without_a_link_saves_a_note_with_its_permalink(
     driver.event(reaction("1764200000.000400"))
     wait_for(lambda: saves(services))
     [note] = items(services)
-    assert note.canonical_url == "https://acme-learning.slack.com/archives/C0GENERAL1/p1764200000000400"
+    assert note.url == "https://acme-learning.slack.com/archives/C0GENERAL1/p1764200000000400"
+    assert note.canonical_url == "urn:peershelf:note:C0GENERAL1:1764200000.000400"  # no typed link reaches it
+    assert note.quoted_user_id == "U0ANA0001"
     assert note.title == "Pair on it with someone who did it before."
     assert note.fetch_state == "none"  # Slack's own pages are never fetched
 

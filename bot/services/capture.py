@@ -25,6 +25,7 @@ from bot.text import clip, slack_unescape
 from storage import items as item_store
 from storage import tags as tag_store
 from storage.models import Item, Save, Share
+from storage.visibility import TYPED_CHANNEL, TYPED_CHANNEL_TYPE, note_key
 
 PRIVATE_CHANNEL_TYPES = frozenset({"group", "im", "mpim"})
 CONTEXT_CHARS = 280
@@ -177,8 +178,10 @@ def capture_typed_link(
     *, session: Session, team_id: str, user_id: str, channel_id: str, url: str, now: datetime, taxonomy: Taxonomy
 ) -> Item:
     """A link typed into a command (`/shelf recommend @ana URL`) that the typist cannot see yet:
-    recorded as their own share, private to them (and to whoever they send it to), and committed
-    at once, so what the command does next holds even if it then refuses."""
+    recorded as their own share, private to them (and to whoever they send it to), in no
+    channel, and committed at once, so what the command does next holds even if it then refuses.
+    They gain the item itself (the page their link names), never what others did with it in
+    private (storage.visibility)."""
     item, new = _link_item(session, team_id, Link(url), now)
     if new:
         auto_tag(session, taxonomy, item, now=now)
@@ -186,8 +189,8 @@ def capture_typed_link(
         team_id=team_id,
         item_id=item.id,  # type: ignore[arg-type]
         user_id=user_id,
-        channel_id=channel_id,
-        channel_type="command",
+        channel_id=TYPED_CHANNEL,  # in no channel: never a channel's activity, whichever it was typed in
+        channel_type=TYPED_CHANNEL_TYPE,
         message_ts=f"command:{now.timestamp():.6f}",
         is_private=True,
         shared_at=now,
@@ -226,6 +229,7 @@ def revise_message(
     writers = {share.user_id for share in before} | {message.user_id}
     reconcile_hashtags(session=session, taxonomy=taxonomy, item_ids=sorted(touched), writers=sorted(writers))
     item_store.settle_items(session=session, item_ids=[share.item_id for share in gone])
+    revise_notes(session=session, message=message)
     return captured
 
 
@@ -233,6 +237,7 @@ def make_channel_private(*, session: Session, team_id: str, channel_id: str, tax
     """A channel became private: what was shared there is private to those who shared, saved or
     were sent it, unless it was shared in the open elsewhere too. The number of shares changed."""
     changed = item_store.make_channel_shares_private(session=session, team_id=team_id, channel_id=channel_id)
+    item_store.make_channel_notes_private(session=session, team_id=team_id, channel_id=channel_id)
     items = sorted({share.item_id for share in changed})
     session.flush()
     reconcile_hashtags(session=session, taxonomy=taxonomy, item_ids=items, writers=sorted({s.user_id for s in changed}))
@@ -356,21 +361,45 @@ def save_items(
 def save_note(
     *, session: Session, team_id: str, user_id: str, message: Message, link: str | None, now: datetime
 ) -> Saved:
-    """A reacted message with no link is saved as a note pointing at the message itself."""
-    key = link or f"urn:peershelf:message:{message.channel_id}:{message.ts}"
-    item, _ = item_store.get_or_create_item(
+    """A reacted message with no link is saved as a note: the message's words, pointing at the
+    message itself. It is keyed by the message, not its permalink, so that nobody reaches it by
+    typing or posting that link; it is public only when the message is (storage.visibility)."""
+    item, new = item_store.get_or_create_item(
         session=session,
         team_id=team_id,
-        canonical_url=key,
-        url=key,
+        canonical_url=note_key(message.channel_id, message.ts),
+        url=link or note_key(message.channel_id, message.ts),
         kind="other",
-        title=clip(plain_words(message.text) or "A Slack message", 200),
+        title=note_title(message.text),
         fetch_state="none",
         now=now,
     )
+    if new:
+        item.quoted_user_id = message.user_id or None
+        session.add(item)
     if not message.is_private:
-        item_store.make_public(session=session, item=item)
+        item_store.publish_note(session=session, note=item)
     return _save(session, team_id, user_id, item, now, [], None, source="reaction")
+
+
+def note_title(text: str) -> str:
+    return clip(plain_words(text) or "A Slack message", 200)
+
+
+DELETED_NOTE = "A deleted Slack message"
+
+
+def revise_notes(*, session: Session, message: Message) -> None:
+    """A saved message was edited or deleted: its note says what the message now says, or
+    nothing of its words once it is gone."""
+    note = item_store.item_by_url(
+        session=session, team_id=message.team_id, canonical_url=note_key(message.channel_id, message.ts)
+    )
+    if note is None:
+        return
+    title = note_title(message.text) if message.text.strip() else DELETED_NOTE
+    if note.title != title:
+        item_store.update_metadata(session=session, item=note, values={"title": title})
 
 
 def _save(

@@ -17,6 +17,7 @@ def forget_me(services: Services, *, team_id: str, user_id: str) -> Forgotten:
     save, a share, a list or a recommendation: private ones nobody holds any more disappear."""
     with services.transaction() as session:
         forgotten = forget_person(session=session, team_id=team_id, user_id=user_id)
+        item_store.unquote_person(session=session, team_id=team_id, user_id=user_id)  # notes of their messages
         session.flush()
         item_store.settle_items(session=session, item_ids=forgotten.item_ids)
     logger.info("forgot person %s of team %s at their request", user_id, team_id)

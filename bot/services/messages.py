@@ -4,6 +4,7 @@ what an edit or a deletion says about the message it changes."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from bot.reading.links import may_hold_links
@@ -36,11 +37,19 @@ def message_ts(value: Any) -> str:
 READ_SUBTYPES = frozenset({"", "thread_broadcast", "file_share", "me_message", "bot_message"})
 
 
-def message_from_event(event: dict[str, Any], team_id: str | None, *, capture_bots: bool = False) -> Message | None:
+def message_from_event(
+    event: dict[str, Any],
+    team_id: str | None,
+    *,
+    capture_bots: bool = False,
+    noted: Callable[[str, str], bool] = lambda channel, ts: False,
+) -> Message | None:
     """What to capture from a `message` event: a new message, or (`revised`) the new state of an
     edited one, or a deleted one (no text). None for housekeeping subtypes, for bots' messages
-    unless `capture_bots`, for an edit that changed nothing capture reads (an unfurl), and for a
-    message whose fields are not what Slack sends (a user, channel or ts that is not shaped like one)."""
+    unless `capture_bots`, for an edit that changed nothing capture reads (an unfurl), for the
+    edit or deletion of a message without links that nobody saved as a note (`noted(channel,
+    ts)`, asked only then), and for a message whose fields are not what Slack sends (a user,
+    channel or ts that is not shaped like one)."""
     channel = slack_id(event.get("channel"))
     if not team_id or not channel:
         return None
@@ -52,7 +61,12 @@ def message_from_event(event: dict[str, Any], team_id: str | None, *, capture_bo
         now, before = _fields(event.get("message")), _fields(event.get("previous_message"))
         if now is None or (before is not None and _words(now) == _words(before)):
             return None
-        if before is not None and not may_hold_links(*_words(now)) and not may_hold_links(*_words(before)):
+        if (
+            before is not None
+            and not may_hold_links(*_words(now))
+            and not may_hold_links(*_words(before))
+            and not noted(channel, message_ts(now.get("ts")))
+        ):
             return None
         if text_of(now.get("subtype")) == "tombstone":  # a thread's parent, deleted while its replies stay
             gone = {**(before or {}), "ts": now.get("ts"), "text": "", "blocks": None, "subtype": ""}
@@ -60,7 +74,7 @@ def message_from_event(event: dict[str, Any], team_id: str | None, *, capture_bo
         return read_message(now, where, capture_bots=capture_bots, revised=True)
     if subtype == "message_deleted":
         before = _fields(event.get("previous_message")) or {}
-        if before and not may_hold_links(*_words(before)):
+        if before and not may_hold_links(*_words(before)) and not noted(channel, message_ts(event.get("deleted_ts"))):
             return None
         gone = {**before, "ts": event.get("deleted_ts"), "text": "", "blocks": None}
         return read_message(gone, where, capture_bots=capture_bots, revised=True, anyone=True)

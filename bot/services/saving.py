@@ -21,8 +21,20 @@ from bot.services.lookups import channel_is_private, workspace_url
 from bot.services.recommendations import suggestions
 from bot.slack import blocks
 from storage import items as item_store
+from storage.visibility import note_key
 
 Confirmation = tuple[str, list[blocks.Block]]  # fallback text and blocks
+
+
+def is_noted(services: Services, team_id: str, channel_id: str, ts: str) -> bool:
+    """Whether someone saved this message as a note (its edit or deletion then changes the note).
+    One indexed read, at the ack of an edit or deletion of a message without links."""
+    if not ts:
+        return False
+    with services.new_session() as session:
+        return (
+            item_store.item_by_url(session=session, team_id=team_id, canonical_url=note_key(channel_id, ts)) is not None
+        )
 
 
 def save_seen_message(
