@@ -63,6 +63,13 @@ def may_go_public(item: Item) -> bool:
     return not is_note(item)
 
 
+def may_pass_on(item: Item) -> bool:
+    """Whether someone who sees the item may send it to a colleague (a recommendation, a
+    suggestion): anything but a note from a private conversation, whose words are only for the
+    people who were there."""
+    return not (is_note(item) and not item.is_public)
+
+
 # -- items ------------------------------------------------------------------------------------------
 
 

@@ -169,3 +169,13 @@ def test_a_channel_made_private_keeps_its_week_out_of_the_roundup(
     )  # fmt: skip
     run_roundups(services, now=FRIDAY_SLOT + timedelta(minutes=1))
     assert "said-in-the-open" not in json.dumps(_posts(slack))
+
+
+def test_a_private_note_is_never_passed_on(
+    private_note: None, driver: SlackDriver, slack: FakeSlack, services: Services
+) -> None:
+    [note] = [item for item in items(services) if item.title == WORDS]
+    reply = reply_text(driver.command(f"recommend <@{CAROL}> {note.id}", user=BEN))
+    assert "private conversation" in reply
+    assert SHOWN not in json.dumps([c.params for c in slack.calls_to("chat.postMessage")])
+    assert SHOWN not in reply_text(driver.command("search quokkaplan", user=CAROL))

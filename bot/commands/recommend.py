@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot.commands.arguments import guarded, mentioned, people_list, resolve_item
 from bot.commands.parser import Invocation, Later, Reply, Shelf, Subcommand, Token, UsageError
 from bot.services import Services
-from bot.services.recommendations import known_refusal, recommend
+from bot.services.recommendations import PRIVATE_NOTE, NotPassedOn, known_refusal, recommend
 from bot.slack import blocks
 from bot.text import clip
 from storage import people
@@ -52,15 +52,18 @@ class RecommendCommands:
             item = resolve_item(session, invocation, rest[0].text, self.services)
             if not allowed:
                 return Reply(self._refused(refusals) + " Nothing was sent.")
-            sent = recommend(
-                session=session,
-                team_id=invocation.team_id,
-                from_user=invocation.user_id,
-                to_users=allowed,
-                item=item,
-                note=clip(note, 1000) if note else None,
-                now=self.services.clock(),
-            )
+            try:
+                sent = recommend(
+                    session=session,
+                    team_id=invocation.team_id,
+                    from_user=invocation.user_id,
+                    to_users=allowed,
+                    item=item,
+                    note=clip(note, 1000) if note else None,
+                    now=self.services.clock(),
+                )
+            except NotPassedOn:
+                return Reply(PRIVATE_NOTE)
         new = [s.recommendation.to_user_id for s in sent if s.new]
         again = [s.recommendation.to_user_id for s in sent if not s.new]
         lines = []

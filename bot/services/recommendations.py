@@ -17,6 +17,7 @@ from storage import recommendations as rec_store
 from storage import tags as tag_store
 from storage.models import Item, Recommendation
 from storage.people import get_person, interested_in
+from storage.visibility import may_pass_on
 
 # The recommender hears once per recipient and item, a little after the first reaction, so that
 # "saved, finished and thanked" arrive as one message.
@@ -27,6 +28,16 @@ ACTIONS = ("save", "done", "thanks")
 
 class NotAllowed(PermissionError):
     """Someone pressed a button on a recommendation that was not sent to them."""
+
+
+class NotPassedOn(ValueError):
+    """The item is a message saved from a private conversation: its words stay with the people there."""
+
+
+PRIVATE_NOTE = (
+    "That's a message saved from a private conversation, so Peershelf keeps it with the people who were there. "
+    "Share a link in a public channel instead."
+)
 
 
 @dataclass(frozen=True)
@@ -45,7 +56,10 @@ def recommend(
     note: str | None,
     now: datetime,
 ) -> list[Sent]:
-    """Record one recommendation per recipient; the same item to the same person twice stays one."""
+    """Record one recommendation per recipient; the same item to the same person twice stays one.
+    NotPassedOn for a note from a private conversation (storage.visibility.may_pass_on)."""
+    if not may_pass_on(item):
+        raise NotPassedOn(item.id)
     recorded = rec_store.record(
         session=session, team_id=team_id, item=item, from_user=from_user, to_users=to_users, note=note, now=now
     )
@@ -108,6 +122,8 @@ def suggestions(
     """Up to three colleagues whose interests match the item's topics and who do not have it yet:
     (user id, the topics they share with it, their name if known)."""
     assert item.id is not None
+    if not may_pass_on(item):
+        return []
     topics = tag_store.tag_names(session=session, item_ids=[item.id], viewer=None).get(item.id, [])  # in the open
     candidates = interested_in(session=session, team_id=team_id, topics=topics)
     if not candidates:
@@ -144,6 +160,8 @@ def recommend_suggested(
         item = item_store.visible_item(session=session, team_id=team_id, user_id=from_user, item_id=item_id)
         if item is None or known_refusal(services, team_id=team_id, from_user=from_user, to_user=to_user):
             return "That recommendation can't be sent any more.", []
+        if not may_pass_on(item):
+            return PRIVATE_NOTE, []
         [sent] = recommend(
             session=session,
             team_id=team_id,
@@ -202,6 +220,8 @@ def submit_modal(
         )
     if item is None:
         return "That link can't be recommended any more.", []
+    if not may_pass_on(item):
+        return PRIVATE_NOTE, []
     with services.new_session() as session:
         sent = recommend(
             session=session,
