@@ -87,3 +87,73 @@ def test_the_newest_revision_is_read_from_the_file_names_as_alembic_reads_it() -
     from storage import migrate, peek
 
     assert peek.newest_revision() == migrate.head_revision()
+
+
+def test_notes_keyed_by_their_permalink_move_to_their_message_and_keep_only_their_own_audience(
+    empty_database_url: str,
+) -> None:
+    """Before 0016 a note was keyed by its permalink, so a colleague who typed or posted that link
+    joined the note; after it the note is keyed by its message, and those shares have a link item
+    of their own. Typed links leave the channel they were typed in."""
+    from sqlalchemy import text
+
+    engine = make_engine(empty_database_url)
+    try:
+        migrate.upgrade(engine, "0013")
+        secret = "https://acme.slack.com/archives/G0SECRET01/p1764200000000400"
+        public = "https://acme.slack.com/archives/C0GENERAL1/p1764200000000500"
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO channel (team_id, channel_id, name, is_private, refreshed_at) VALUES "
+                    "('T1', 'G0SECRET01', 'secret', true, '2026-11-01 00:00:00'),"
+                    " ('T1', 'C0GENERAL1', 'general', false, '2026-11-01 00:00:00')"
+                )
+            )
+            ids = {}
+            for key, is_public, state in (
+                (secret, True, "none"),
+                (public, True, "none"),
+                ("https://x.test/", False, "done"),
+            ):
+                connection.execute(
+                    text(
+                        "INSERT INTO item (team_id, canonical_url, url, kind, title, is_public, fetch_state,"
+                        " fetch_attempts, created_at, updated_at) VALUES ('T1', :key, :key, 'other', 'words',"
+                        " :public, :state, 0, '2026-11-01 00:00:00', '2026-11-01 00:00:00')"
+                    ),
+                    {"key": key, "public": is_public, "state": state},
+                )
+                ids[key] = connection.execute(
+                    text("SELECT id FROM item WHERE canonical_url = :key"), {"key": key}
+                ).one()[0]
+            # Carol posted the secret note's permalink in #general (which made it public), and typed
+            # a link in #general.
+            for ts, key, kind, private in (
+                ("1.1", secret, "channel", False),
+                ("1.2", "https://x.test/", "command", True),
+            ):
+                connection.execute(
+                    text(
+                        "INSERT INTO share (team_id, item_id, user_id, channel_id, channel_type, message_ts,"
+                        " is_private, shared_at) VALUES ('T1', :item, 'U0CAROL01', 'C0GENERAL1', :kind, :ts,"
+                        " :private, '2026-11-01 00:00:00')"
+                    ),
+                    {"item": ids[key], "kind": kind, "ts": ts, "private": private},
+                )
+        migrate.upgrade(engine)
+        with engine.connect() as connection:
+            found = {
+                key: (bool(public), int(item_id))
+                for item_id, key, public in connection.execute(text("SELECT id, canonical_url, is_public FROM item"))
+            }
+            shares = dict(connection.execute(text("SELECT message_ts, item_id FROM share")).all())
+            typed = connection.execute(text("SELECT channel_id FROM share WHERE message_ts = '1.2'")).scalar_one()
+        assert found["urn:peershelf:note:G0SECRET01:1764200000.000400"] == (False, ids[secret])  # private again
+        assert found["urn:peershelf:note:C0GENERAL1:1764200000.000500"] == (True, ids[public])
+        assert (
+            found[secret][0] is True and shares["1.1"] == found[secret][1] != ids[secret]
+        )  # Carol's post: its own item
+        assert typed == ""
+    finally:
+        engine.dispose()

@@ -14,10 +14,13 @@ channel it was typed in, where a roundup counted it; it is recorded in no channe
 
 import re
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 import sqlmodel
 from alembic import op
+
+import storage.types
 
 revision: str = "0016"
 down_revision: str | None = "0013"
@@ -26,6 +29,13 @@ depends_on: str | Sequence[str] | None = None
 
 NOTE = "urn:peershelf:note:"
 OLD_KEY = "urn:peershelf:message:"
+ITEM = sa.table(
+    "item",
+    *(sa.column(name) for name in ("team_id", "canonical_url", "url", "kind", "is_public", "fetch_state")),
+    sa.column("fetch_attempts"),
+    sa.column("created_at", storage.types.UTCDateTime()),
+    sa.column("updated_at", storage.types.UTCDateTime()),
+)
 PERMALINK = re.compile(r"/archives/([A-Z0-9]+)/p(\d{7,})(?:[?#].*)?$")
 
 
@@ -69,7 +79,56 @@ def upgrade() -> None:
         return f"{NOTE}{message[0]}:{message[1]}" if message else None
 
     _rekey([(int(i), str(t), str(k)) for i, t, k in notes], note_key)
+    _part_links_from_notes()
     bind.execute(sa.text("UPDATE share SET channel_id = '' WHERE channel_type = 'command'"))
+
+
+def _part_links_from_notes() -> None:
+    """Shares that reached a note by its permalink (typed or posted) were never the note's: they
+    move to an item of their own for that link. A note is then public only when its channel is
+    known to be public, whatever a posted permalink made of it."""
+    bind = op.get_bind()
+    now = datetime.now(UTC)
+    rows = bind.execute(
+        sa.text(
+            "SELECT item.id, item.team_id, item.url FROM item WHERE item.canonical_url LIKE 'urn:peershelf:note:%' "
+            "AND EXISTS (SELECT 1 FROM share WHERE share.item_id = item.id)"
+        )
+    ).all()
+    for note_id, team_id, url in rows:
+        taken = bind.execute(
+            sa.text("SELECT id FROM item WHERE team_id = :team AND canonical_url = :url"), {"team": team_id, "url": url}
+        ).first()
+        if taken is None:
+            bind.execute(
+                sa.insert(ITEM).values(
+                    team_id=team_id, canonical_url=url, url=url, kind="other", is_public=False, fetch_state="none",
+                    fetch_attempts=0, created_at=now, updated_at=now,
+                )
+            )  # fmt: skip
+            taken = bind.execute(
+                sa.text("SELECT id FROM item WHERE team_id = :team AND canonical_url = :url"),
+                {"team": team_id, "url": url},
+            ).first()
+        assert taken is not None
+        bind.execute(
+            sa.text("UPDATE share SET item_id = :link WHERE item_id = :note"), {"link": taken[0], "note": note_id}
+        )
+        bind.execute(
+            sa.text(
+                "UPDATE item SET is_public = EXISTS (SELECT 1 FROM share WHERE share.item_id = item.id "
+                "AND NOT share.is_private) WHERE id = :link"
+            ),
+            {"link": taken[0]},
+        )
+    bind.execute(
+        sa.text(
+            "UPDATE item SET is_public = EXISTS (SELECT 1 FROM channel WHERE channel.team_id = item.team_id"
+            " AND NOT channel.is_private"
+            " AND item.canonical_url LIKE 'urn:peershelf:note:' || channel.channel_id || ':%')"
+            " WHERE canonical_url LIKE 'urn:peershelf:note:%'"
+        )
+    )
 
 
 def downgrade() -> None:
