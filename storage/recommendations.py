@@ -10,7 +10,8 @@ from sqlmodel import Session, col, select
 
 from storage import items as item_store
 from storage.claims import unclaimed
-from storage.models import Item, Recommendation, Save, Share
+from storage.models import Item, Recommendation, Share
+from storage.visibility import share_in_the_open
 
 
 def find(*, session: Session, team_id: str, item_id: int, from_user: str, to_user: str) -> Recommendation | None:
@@ -199,11 +200,18 @@ def undelivered(*, session: Session, older_than: datetime, limit: int = 200) -> 
     return list(session.exec(statement))
 
 
-def people_with_item(*, session: Session, item_id: int) -> set[str]:
-    """Everyone who already has the item: saved it, shared it, or was sent it."""
-    have: set[str] = set(session.exec(select(Save.user_id).where(Save.item_id == item_id)))
-    have |= set(session.exec(select(Share.user_id).where(Share.item_id == item_id)))
-    have |= set(session.exec(select(Recommendation.to_user_id).where(Recommendation.item_id == item_id)))
+def people_known_to_have(*, session: Session, item_id: int, asker: str) -> set[str]:
+    """Who `asker` may know already has the item: who shared it in the open, and whom they sent it
+    to. Saves and private shares are nobody else's business, so they are not asked about (a
+    colleague left out of a list of suggestions would say as much)."""
+    have: set[str] = set(session.exec(select(Share.user_id).where(Share.item_id == item_id, share_in_the_open())))
+    have |= set(
+        session.exec(
+            select(Recommendation.to_user_id).where(
+                Recommendation.item_id == item_id, Recommendation.from_user_id == asker
+            )
+        )
+    )
     return have
 
 

@@ -147,7 +147,7 @@ def test_notes_keyed_by_their_permalink_move_to_their_message_and_keep_only_thei
                 key: (bool(public), int(item_id))
                 for item_id, key, public in connection.execute(text("SELECT id, canonical_url, is_public FROM item"))
             }
-            shares = dict(connection.execute(text("SELECT message_ts, item_id FROM share")).all())
+            shares: dict[str, int] = dict(connection.execute(text("SELECT message_ts, item_id FROM share")).all())
             typed = connection.execute(text("SELECT channel_id FROM share WHERE message_ts = '1.2'")).scalar_one()
         assert found["urn:peershelf:note:G0SECRET01:1764200000.000400"] == (False, ids[secret])  # private again
         assert found["urn:peershelf:note:C0GENERAL1:1764200000.000500"] == (True, ids[public])

@@ -179,3 +179,17 @@ def test_a_private_note_is_never_passed_on(
     assert "private conversation" in reply
     assert SHOWN not in json.dumps([c.params for c in slack.calls_to("chat.postMessage")])
     assert SHOWN not in reply_text(driver.command("search quokkaplan", user=CAROL))
+
+
+def test_suggested_colleagues_never_reveal_who_saved_an_item(driver: SlackDriver) -> None:
+    """Suggestions leave out only those the saver may know have the item: a colleague who saved it
+    (saves are private) is suggested like anyone else."""
+    driver.command("interests #rust", user=CAROL)
+    driver.command("save https://example.com/rust-borrow-checker-explained", user=BEN)
+    reply = json.dumps(driver.command("save https://example.com/rust-borrow-checker-explained", user=ANA).json())
+    assert f"<@{CAROL}> (#rust)" in reply and BEN not in reply  # Ben is not interested in #rust
+    driver.command("save https://example.com/rust-borrow-checker-explained", user=CAROL)
+    reply = json.dumps(
+        driver.command("save https://example.com/rust-borrow-checker-explained", user="U0DAN0001").json()
+    )
+    assert f"<@{CAROL}> (#rust)" in reply  # Carol saved it, and nobody is told so by her absence

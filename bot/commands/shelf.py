@@ -55,9 +55,7 @@ class CaptureCommands:
         if not saved.new:
             return reply
         with self.services.new_session() as session:
-            people = suggestions(
-                session=session, team_id=invocation.team_id, item=saved.item, exclude={invocation.user_id}
-            )
+            people = suggestions(session=session, team_id=invocation.team_id, item=saved.item, asker=invocation.user_id)
         extra = blocks.suggestion_blocks(saved.item, people)
         return Reply(reply.text, [blocks.section(reply.text), *extra]) if extra else reply
 

@@ -116,11 +116,9 @@ def notice_text(recommendation: Recommendation, item_link: str) -> str:
     return f"<@{recommendation.to_user_id}> {said} {item_link}{ending}"
 
 
-def suggestions(
-    *, session: Session, team_id: str, item: Item, exclude: set[str]
-) -> list[tuple[str, list[str], str | None]]:
-    """Up to three colleagues whose interests match the item's topics and who do not have it yet:
-    (user id, the topics they share with it, their name if known)."""
+def suggestions(*, session: Session, team_id: str, item: Item, asker: str) -> list[tuple[str, list[str], str | None]]:
+    """Up to three colleagues whose interests match the item's topics and who, as far as `asker`
+    may know, do not have it yet: (user id, the topics they share with it, their name if known)."""
     assert item.id is not None
     if not may_pass_on(item):
         return []
@@ -128,7 +126,7 @@ def suggestions(
     candidates = interested_in(session=session, team_id=team_id, topics=topics)
     if not candidates:
         return []
-    have = exclude | rec_store.people_with_item(session=session, item_id=item.id)
+    have = {asker} | rec_store.people_known_to_have(session=session, item_id=item.id, asker=asker)
     ranked = sorted(
         ((user, shared) for user, shared in candidates.items() if user not in have),
         key=lambda pair: (-len(pair[1]), pair[0]),

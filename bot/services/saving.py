@@ -149,7 +149,7 @@ def confirmation_blocks(session: Session, saved: list[Saved], reactor_id: str) -
     shown = [blocks.section(confirmation(saved))]
     first_new = next((s for s in saved if s.new), None)
     if first_new is not None:
-        people = suggestions(session=session, team_id=first_new.item.team_id, item=first_new.item, exclude={reactor_id})
+        people = suggestions(session=session, team_id=first_new.item.team_id, item=first_new.item, asker=reactor_id)
         shown += blocks.suggestion_blocks(first_new.item, people)
     return shown
 
