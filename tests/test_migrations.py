@@ -87,3 +87,22 @@ def test_the_newest_revision_is_read_from_the_file_names_as_alembic_reads_it() -
     from storage import migrate, peek
 
     assert peek.newest_revision() == migrate.head_revision()
+
+
+def test_the_newest_migration_can_be_undone_and_done_again(empty_database_url: str) -> None:
+    from alembic import command
+    from alembic.script import ScriptDirectory
+
+    engine = make_engine(empty_database_url)
+    try:
+        config = migrate.alembic_config(engine)
+        newest = ScriptDirectory.from_config(config).get_revision("head")
+        assert newest is not None
+        head, previous = newest.revision, newest.down_revision
+        migrate.upgrade(engine)
+        command.downgrade(config, str(previous))
+        assert migrate.current_revision(engine) == previous
+        migrate.upgrade(engine)
+        assert migrate.current_revision(engine) == head
+    finally:
+        engine.dispose()
