@@ -54,6 +54,8 @@ class PageServer:
                 if not source.is_file():
                     return self._send(request, 404, b"not found")
                 return self._send(request, 200, source.read_bytes(), "text/html")
+            if path == "/":
+                return self._send(request, 200, b"<html><title>Home</title></html>", "text/html")
             if path == "/redirect":
                 return self._send(request, int(query.get("status", 302)), b"", headers={"Location": query["to"]})
             if path.startswith("/hops/"):

@@ -1,5 +1,5 @@
-"""A page is one item by every address it answers to: the link as written, and the canonical
-address its page names or its link redirected to, however and in whichever order it is shared."""
+"""A page is one item by every address it answers to: the link as written, the canonical address
+its page names, and where the link redirected to, however and in whichever order it is shared."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from sqlmodel import Session, select
 
 from bot.demo.driver import SlackDriver
 from bot.demo.fakeslack import FakeSlack
+from bot.reading.links import canonical_url
 from bot.services import Services
 from bot.services.pages import MetadataWorker
 from storage import items as item_store
@@ -48,6 +49,38 @@ def test_a_link_that_redirects_is_one_item_however_often_it_is_shared(
     [notice] = wait_for(lambda: heads_ups(slack, BEN))
     assert "already shared by <@U0ANA0001>" in notice
     assert worker.drain() == 0  # read once
+
+
+def test_the_address_a_link_redirects_to_finds_its_item(
+    driver: SlackDriver, services: Services, slack: FakeSlack, pages: PageServer, worker: MetadataWorker
+) -> None:
+    # The page names a canonical address on another site, which is not believed: the item keeps
+    # the link as written, and answers to the address it led to as well.
+    link = redirect(pages, "/pages/002")
+    driver.event(message(f"<{link}>", user=ANA, ts="1764240100.000100"))
+    assert worker.drain() == 1
+    [item] = items(services)
+    assert item.title == "This API is so Fetching!"
+
+    driver.event(message(f"<{pages.url}/pages/002>", user=BEN, ts="1764240100.000200"))
+    assert [i.id for i in items(services)] == [item.id]
+    [notice] = wait_for(lambda: heads_ups(slack, BEN))
+    assert "already shared by <@U0ANA0001>" in notice
+    assert worker.drain() == 0
+
+
+def test_links_that_redirect_to_a_home_page_stay_apart(
+    driver: SlackDriver, services: Services, pages: PageServer, worker: MetadataWorker
+) -> None:
+    # A site that sends every article it no longer has to its home page: the home page is not
+    # where those articles are, and does not become an address of any of them.
+    gone = [f"{redirect(pages, '/')}&article={n}" for n in range(2)]
+    for n, link in enumerate(gone):
+        driver.event(message(f"<{link}>", user=ANA, ts=f"1764240150.{n:06d}"))
+    assert worker.drain() == 2
+    driver.event(message(f"<{pages.url}/>", user=BEN, ts="1764240150.000100"))
+    assert len(items(services)) == 3
+    assert [i.canonical_url for i in items(services)[:2]] == [canonical_url(link) for link in gone]
 
 
 def test_a_page_naming_its_canonical_address_is_found_by_the_link_it_was_shared_as(
@@ -96,7 +129,7 @@ def test_items_that_turn_out_to_be_one_page_keep_every_address_they_answered_to(
     assert worker.drain() == 2
     [item] = items(services)  # both name /canon/main: merged
 
-    every = [first, second, f"{pages.url}/canon/main"]
+    every = [first, second, f"{pages.url}/canon/b-{run}", f"{pages.url}/canon/main"]
     for n, address in enumerate(every):
         driver.event(message(f"<{address}>", user=CAROL, ts=f"1764240401.{n:06d}"))
     assert [i.id for i in items(services)] == [item.id]
