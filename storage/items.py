@@ -403,8 +403,9 @@ def update_metadata(*, session: Session, item: Item, values: dict[str, Any]) -> 
 def move_to_url(*, session: Session, item: Item, canonical_url: str) -> Item:
     """Give the item the canonical URL its page prefers, merging it into the item that already
     answers to it (both are the same page, found once the page was read); returns the item that
-    remains, which still answers to the address the item had before."""
-    if canonical_url == item.canonical_url:
+    remains, which still answers to the address the item had before. An address longer than the
+    column keeps (a redirect may lead anywhere) is not moved to."""
+    if canonical_url == item.canonical_url or len(canonical_url) > URL:
         return item
     before = item.canonical_url
     existing = item_by_url(session=session, team_id=item.team_id, canonical_url=canonical_url)

@@ -83,6 +83,17 @@ def test_links_that_redirect_to_a_home_page_stay_apart(
     assert [i.canonical_url for i in items(services)[:2]] == [canonical_url(link) for link in gone]
 
 
+def test_a_link_that_redirects_to_an_address_too_long_to_keep_stays_at_its_link(
+    driver: SlackDriver, services: Services, pages: PageServer, worker: MetadataWorker
+) -> None:
+    driver.event(message(f"<{pages.url}/to-long>", ts="1764240170.000100"))
+    assert worker.drain() == 1
+    [item] = items(services)
+    assert (item.fetch_state, item.title, item.canonical_url) == ("done", "Café Société", f"{pages.url}/to-long")
+    with services.new_session() as session:
+        assert item_store.addresses_of(session=session, item_id=item.id or 0) == []
+
+
 def test_a_page_naming_its_canonical_address_is_found_by_the_link_it_was_shared_as(
     driver: SlackDriver, services: Services, slack: FakeSlack, pages: PageServer, worker: MetadataWorker
 ) -> None:
