@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 
 from storage import search
 from storage.claims import claim_due
-from storage.models import FeedEntry, Item, ItemTag, ListItem, Recommendation, Save, Share
+from storage.models import URL, FeedEntry, Item, ItemAddress, ItemTag, ListItem, Recommendation, Save, Share
 from storage.tags import has_tag, index_item
 from storage.visibility import in_the_open, may_go_public, notes_of_channel, share_in_the_open, visible_to
 
@@ -36,7 +36,8 @@ def get_or_create_item(
     isbn: str | None = None,
     author: str | None = None,
 ) -> tuple[Item, bool]:
-    """The workspace's item for `canonical_url`, created if new; safe against a concurrent insert."""
+    """The workspace's item that answers to `canonical_url` (see `item_by_url`), created if new;
+    safe against a concurrent insert."""
     existing = item_by_url(session=session, team_id=team_id, canonical_url=canonical_url)
     if existing is not None:
         return existing, False
@@ -67,8 +68,48 @@ def get_or_create_item(
 
 
 def item_by_url(*, session: Session, team_id: str, canonical_url: str) -> Item | None:
+    """The workspace's item that answers to `canonical_url`: as its canonical URL, else as one of
+    its other addresses (the link it was shared as before its page named another, or where that
+    link redirected to). Visibility is the caller's to apply."""
     statement = select(Item).where(Item.team_id == team_id, Item.canonical_url == canonical_url)
-    return session.exec(statement).first()
+    found = session.exec(statement).first()
+    if found is None and is_web_address(canonical_url):
+        aliased = (
+            select(Item)
+            .join(ItemAddress, col(ItemAddress.item_id) == col(Item.id))
+            .where(ItemAddress.team_id == team_id, ItemAddress.address == canonical_url)
+        )
+        found = session.exec(aliased).first()
+    return found
+
+
+def is_web_address(address: str) -> bool:
+    """An address an item may answer to besides its canonical URL: a web link that fits the column.
+    Books (`urn:isbn:`) and notes (`urn:peershelf:`) are known by their key alone."""
+    return address.startswith(("http://", "https://")) and len(address) <= URL
+
+
+def add_address(*, session: Session, item: Item, address: str) -> bool:
+    """Let `item` answer to `address` too; False when it already does, when `address` is not a web
+    link (or `item` not a web page), or when another item answers to it (the first keeps it).
+    Safe against another process recording the same address at the same time."""
+    assert item.id is not None
+    if address == item.canonical_url or not (is_web_address(address) and is_web_address(item.canonical_url)):
+        return False
+    if item_by_url(session=session, team_id=item.team_id, canonical_url=address) is not None:
+        return False
+    try:
+        with session.begin_nested():
+            session.add(ItemAddress(team_id=item.team_id, item_id=item.id, address=address))
+    except IntegrityError:
+        return False  # recorded meanwhile, by another process
+    return True
+
+
+def addresses_of(*, session: Session, item_id: int) -> list[str]:
+    """The addresses an item answers to besides its canonical URL, in the order they were recorded."""
+    statement = select(ItemAddress.address).where(ItemAddress.item_id == item_id).order_by(col(ItemAddress.id))
+    return list(session.exec(statement))
 
 
 def make_public(*, session: Session, item: Item) -> None:
@@ -96,8 +137,11 @@ def visible_item(*, session: Session, team_id: str, user_id: str, item_id: int) 
 
 
 def visible_item_by_url(*, session: Session, team_id: str, user_id: str, canonical_url: str) -> Item | None:
-    statement = select(Item).where(col(Item.canonical_url) == canonical_url, visible_to(team_id, user_id))
-    return session.exec(statement).first()
+    """The item that answers to `canonical_url` (see `item_by_url`), if the person may see it."""
+    item = item_by_url(session=session, team_id=team_id, canonical_url=canonical_url)
+    if item is None or item.id is None:
+        return None
+    return visible_item(session=session, team_id=team_id, user_id=user_id, item_id=item.id)
 
 
 def search_visible(*, session: Session, team_id: str, user_id: str, words: str, tag: str | None) -> list[Item]:
@@ -378,18 +422,27 @@ def update_metadata(*, session: Session, item: Item, values: dict[str, Any]) -> 
 
 
 def move_to_url(*, session: Session, item: Item, canonical_url: str) -> Item:
-    """Give the item the canonical URL its page prefers, merging it into the item that already has
-    it (both are the same page, found once the page was read); returns the item that remains."""
-    if canonical_url == item.canonical_url:
+    """Give the item the canonical URL its page prefers, merging it into the item that already
+    answers to it (both are the same page, found once the page was read); returns the item that
+    remains, which still answers to the address the item had before. An address longer than the
+    column keeps (a redirect may lead anywhere) is not moved to."""
+    if canonical_url == item.canonical_url or len(canonical_url) > URL:
         return item
+    before = item.canonical_url
     existing = item_by_url(session=session, team_id=item.team_id, canonical_url=canonical_url)
-    if existing is None:
-        item.canonical_url = canonical_url
-        session.add(item)
-        return item
-    logger.info("item %s is item %s (%s); merging", item.id, existing.id, canonical_url)
-    merge_items(session=session, keep=existing, drop=item)
-    return existing
+    if existing is not None and existing.id != item.id:
+        logger.info("item %s is item %s (%s); merging", item.id, existing.id, canonical_url)
+        merge_items(session=session, keep=existing, drop=item)
+        return existing
+    if existing is not None:  # one of its other addresses becomes its canonical URL
+        session.execute(
+            delete(ItemAddress).where(col(ItemAddress.item_id) == item.id, col(ItemAddress.address) == canonical_url)
+        )
+    item.canonical_url = canonical_url
+    session.add(item)
+    session.flush()
+    add_address(session=session, item=item, address=before)
+    return item
 
 
 def merge_items(*, session: Session, keep: Item, drop: Item) -> None:
@@ -421,11 +474,18 @@ def merge_items(*, session: Session, keep: Item, drop: Item) -> None:
                 session.execute(delete(table).where(table.c.id == row[0]))
             else:
                 session.execute(update(table).where(table.c.id == row[0]).values(item_id=keep.id))
+    # Every address `drop` answered to is `keep`'s now, its canonical URL included.
+    dropped_url = drop.canonical_url
+    session.execute(
+        delete(ItemAddress).where(col(ItemAddress.item_id) == drop.id, col(ItemAddress.address) == keep.canonical_url)
+    )
+    session.execute(update(ItemAddress).where(col(ItemAddress.item_id) == drop.id).values(item_id=keep.id))
     keep.is_public = keep.is_public or drop.is_public
     search.forget_item(session, item_id=drop.id)
     session.execute(delete(Item).where(col(Item.id) == drop.id))
     session.add(keep)
     session.flush()
+    add_address(session=session, item=keep, address=dropped_url)
     for save in session.exec(select(Save).where(Save.item_id == keep.id, col(Save.note).is_not(None))):
         search.index_note(session, team_id=keep.team_id, item_id=keep.id, user_id=save.user_id, note=save.note)
 

@@ -89,7 +89,8 @@ class Interest(SQLModel, table=True):
 
 
 class Item(SQLModel, table=True):
-    """One link, video or book per workspace, deduplicated on its canonical URL (or `urn:isbn:`)."""
+    """One link, video or book per workspace, deduplicated on its canonical URL (or `urn:isbn:`) and
+    the other addresses it answers to (`ItemAddress`)."""
 
     __table_args__ = (
         UniqueConstraint("team_id", "canonical_url"),
@@ -125,6 +126,20 @@ class Item(SQLModel, table=True):
     fetched_at: datetime | None = _when(nullable=True)
     created_at: datetime = _when(index=True)
     updated_at: datetime = _when()
+
+
+class ItemAddress(SQLModel, table=True):
+    """Another web address an item answers to: the link it was first shared as, before its page
+    named its canonical address, or where that link redirected to. An item is found by its
+    `canonical_url` and by each of these, so a page is one item however its link is written."""
+
+    __tablename__ = "item_address"
+    __table_args__ = (UniqueConstraint("team_id", "address"),)
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=ID)
+    team_id: str = Field(max_length=TEAM)
+    item_id: int = Field(sa_type=ID, foreign_key="item.id", ondelete="CASCADE", index=True)
+    address: str = Field(max_length=URL)  # in canonical form, as `Item.canonical_url`
 
 
 class ItemTag(SQLModel, table=True):

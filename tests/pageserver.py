@@ -54,8 +54,12 @@ class PageServer:
                 if not source.is_file():
                     return self._send(request, 404, b"not found")
                 return self._send(request, 200, source.read_bytes(), "text/html")
+            if path == "/":
+                return self._send(request, 200, b"<html><title>Home</title></html>", "text/html")
             if path == "/redirect":
                 return self._send(request, int(query.get("status", 302)), b"", headers={"Location": query["to"]})
+            if path == "/to-long":  # to an address longer than Peershelf keeps
+                return self._send(request, 302, b"", headers={"Location": "/latin1?pad=" + "x" * 2100})
             if path.startswith("/hops/"):
                 left = int(path.rsplit("/", 1)[1])
                 target = f"/hops/{left - 1}" if left > 0 else "/pages/001"

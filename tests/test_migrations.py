@@ -151,9 +151,26 @@ def test_notes_keyed_by_their_permalink_move_to_their_message_and_keep_only_thei
             typed = connection.execute(text("SELECT channel_id FROM share WHERE message_ts = '1.2'")).scalar_one()
         assert found["urn:peershelf:note:G0SECRET01:1764200000.000400"] == (False, ids[secret])  # private again
         assert found["urn:peershelf:note:C0GENERAL1:1764200000.000500"] == (True, ids[public])
-        assert (
-            found[secret][0] is True and shares["1.1"] == found[secret][1] != ids[secret]
-        )  # Carol's post: its own item
+        assert found[secret][0] is True and shares["1.1"] == found[secret][1] != ids[secret]  # Carol's post
         assert typed == ""
+    finally:
+        engine.dispose()
+
+
+def test_the_newest_migration_can_be_undone_and_done_again(empty_database_url: str) -> None:
+    from alembic import command
+    from alembic.script import ScriptDirectory
+
+    engine = make_engine(empty_database_url)
+    try:
+        config = migrate.alembic_config(engine)
+        newest = ScriptDirectory.from_config(config).get_revision("head")
+        assert newest is not None
+        head, previous = newest.revision, newest.down_revision
+        migrate.upgrade(engine)
+        command.downgrade(config, str(previous))
+        assert migrate.current_revision(engine) == previous
+        migrate.upgrade(engine)
+        assert migrate.current_revision(engine) == head
     finally:
         engine.dispose()

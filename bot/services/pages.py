@@ -152,7 +152,11 @@ class MetadataWorker:
             # Built again from the row as it is now (cheap: the page was read above).
             item_store.update_metadata(session=session, item=current, values=metadata_values(current, page, meta))
             candidate = preferred_canonical(current.canonical_url, page.url, meta.canonical_url)
+            # Where the link led, believed as a canonical address would be (not a bare home page
+            # for a deeper link): the item answers to it too, so sharing it finds this item.
+            landed = preferred_canonical(current.canonical_url, page.url, None)
             current = item_store.move_to_url(session=session, item=current, canonical_url=candidate)
+            item_store.add_address(session=session, item=current, address=landed)
             auto_tag(session, self.services.taxonomy, current, now=now, matches=matches)
         return outcome
 
