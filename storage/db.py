@@ -34,6 +34,16 @@ def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _begin_before_savepoint(connection: Any, name: str) -> None:
+    """pysqlite opens a transaction only before INSERT, UPDATE or DELETE: a SAVEPOINT that comes
+    first opens one of its own, which its RELEASE then commits, so a savepoint-guarded insert at
+    the start of a transaction (get_or_create_item's) outlived a rollback of the rest. Begin the
+    real transaction first, as pysqlite would before that write."""
+    dbapi_connection = connection.connection.dbapi_connection
+    if dbapi_connection is not None and not dbapi_connection.in_transaction:
+        dbapi_connection.execute("BEGIN")
+
+
 # While Slack waits, the write lock is polled this often instead of by SQLite's busy handler,
 # whose waits grow to 100 ms between tries: under a busy worker, an ack then takes the first gap
 # between two of the worker's transactions rather than sleeping through several.
@@ -97,6 +107,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             **kwargs,
         )
         event.listen(engine, "connect", _tune_sqlite)
+        event.listen(engine, "savepoint", _begin_before_savepoint)
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10, **kwargs)
 

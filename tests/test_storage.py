@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from datetime import UTC, datetime
 
+import pytest
 from sqlalchemy import text
 
 from bot.services import Services
@@ -57,3 +58,23 @@ def test_an_ack_write_waits_out_a_held_write_lock_and_leaves_the_connection_as_i
     if engine.dialect.name == "sqlite":
         with engine.connect() as connection:
             assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == SQLITE_BUSY_TIMEOUT_MS
+
+
+def test_a_transaction_that_fails_leaves_nothing_it_began_even_inside_a_savepoint(services: Services) -> None:
+    """One message's items, tags and shares are recorded together or not at all: the insert that
+    opens a transaction inside a savepoint (a new item) goes with the rest when it rolls back."""
+    from datetime import UTC, datetime
+
+    from storage.items import get_or_create_item
+    from tests.helpers import items
+
+    class Failed(Exception):
+        pass
+
+    with pytest.raises(Failed), services.transaction() as session:
+        get_or_create_item(
+            session=session, team_id="T1", canonical_url="https://example.com/a", url="https://example.com/a",
+            kind="article", now=datetime(2026, 12, 1, tzinfo=UTC),
+        )  # fmt: skip
+        raise Failed
+    assert items(services) == []
