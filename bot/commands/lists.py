@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bot.commands.arguments import as_url, guarded, mentioned, resolve_item
+from bot.commands.arguments import guarded, mentioned
 from bot.commands.parser import Invocation, Reply, Shelf, Subcommand, Token, UsageError
 from bot.services import Services
+from bot.services.items import as_url, resolve_item
 from bot.services.lists import ListProblem, feed_url, find_list, own_list
 from bot.slack import blocks
 from bot.text import clip, counted, echo
@@ -100,7 +101,14 @@ class ListCommands:
         note = " ".join(t.text for t in args[2:]).strip() or None
         with self.services.new_session() as session:
             curated = own_list(session, team_id=invocation.team_id, owner=invocation.user_id, name=name)
-            item = resolve_item(session, invocation, args[1].text, self.services)
+            item = resolve_item(
+                self.services,
+                session,
+                team_id=invocation.team_id,
+                user_id=invocation.user_id,
+                channel_id=invocation.channel_id,
+                word=args[1].text,
+            )
             if not item.is_public and as_url(args[1].text):
                 # A link the curator typed is web content they chose to publish, as a feed's entries
                 # are; their own words and tags on it stay as private as they were written.
@@ -131,7 +139,15 @@ class ListCommands:
             raise UsageError("Say what to take off: an item number or a link.")
         with self.services.new_session() as session:
             curated = own_list(session, team_id=invocation.team_id, owner=invocation.user_id, name=name)
-            item = resolve_item(session, invocation, args[1].text, self.services, capture=False)
+            item = resolve_item(
+                self.services,
+                session,
+                team_id=invocation.team_id,
+                user_id=invocation.user_id,
+                channel_id=invocation.channel_id,
+                word=args[1].text,
+                capture=False,
+            )
             gone = list_store.remove_from_list(session=session, curated=curated, item=item)
         if not gone:
             return Reply(f"{blocks.item_link(item)} isn't on *{echo(curated.name, 80)}*.")

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from bot.commands.arguments import guarded, mentioned, people_list, resolve_item
+from bot.commands.arguments import guarded, mentioned, people_list
 from bot.commands.parser import Invocation, Later, Reply, Shelf, Subcommand, Token, UsageError
 from bot.services import Services
+from bot.services.items import resolve_item
 from bot.services.recommendations import known_refusal, recommend
 from bot.slack import blocks
 from bot.text import clip
@@ -49,7 +50,14 @@ class RecommendCommands:
         refusals = {user: why for user in dict.fromkeys(recipients) if (why := self._check(invocation, user))}
         allowed = [user for user in dict.fromkeys(recipients) if user not in refusals]
         with self.services.new_session() as session:
-            item = resolve_item(session, invocation, rest[0].text, self.services)
+            item = resolve_item(
+                self.services,
+                session,
+                team_id=invocation.team_id,
+                user_id=invocation.user_id,
+                channel_id=invocation.channel_id,
+                word=rest[0].text,
+            )
             if not allowed:
                 return Reply(self._refused(refusals) + " Nothing was sent.")
             sent = recommend(

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from bot.commands.arguments import UNREADABLE_LINK, as_url, guarded, looks_like_link, resolve_item, split_tags
+from bot.commands.arguments import guarded, split_tags
 from bot.commands.parser import Invocation, Reply, Shelf, Subcommand, Token, UsageError
 from bot.reading.topics import normalise_tag
 from bot.services import Services
 from bot.services.capture import save_book, save_link
+from bot.services.items import UNREADABLE_LINK, as_url, looks_like_link, resolve_item
 from bot.services.recommendations import suggestions
 from bot.slack import blocks
 from bot.text import clip, echo
@@ -109,7 +110,14 @@ class CaptureCommands:
             raise UsageError()
         now = self.services.clock()
         with self.services.new_session() as session:
-            item = resolve_item(session, invocation, args[0].text, self.services)
+            item = resolve_item(
+                self.services,
+                session,
+                team_id=invocation.team_id,
+                user_id=invocation.user_id,
+                channel_id=invocation.channel_id,
+                word=args[0].text,
+            )
             newly = item_store.mark_done(
                 session=session,
                 team_id=invocation.team_id,

@@ -6,10 +6,11 @@ from datetime import timedelta
 
 from sqlmodel import Session
 
-from bot.commands.arguments import guarded, resolve_item
+from bot.commands.arguments import guarded
 from bot.commands.parser import Invocation, Reply, Shelf, Subcommand, Token, UsageError
 from bot.reading.topics import normalise_tag
 from bot.services import Services
+from bot.services.items import resolve_item
 from bot.slack import blocks
 from bot.text import echo
 from storage import activity, people
@@ -55,7 +56,14 @@ class TopicCommands:
             raise UsageError("Name the tags, like `#python #testing`.")
         now = self.services.clock()
         with self.services.transaction() as session:
-            item = resolve_item(session, invocation, args[0].text, self.services)
+            item = resolve_item(
+                self.services,
+                session,
+                team_id=invocation.team_id,
+                user_id=invocation.user_id,
+                channel_id=invocation.channel_id,
+                word=args[0].text,
+            )
             tag_store.add_tags(session=session, item=item, tags=tags, source="person", now=now, by=invocation.user_id)
             current = blocks.tags_text(_tags_of(session, item, invocation.user_id), limit=None)
         return Reply(f"Tagged {blocks.item_link(item)}. Its tags now: {current or 'none'}.")
@@ -66,7 +74,14 @@ class TopicCommands:
         tags = [normalise_tag(self.taxonomy, word) for word in _tag_words(args[1:])]
         now = self.services.clock()
         with self.services.transaction() as session:
-            item = resolve_item(session, invocation, args[0].text, self.services)
+            item = resolve_item(
+                self.services,
+                session,
+                team_id=invocation.team_id,
+                user_id=invocation.user_id,
+                channel_id=invocation.channel_id,
+                word=args[0].text,
+            )
             removed = tag_store.remove_tags(session=session, item=item, tags=tags, by=invocation.user_id, now=now)
             current = blocks.tags_text(_tags_of(session, item, invocation.user_id), limit=None)
         missing = [tag for tag in tags if tag not in removed]
