@@ -1,8 +1,14 @@
-"""Items as a command names them: ITEM, a number shown in an earlier reply or a link."""
+"""Items as a command names them (ITEM: a number or a link) and as it shows them (`ItemView`).
+
+A command gets what it shows from here and from the services that use this module, never the
+stored rows: what an `ItemView` holds is what the asker may see, its tags included.
+"""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from sqlmodel import Session
@@ -12,6 +18,7 @@ from bot.services import Services
 from bot.services.capture import capture_typed_link
 from bot.text import echo
 from storage import items as item_store
+from storage import tags as tag_store
 from storage.models import Item
 
 _DOMAIN = re.compile(r"^[\w-]+(\.[\w-]+)+(/\S*)?$", re.UNICODE)
@@ -30,6 +37,39 @@ class NotAnItem(ValueError):
     def __init__(self, problem: str) -> None:
         super().__init__(problem)
         self.problem = problem
+
+
+@dataclass(frozen=True)
+class ItemView:
+    """An item as a reply shows it: the columns of its line, and the tags the asker may see."""
+
+    id: int
+    url: str
+    title: str | None
+    kind: str
+    site_name: str | None
+    author: str | None
+    duration_seconds: int | None
+    tags: tuple[str, ...] = ()
+
+
+def view(item: Item, tags: Sequence[str] = ()) -> ItemView:
+    return ItemView(
+        id=item.id or 0,
+        url=item.url,
+        title=item.title,
+        kind=item.kind,
+        site_name=item.site_name,
+        author=item.author,
+        duration_seconds=item.duration_seconds,
+        tags=tuple(tags),
+    )
+
+
+def views(session: Session, items: Sequence[Item], *, viewer: str) -> list[ItemView]:
+    """The items with the tags `viewer` may see (one query for them all)."""
+    tags = tag_store.tag_names(session=session, item_ids=[item.id or 0 for item in items], viewer=viewer)
+    return [view(item, tags.get(item.id or 0, [])) for item in items]
 
 
 def as_url(word: str) -> str | None:
