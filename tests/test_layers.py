@@ -1,4 +1,5 @@
-"""The layers of the code stay layered: handlers/ → bot/ → storage/, and bot/'s folders in order.
+"""The layers of the code stay layered: handlers/ → bot/ → storage/, and bot/'s folders in order;
+`/shelf`'s commands ask bot/services/ for what they show, never storage/.
 
 Read from the source with `ast`, so a new import that crosses a layer fails here, in review,
 rather than in a newcomer's head.
@@ -51,3 +52,25 @@ def test_handlers_never_touch_storage_and_storage_knows_no_one() -> None:
         assert not {name for name in imports(path) if name.startswith("storage")}, path
     for path in (ROOT / "storage").rglob("*.py"):
         assert not {name for name in imports(path) if name.startswith(("bot", "handlers"))}, path
+
+
+DATABASE = {"storage", "sqlmodel", "sqlalchemy"}  # what a command may not import
+SESSIONS = {"new_session", "transaction", "engine"}  # what of `Services` a command may not touch
+
+
+def commands() -> list[Path]:
+    return sorted((ROOT / "bot" / "commands").rglob("*.py"))
+
+
+@pytest.mark.parametrize("path", commands(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_commands_ask_services_never_storage(path: Path) -> None:
+    """storage/ and bot/services/ apply the privacy rule (`visible_to`, `seen_by`); a command that
+    read the tables itself could read around it. So a command imports nothing from storage/, no
+    database library, and opens no session: the service it calls owns one."""
+    tree = ast.parse(path.read_text())
+    libraries = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+    libraries |= {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module}
+    reached = sorted(name for name in libraries if name.split(".")[0] in DATABASE)
+    assert reached == [], f"{path.relative_to(ROOT)} imports {reached}: ask a function in bot/services/"
+    opened = sorted({node.attr for node in ast.walk(tree) if isinstance(node, ast.Attribute)} & SESSIONS)
+    assert opened == [], f"{path.relative_to(ROOT)} opens {opened} itself: let a service in bot/services/ do it"

@@ -5,18 +5,17 @@ from __future__ import annotations
 from bot.commands.parser import Invocation, Later, Reply, Shelf, Subcommand, Token, UsageError
 from bot.services import Services
 from bot.services.digests.compose import preview
-from bot.services.digests.slots import change_preferences, preferences
+from bot.services.digests.slots import DigestSettings, change_preferences
 from bot.settings import WEEKDAYS, SettingsError, parse_weekday
 from bot.slack import blocks
 from bot.slack.home import DAY_NAMES
 from bot.text import echo
-from storage.models import Person
 
 
-def describe(settings_day: int, settings_time: str, person: Person | None) -> str:
-    state = "on" if person is None or person.digest_enabled else "off"
-    where = f" ({person.tz})" if person and person.tz else ""
-    return f"Your digest is {state}: {DAY_NAMES[settings_day]}s at {settings_time}{where}."
+def describe(digest: DigestSettings) -> str:
+    state = "on" if digest.enabled else "off"
+    where = f" ({digest.tz})" if digest.tz else ""
+    return f"Your digest is {state}: {DAY_NAMES[digest.day]}s at {digest.at.hour:02d}:{digest.at.minute:02d}{where}."
 
 
 class DigestCommands:
@@ -69,18 +68,17 @@ class DigestCommands:
             change["at"] = rest[0].text
         else:
             raise UsageError()
-        person = change_preferences(
+        digest = change_preferences(
             self.services,
             team_id=invocation.team_id,
             user_id=invocation.user_id,
             **change,  # type: ignore[arg-type]
         )
-        if person is None:  # change_preferences refuses a time that is not HH:MM, and changes nothing
+        if digest is None:  # change_preferences refuses a time that is not HH:MM, and changes nothing
             return Reply(f"`{echo(rest[0].text, 20)}` isn't a time. Use 24-hour HH:MM, like `16:30`.")
-        day, at_time = preferences(self.services.settings, person.digest_day, person.digest_time)
         # Slack is asked for the person's time zone after it has its answer, if not known yet.
-        look_up = () if person.profile_refreshed_at else (invocation.user_id,)
-        return Reply(describe(day, f"{at_time.hour:02d}:{at_time.minute:02d}", person), later=Later(look_up=look_up))
+        look_up = () if digest.profile_known else (invocation.user_id,)
+        return Reply(describe(digest), later=Later(look_up=look_up))
 
     def export(self, invocation: Invocation, args: list[Token]) -> Reply:
         if args:

@@ -16,9 +16,9 @@ from slack_sdk import WebClient
 from bot.commands.parser import Later
 from bot.services import Services
 from bot.services.export import send_export
+from bot.services.following import unfollow
 from bot.services.lookups import refresh_profile, why_not_a_recipient
 from bot.services.recommendation_dms import deliver, refused_text
-from storage import people
 
 logger = logging.getLogger(__name__)
 
@@ -32,8 +32,7 @@ def run_later(
     for followee in later.follows:
         why = why_not_a_recipient(services, client, team_id, followee)
         if why is not None:
-            with services.new_session() as session:
-                people.unfollow(session=session, team_id=team_id, follower_id=user_id, followee_id=followee)
+            unfollow(services, team_id=team_id, follower_id=user_id, followee_id=followee)
             tell(f"You can't follow <@{followee}>: {why}. Nothing was changed.")
     if later.deliver:
         delivered = deliver(services, client, list(later.deliver))

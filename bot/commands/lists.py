@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bot.commands.arguments import as_url, guarded, mentioned, resolve_item
+from bot.commands.arguments import guarded, mentioned
 from bot.commands.parser import Invocation, Reply, Shelf, Subcommand, Token, UsageError
 from bot.services import Services
-from bot.services.lists import ListProblem, feed_url, find_list, own_list
+from bot.services import lists as list_service
+from bot.services.items import as_url
+from bot.services.lists import ListProblem
 from bot.slack import blocks
 from bot.text import clip, counted, echo
-from storage import items as item_store
-from storage import lists as list_store
-from storage import tags as tag_store
-from storage.models import CuratedList
 
 SHOWN = 15
 LIST_HELP = (
@@ -75,20 +73,12 @@ class ListCommands:
     def _new(self, invocation: Invocation, args: list[Token]) -> Reply:
         name = _name(args[0] if args else None)
         description = " ".join(t.text for t in args[1:]).strip() or None
-        with self.services.new_session() as session:
-            try:
-                created = list_store.create_list(
-                    session=session,
-                    team_id=invocation.team_id,
-                    owner_id=invocation.user_id,
-                    name=clip(name, 255),
-                    description=clip(description, 1000) if description else None,
-                    now=self.services.clock(),
-                )
-            except list_store.DuplicateName:
-                return Reply(f"You already have a list called *{echo(name, 80)}*.")
-        feed = feed_url(self.services.settings.base_url, created)
-        tail = f" Its private Atom feed: {feed}" if feed else ""
+        created = list_service.create_list(
+            self.services, team_id=invocation.team_id, owner=invocation.user_id, name=name, description=description
+        )
+        if created is None:
+            return Reply(f"You already have a list called *{echo(name, 80)}*.")
+        tail = f" Its private Atom feed: {created.feed}" if created.feed else ""
         return Reply(
             f'Created *{echo(created.name, 80)}*. Add to it with `/shelf list add "{echo(name, 40)}" ITEM`.{tail}'
         )
@@ -98,28 +88,22 @@ class ListCommands:
         if len(args) < 2:
             raise UsageError("Say what to add: an item number or a link.")
         note = " ".join(t.text for t in args[2:]).strip() or None
-        with self.services.new_session() as session:
-            curated = own_list(session, team_id=invocation.team_id, owner=invocation.user_id, name=name)
-            item = resolve_item(session, invocation, args[1].text, self.services)
-            if not item.is_public and as_url(args[1].text):
-                # A link the curator typed is web content they chose to publish, as a feed's entries
-                # are; their own words and tags on it stay as private as they were written.
-                item_store.make_public(session=session, item=item)
-            if not item.is_public:
-                # Lists are visible to the whole workspace; a privately shared link stays private.
-                return Reply(
-                    f"{blocks.item_link(item)} was only shared privately, and lists are visible to everyone here, "
-                    "so it wasn't added. Share it in a public channel first."
-                )
-            _, new = list_store.add_to_list(
-                session=session,
-                curated=curated,
-                item=item,
-                note=clip(note, 1000) if note else None,
-                by=invocation.user_id,
-                now=self.services.clock(),
+        added = list_service.add_item_to_list(
+            self.services,
+            team_id=invocation.team_id,
+            user_id=invocation.user_id,
+            channel_id=invocation.channel_id,
+            name=name,
+            word=args[1].text,
+            note=note,
+        )
+        item, curated = added.item, added.curated
+        if added.private:
+            return Reply(
+                f"{blocks.item_link(item)} was only shared privately, and lists are visible to everyone here, "
+                "so it wasn't added. Share it in a public channel first."
             )
-        if not new:
+        if not added.added:
             return Reply(f"{blocks.item_link(item)} is already on *{echo(curated.name, 80)}*.")
         return Reply(
             f"Added {blocks.item_link(item)} to *{echo(curated.name, 80)}*. Subscribers see it in their next digest."
@@ -129,10 +113,14 @@ class ListCommands:
         name = _name(args[0] if args else None)
         if len(args) != 2:
             raise UsageError("Say what to take off: an item number or a link.")
-        with self.services.new_session() as session:
-            curated = own_list(session, team_id=invocation.team_id, owner=invocation.user_id, name=name)
-            item = resolve_item(session, invocation, args[1].text, self.services, capture=False)
-            gone = list_store.remove_from_list(session=session, curated=curated, item=item)
+        curated, item, gone = list_service.remove_item_from_list(
+            self.services,
+            team_id=invocation.team_id,
+            user_id=invocation.user_id,
+            channel_id=invocation.channel_id,
+            name=name,
+            word=args[1].text,
+        )
         if not gone:
             return Reply(f"{blocks.item_link(item)} isn't on *{echo(curated.name, 80)}*.")
         return Reply(f"Took {blocks.item_link(item)} off *{echo(curated.name, 80)}*.")
@@ -142,16 +130,11 @@ class ListCommands:
         owner = mentioned(args[1]) if len(args) > 1 else None
         if len(args) > 1 and owner is None:
             raise UsageError("Name the owner with a mention, like `@Ana`.")
-        with self.services.new_session() as session:
-            curated = find_list(session, team_id=invocation.team_id, asker=invocation.user_id, name=name, owner=owner)
-            entries = list_store.list_items(session=session, curated=curated)
-            subscribers = list_store.subscriber_counts(session=session, list_ids=[curated.id or 0]).get(
-                curated.id or 0, 0
-            )
-            tags = tag_store.tag_names(
-                session=session, item_ids=[item.id or 0 for _, item in entries[:SHOWN]], viewer=invocation.user_id
-            )
-        sizes = f"{counted(len(entries), 'item')}, {counted(subscribers, 'subscriber')}"
+        shown = list_service.show_list(
+            self.services, team_id=invocation.team_id, asker=invocation.user_id, name=name, owner=owner, limit=SHOWN
+        )
+        curated = shown.curated
+        sizes = f"{counted(shown.items, 'item')}, {counted(shown.subscribers, 'subscriber')}"
         heading = f"*{echo(curated.name, 80)}* by <@{curated.owner_id}> — {sizes}"
         if curated.description:
             heading += f"\n{blocks.slack_escape(clip(curated.description, 300))}"
@@ -159,20 +142,21 @@ class ListCommands:
             blocks.item_card(
                 item,
                 number=True,
-                tags=tags.get(item.id or 0, []),
-                why=f"_{blocks.slack_escape(clip(entry.note, 200))}_" if entry.note else None,
+                tags=item.tags,
+                why=f"_{blocks.slack_escape(clip(note, 200))}_" if note else None,
             )
-            for entry, item in entries[:SHOWN]
+            for item, note in shown.entries
         ]
         footer_parts = []
-        if len(entries) > SHOWN:
-            footer_parts.append(f"and {len(entries) - SHOWN} more")
+        if shown.items > SHOWN:
+            footer_parts.append(f"and {shown.items - SHOWN} more")
         if curated.owner_id == invocation.user_id:
-            feed = feed_url(self.services.settings.base_url, curated)
             footer_parts.append(
-                f"Atom feed (keep it private): {feed}" if feed else "Set SHELF_BASE_URL to get this list's Atom feed."
+                f"Atom feed (keep it private): {curated.feed}"
+                if curated.feed
+                else "Set SHELF_BASE_URL to get this list's Atom feed."
             )
-        if not entries:
+        if not shown.items:
             text = f"{heading}\nNothing on it yet."
             return Reply(
                 text, [blocks.section(text), *([blocks.context(" · ".join(footer_parts))] if footer_parts else [])]
@@ -185,40 +169,31 @@ class ListCommands:
         owner = mentioned(args[0]) if args else None
         if args and (owner is None or len(args) > 1):
             raise UsageError()
-        with self.services.new_session() as session:
-            if owner:
-                found = list_store.lists_of(session=session, team_id=invocation.team_id, owner_id=owner)
-                counts = list_store.subscriber_counts(session=session, list_ids=[c.id or 0 for c in found])
-                ranked = [(c, counts.get(c.id or 0, 0)) for c in found]
-                heading = f"*Lists by <@{owner}>*"
-            else:
-                ranked = list_store.most_subscribed(session=session, team_id=invocation.team_id)
-                heading = "*Most subscribed lists*"
-            sizes = list_store.item_counts(session=session, list_ids=[c.id or 0 for c, _ in ranked])
+        ranked = list_service.list_summaries(self.services, team_id=invocation.team_id, owner=owner)
+        heading = f"*Lists by <@{owner}>*" if owner else "*Most subscribed lists*"
         if not ranked:
             return Reply('No lists yet. Start one with `/shelf list new "Name"`.')
         lines = [
-            f"*{echo(c.name, 80)}* by <@{c.owner_id}> — {counted(sizes.get(c.id or 0, 0), 'item')}, "
-            f"{counted(n, 'subscriber')}"
-            for c, n in ranked
+            f"*{echo(c.name, 80)}* by <@{c.owner_id}> — {counted(c.items, 'item')}, "
+            f"{counted(c.subscribers, 'subscriber')}"
+            for c in ranked
         ]
         text = "\n".join([heading, *lines])
         return Reply(text, [blocks.section(text)])
 
-    def _resolve(self, invocation: Invocation, args: list[Token]) -> CuratedList:
+    def _named(self, args: list[Token]) -> tuple[str, str | None]:
+        """The list's name and, if given, its owner."""
         name = _name(args[0] if args else None)
         owner = mentioned(args[1]) if len(args) > 1 else None
         if len(args) > 2 or (len(args) == 2 and owner is None):
             raise UsageError()
-        with self.services.new_session() as session:
-            return find_list(session, team_id=invocation.team_id, asker=invocation.user_id, name=name, owner=owner)
+        return name, owner
 
     def subscribe(self, invocation: Invocation, args: list[Token]) -> Reply:
-        curated = self._resolve(invocation, args)
-        with self.services.new_session() as session:
-            new = list_store.subscribe(
-                session=session, curated=curated, user_id=invocation.user_id, now=self.services.clock()
-            )
+        name, owner = self._named(args)
+        curated, new = list_service.subscribe(
+            self.services, team_id=invocation.team_id, user_id=invocation.user_id, name=name, owner=owner
+        )
         if not new:
             return Reply(f"You already subscribe to *{echo(curated.name, 80)}*.")
         return Reply(
@@ -227,9 +202,10 @@ class ListCommands:
         )
 
     def unsubscribe(self, invocation: Invocation, args: list[Token]) -> Reply:
-        curated = self._resolve(invocation, args)
-        with self.services.new_session() as session:
-            gone = list_store.unsubscribe(session=session, curated=curated, user_id=invocation.user_id)
+        name, owner = self._named(args)
+        curated, gone = list_service.unsubscribe(
+            self.services, team_id=invocation.team_id, user_id=invocation.user_id, name=name, owner=owner
+        )
         if not gone:
             return Reply(f"You weren't subscribed to *{echo(curated.name, 80)}*.")
         return Reply(f"Unsubscribed from *{echo(curated.name, 80)}*.")
@@ -241,11 +217,9 @@ class ListCommands:
         url = as_url(args[2].text) if len(args) == 3 else None
         if url is None:
             raise UsageError("Give the feed's address after the list's name.")
-        with self.services.new_session() as session:
-            curated = own_list(session, team_id=invocation.team_id, owner=invocation.user_id, name=name)
-            _, new = list_store.add_feed(
-                session=session, curated=curated, url=url, by=invocation.user_id, now=self.services.clock()
-            )
+        curated, new = list_service.add_feed(
+            self.services, team_id=invocation.team_id, user_id=invocation.user_id, name=name, url=url
+        )
         if not new:
             return Reply(f"*{echo(curated.name, 80)}* already follows {echo(url, 200)}.")
         return Reply(

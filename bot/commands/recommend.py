@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from bot.commands.arguments import guarded, mentioned, people_list, resolve_item
+from bot.commands.arguments import guarded, mentioned, people_list
 from bot.commands.parser import Invocation, Later, Reply, Shelf, Subcommand, Token, UsageError
-from bot.services import Services
-from bot.services.recommendations import PRIVATE_NOTE, NotPassedOn, known_refusal, recommend
+from bot.services import Services, following
+from bot.services.recommendations import PRIVATE_NOTE, NotPassedOn, known_refusal, recommend_item
 from bot.slack import blocks
-from bot.text import clip
-from storage import people
 
 
 class RecommendCommands:
@@ -48,24 +46,22 @@ class RecommendCommands:
         note = " ".join(token.text for token in rest[1:]).strip() or None
         refusals = {user: why for user in dict.fromkeys(recipients) if (why := self._check(invocation, user))}
         allowed = [user for user in dict.fromkeys(recipients) if user not in refusals]
-        with self.services.new_session() as session:
-            item = resolve_item(session, invocation, rest[0].text, self.services)
-            if not allowed:
-                return Reply(self._refused(refusals) + " Nothing was sent.")
-            try:
-                sent = recommend(
-                    session=session,
-                    team_id=invocation.team_id,
-                    from_user=invocation.user_id,
-                    to_users=allowed,
-                    item=item,
-                    note=clip(note, 1000) if note else None,
-                    now=self.services.clock(),
-                )
-            except NotPassedOn:
-                return Reply(PRIVATE_NOTE)
-        new = [s.recommendation.to_user_id for s in sent if s.new]
-        again = [s.recommendation.to_user_id for s in sent if not s.new]
+        try:
+            item, sent = recommend_item(
+                self.services,
+                team_id=invocation.team_id,
+                from_user=invocation.user_id,
+                channel_id=invocation.channel_id,
+                word=rest[0].text,
+                to_users=allowed,
+                note=note,
+            )
+        except NotPassedOn:
+            return Reply(PRIVATE_NOTE)
+        if not allowed:
+            return Reply(self._refused(refusals) + " Nothing was sent.")
+        new = [s.to_user for s in sent if s.new]
+        again = [s.to_user for s in sent if not s.new]
         lines = []
         if new:
             lines.append(
@@ -79,7 +75,7 @@ class RecommendCommands:
             )
         if refusals:
             lines.append(self._refused(refusals))
-        return Reply(" ".join(lines), later=Later(deliver=tuple(s.recommendation.id or 0 for s in sent if s.new)))
+        return Reply(" ".join(lines), later=Later(deliver=tuple(s.recommendation_id for s in sent if s.new)))
 
     @staticmethod
     def _refused(refusals: dict[str, str]) -> str:
@@ -95,14 +91,9 @@ class RecommendCommands:
         why = self._check(invocation, user_id)
         if why:
             return Reply(f"You can't follow <@{user_id}>: {why}.")
-        with self.services.new_session() as session:
-            new = people.follow(
-                session=session,
-                team_id=invocation.team_id,
-                follower_id=invocation.user_id,
-                followee_id=user_id,
-                now=self.services.clock(),
-            )
+        new = following.follow(
+            self.services, team_id=invocation.team_id, follower_id=invocation.user_id, followee_id=user_id
+        )
         if not new:
             return Reply(f"You already follow <@{user_id}>.")
         return Reply(
@@ -112,8 +103,7 @@ class RecommendCommands:
 
     def unfollow(self, invocation: Invocation, args: list[Token]) -> Reply:
         user_id = self._one_person(invocation, args)
-        with self.services.new_session() as session:
-            gone = people.unfollow(
-                session=session, team_id=invocation.team_id, follower_id=invocation.user_id, followee_id=user_id
-            )
+        gone = following.unfollow(
+            self.services, team_id=invocation.team_id, follower_id=invocation.user_id, followee_id=user_id
+        )
         return Reply(f"You no longer follow <@{user_id}>." if gone else f"You weren't following <@{user_id}>.")

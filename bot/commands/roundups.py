@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from bot.commands.parser import Invocation, Reply, Shelf, Subcommand, Token, UsageError
-from bot.services import Services
+from bot.services import Services, roundups
 from bot.services.roundups import DEFAULT_DAY
 from bot.settings import WEEKDAYS, SettingsError, parse_weekday
 from bot.slack.home import DAY_NAMES
 from bot.text import echo
-from storage import roundups
-from storage.people import get_person
 
 
 class RoundupCommands:
@@ -33,24 +31,22 @@ class RoundupCommands:
         if not invocation.channel_id.startswith(("C", "G")):
             return Reply("Roundups are for channels: type this in the channel that should get one.")
         where = f"<#{invocation.channel_id}>"
-        with self.services.new_session() as session:
-            if words[0] == "off":
-                stopped = roundups.turn_off(
-                    session=session, team_id=invocation.team_id, channel_id=invocation.channel_id
-                )
-                return Reply(f"No more weekly roundups in {where}." if stopped else f"{where} has no weekly roundup.")
-            day = DEFAULT_DAY
-            if len(words) == 2:
-                try:
-                    day = parse_weekday("day", words[1])
-                except SettingsError:
-                    return Reply(f"`{echo(args[1].text, 20)}` isn't a day. Use one of {', '.join(WEEKDAYS)}.")
-            person = get_person(session=session, team_id=invocation.team_id, user_id=invocation.user_id)
-            tz = person.tz if person else None
-            roundups.turn_on(
-                session=session, team_id=invocation.team_id, channel_id=invocation.channel_id, weekday=day,
-                by=invocation.user_id, tz=tz, now=self.services.clock(),
-            )  # fmt: skip
+        if words[0] == "off":
+            stopped = roundups.turn_off(self.services, team_id=invocation.team_id, channel_id=invocation.channel_id)
+            return Reply(f"No more weekly roundups in {where}." if stopped else f"{where} has no weekly roundup.")
+        day = DEFAULT_DAY
+        if len(words) == 2:
+            try:
+                day = parse_weekday("day", words[1])
+            except SettingsError:
+                return Reply(f"`{echo(args[1].text, 20)}` isn't a day. Use one of {', '.join(WEEKDAYS)}.")
+        tz = roundups.turn_on(
+            self.services,
+            team_id=invocation.team_id,
+            channel_id=invocation.channel_id,
+            user_id=invocation.user_id,
+            weekday=day,
+        )
         at = f"{self.services.settings.digest_time:%H:%M}"
         zone = f" ({tz})" if tz else " (UTC)"
         return Reply(

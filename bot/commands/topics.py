@@ -4,17 +4,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlmodel import Session
-
-from bot.commands.arguments import guarded, resolve_item
+from bot.commands.arguments import guarded
 from bot.commands.parser import Invocation, Reply, Shelf, Subcommand, Token, UsageError
 from bot.reading.topics import normalise_tag
 from bot.services import Services
+from bot.services import topics as topic_service
 from bot.slack import blocks
 from bot.text import echo
-from storage import activity, people
-from storage import tags as tag_store
-from storage.models import Item
 
 TOP_DAYS = 7
 
@@ -22,10 +18,6 @@ TOP_DAYS = 7
 def _tag_words(args: list[Token]) -> list[str]:
     """`#a #b` (the # optional), as typed."""
     return [token.text for token in args if token.text.strip("#")]
-
-
-def _tags_of(session: Session, item: Item, viewer: str) -> list[str]:
-    return tag_store.tag_names(session=session, item_ids=[item.id or 0], viewer=viewer).get(item.id or 0, [])
 
 
 class TopicCommands:
@@ -53,22 +45,30 @@ class TopicCommands:
         tags = [normalise_tag(self.taxonomy, word) for word in _tag_words(args[1:])]
         if not tags or not all(tags):
             raise UsageError("Name the tags, like `#python #testing`.")
-        now = self.services.clock()
-        with self.services.transaction() as session:
-            item = resolve_item(session, invocation, args[0].text, self.services)
-            tag_store.add_tags(session=session, item=item, tags=tags, source="person", now=now, by=invocation.user_id)
-            current = blocks.tags_text(_tags_of(session, item, invocation.user_id), limit=None)
+        item = topic_service.tag_item(
+            self.services,
+            team_id=invocation.team_id,
+            user_id=invocation.user_id,
+            channel_id=invocation.channel_id,
+            word=args[0].text,
+            tags=tags,
+        )
+        current = blocks.tags_text(item.tags, limit=None)
         return Reply(f"Tagged {blocks.item_link(item)}. Its tags now: {current or 'none'}.")
 
     def untag(self, invocation: Invocation, args: list[Token]) -> Reply:
         if len(args) < 2:
             raise UsageError()
         tags = [normalise_tag(self.taxonomy, word) for word in _tag_words(args[1:])]
-        now = self.services.clock()
-        with self.services.transaction() as session:
-            item = resolve_item(session, invocation, args[0].text, self.services)
-            removed = tag_store.remove_tags(session=session, item=item, tags=tags, by=invocation.user_id, now=now)
-            current = blocks.tags_text(_tags_of(session, item, invocation.user_id), limit=None)
+        item, removed = topic_service.untag_item(
+            self.services,
+            team_id=invocation.team_id,
+            user_id=invocation.user_id,
+            channel_id=invocation.channel_id,
+            word=args[0].text,
+            tags=tags,
+        )
+        current = blocks.tags_text(item.tags, limit=None)
         missing = [tag for tag in tags if tag not in removed]
         if not removed:
             return Reply(f"{blocks.item_link(item)} has no tag {blocks.tags_text(missing, limit=None)}.")
@@ -79,26 +79,21 @@ class TopicCommands:
 
     def interests(self, invocation: Invocation, args: list[Token]) -> Reply:
         words = _tag_words(args)
-        with self.services.new_session() as session:
-            if not words:
-                mine = people.interests_of(session=session, team_id=invocation.team_id, user_id=invocation.user_id)
-                return self._show_interests(mine)
-            if [w.lower() for w in words] in (["none"], ["clear"]):
-                topics: list[str] = []
-            else:
-                topics = []
-                for word in words:
-                    slug = self.taxonomy.resolve(word)
-                    if slug is None:
-                        return self._unknown_topic(word)
-                    topics.append(slug)
-            people.set_interests(
-                session=session,
-                team_id=invocation.team_id,
-                user_id=invocation.user_id,
-                topics=topics,
-                now=self.services.clock(),
-            )
+        if not words:
+            mine = topic_service.interests_of(self.services, team_id=invocation.team_id, user_id=invocation.user_id)
+            return self._show_interests(mine)
+        if [w.lower() for w in words] in (["none"], ["clear"]):
+            topics: list[str] = []
+        else:
+            topics = []
+            for word in words:
+                slug = self.taxonomy.resolve(word)
+                if slug is None:
+                    return self._unknown_topic(word)
+                topics.append(slug)
+        topic_service.set_interests(
+            self.services, team_id=invocation.team_id, user_id=invocation.user_id, topics=topics
+        )
         if not topics:
             return Reply("Cleared your interests.")
         return Reply(f"Your interests are now {self._names(topics)}. Your weekly digest will lead with them.")
@@ -127,11 +122,9 @@ class TopicCommands:
             raise UsageError()
         tag = normalise_tag(self.taxonomy, words[0]) if words else None
         since = self.services.clock() - timedelta(days=TOP_DAYS)
-        with self.services.new_session() as session:
-            ranked = activity.top_items(session=session, team_id=invocation.team_id, since=since, tag=tag)
-            tags = tag_store.tag_names(
-                session=session, item_ids=[item.id or 0 for item, _ in ranked], viewer=invocation.user_id
-            )
+        ranked = topic_service.top_items(
+            self.services, team_id=invocation.team_id, viewer=invocation.user_id, since=since, tag=tag
+        )
         scope = f" in #{tag}" if tag else ""
         if not ranked:
             return Reply(f"Nothing shared in public channels{scope} this week yet.")
@@ -140,7 +133,7 @@ class TopicCommands:
             blocks.item_card(
                 item,
                 number=True,
-                tags=tags.get(item.id or 0, []),
+                tags=item.tags,
                 extra=blocks.people_count(count),
             )
             for item, count in ranked

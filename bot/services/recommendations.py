@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from sqlmodel import Session
 
 from bot.services import Services
+from bot.services.items import ItemView, resolve_item, view
 from bot.services.lookups import known_colleague
 from bot.services.shares import item_of_link
 from bot.slack import blocks
@@ -64,6 +65,43 @@ def recommend(
         session=session, team_id=team_id, item=item, from_user=from_user, to_users=to_users, note=note, now=now
     )
     return [Sent(recommendation, new) for recommendation, new in recorded]
+
+
+@dataclass(frozen=True)
+class Recommended:
+    """One recipient of `/shelf recommend`, and the recommendation to DM them when it is new."""
+
+    to_user: str
+    recommendation_id: int
+    new: bool  # False: sent to them before, and not again
+
+
+def recommend_item(
+    services: Services,
+    *,
+    team_id: str,
+    from_user: str,
+    channel_id: str,
+    word: str,
+    to_users: list[str],
+    note: str | None,
+) -> tuple[ItemView, list[Recommended]]:
+    """`/shelf recommend @someone … ITEM [note]`: the item (found, or a typed link captured, even
+    when no one is left to send it to), and one recommendation per recipient."""
+    with services.new_session() as session:
+        item = resolve_item(services, session, team_id=team_id, user_id=from_user, channel_id=channel_id, word=word)
+        if not to_users:
+            return view(item), []
+        sent = recommend(
+            session=session,
+            team_id=team_id,
+            from_user=from_user,
+            to_users=to_users,
+            item=item,
+            note=clip(note, 1000) if note else None,
+            now=services.clock(),
+        )
+    return view(item), [Recommended(s.recommendation.to_user_id, s.recommendation.id or 0, s.new) for s in sent]
 
 
 def state(recommendation: Recommendation) -> list[str]:

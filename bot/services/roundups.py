@@ -26,6 +26,25 @@ logger = logging.getLogger(__name__)
 DEFAULT_DAY = 4  # Friday: a look back at the week
 
 
+def turn_on(services: Services, *, team_id: str, channel_id: str, user_id: str, weekday: int) -> str | None:
+    """`/shelf roundup on [day]` in a channel: its weekly roundup on that day, at the digest time in
+    the time zone of whoever turned it on; that time zone (None: not known, so UTC)."""
+    with services.new_session() as session:
+        person = get_person(session=session, team_id=team_id, user_id=user_id)
+        tz = person.tz if person else None
+        roundups.turn_on(
+            session=session, team_id=team_id, channel_id=channel_id, weekday=weekday, by=user_id, tz=tz,
+            now=services.clock(),
+        )  # fmt: skip
+    return tz
+
+
+def turn_off(services: Services, *, team_id: str, channel_id: str) -> bool:
+    """`/shelf roundup off`: False when the channel had no roundup on."""
+    with services.new_session() as session:
+        return roundups.turn_off(session=session, team_id=team_id, channel_id=channel_id)
+
+
 def run_roundups(services: Services, *, now: datetime | None = None) -> int:
     """(Scheduled) Post each roundup whose weekly slot has come and that is not posted yet; the
     number posted."""

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.services import Services
 from bot.settings import Settings, SettingsError, parse_hhmm
 from storage import people
-from storage.models import Person
 
 
 def zone(name: str | None) -> ZoneInfo:
@@ -78,6 +78,18 @@ def preferences(settings: Settings, day: int | None, at: str | None) -> tuple[in
     return chosen_day, settings.digest_time
 
 
+@dataclass(frozen=True)
+class DigestSettings:
+    """A person's digest as it now stands: on or off, their day and time (or the workspace's), and
+    their time zone."""
+
+    enabled: bool
+    day: int  # 0 is Monday
+    at: time
+    tz: str | None
+    profile_known: bool  # Slack was asked for their profile (time zone) already
+
+
 def change_preferences(
     services: Services,
     *,
@@ -86,7 +98,7 @@ def change_preferences(
     enabled: bool | None = None,
     day: int | None = None,
     at: str | None = None,
-) -> Person | None:
+) -> DigestSettings | None:
     """Turn a person's digest on or off, or move it to another day (0 is Monday) or time (HH:MM);
     what is not given stays as it was. None, and nothing changed, for a day or time that is not one."""
     if day is not None and not 0 <= day <= 6:
@@ -98,6 +110,14 @@ def change_preferences(
             return None
         at = f"{chosen.hour:02d}:{chosen.minute:02d}"
     with services.new_session() as session:
-        return people.set_digest(
+        person = people.set_digest(
             session=session, team_id=team_id, user_id=user_id, now=services.clock(), enabled=enabled, day=day, at=at
         )
+    shown_day, shown_at = preferences(services.settings, person.digest_day, person.digest_time)
+    return DigestSettings(
+        enabled=person.digest_enabled,
+        day=shown_day,
+        at=shown_at,
+        tz=person.tz,
+        profile_known=person.profile_refreshed_at is not None,
+    )
