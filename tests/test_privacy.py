@@ -193,3 +193,27 @@ def test_suggested_colleagues_never_reveal_who_saved_an_item(driver: SlackDriver
         driver.command("save https://example.com/rust-borrow-checker-explained", user="U0DAN0001").json()
     )
     assert f"<@{CAROL}> (#rust)" in reply  # Carol saved it, and nobody is told so by her absence
+
+
+def test_a_link_first_met_in_private_shows_its_address_not_how_its_sharer_wrote_it(
+    driver: SlackDriver, services: Services
+) -> None:
+    written = "https://example.com/plan?utm_source=ana-offsite-deck&utm_campaign=acquisition"
+    driver.event(message(f"<{written}>", channel="G0PRIVATE1", channel_type="group", ts="1764238600.000100"))
+    reply = reply_text(driver.command("save https://example.com/plan", user=CAROL))
+    assert "offsite" not in reply and "acquisition" not in reply
+    assert "offsite" not in json.dumps([item.url for item in items(services)])
+
+
+def test_an_item_taken_off_the_only_list_that_showed_it_is_private_again(
+    driver: SlackDriver, services: Services
+) -> None:
+    secret = "https://example.com/shared-in-private"
+    driver.event(message(f"<{secret}> #zebrafund", channel="G0PRIVATE1", channel_type="group", ts="1764238600.1"))
+    driver.command('list new "Reading"', user=BEN)
+    assert "Added" in reply_text(driver.command(f'list add "Reading" {secret}', user=BEN))  # Ben publishes the page
+    assert "shared-in-private" in reply_text(driver.command("search shared private", user=CAROL))
+    assert "zebrafund" not in reply_text(driver.command("search shared private", user=CAROL))  # Ana's words stay hers
+    driver.command(f'list remove "Reading" {secret}', user=BEN)
+    assert "shared-in-private" not in reply_text(driver.command("search shared private", user=CAROL))
+    assert "shared-in-private" in reply_text(driver.command("search shared private", user=BEN))  # his typed share

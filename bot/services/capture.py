@@ -92,13 +92,18 @@ def book_key(isbn: str) -> str:
     return f"urn:isbn:{isbn}"
 
 
-def _link_item(session: Session, team_id: str, link: Link, now: datetime) -> tuple[Item, bool]:
+def _link_item(session: Session, team_id: str, link: Link, now: datetime, *, in_the_open: bool) -> tuple[Item, bool]:
+    """The item of a link, created if new. The link as written (its tracking parameters, which can
+    say who sent it) is kept only when it was written in the open: an item first met in private
+    shows its canonical address, so a colleague who later types the link learns nothing of the
+    private sharer's."""
     canonical = canonical_url(link.url)
+    as_written = in_the_open and len(link.url) <= MAX_URL  # tracking parameters may be all a long one loses
     return item_store.get_or_create_item(
         session=session,
         team_id=team_id,
         canonical_url=canonical,
-        url=link.url if len(link.url) <= MAX_URL else canonical,  # tracking parameters may be all it loses
+        url=link.url if as_written else canonical,
         kind=kind_of(link.url),
         now=now,
     )
@@ -137,7 +142,7 @@ def capture_message(
     if not links and not isbns:
         return []
     base = workspace_url() if callable(workspace_url) else workspace_url
-    found = [_link_item(session, message.team_id, link, now) for link in links]
+    found = [_link_item(session, message.team_id, link, now, in_the_open=not message.is_private) for link in links]
     found += [_isbn_item(session, message.team_id, isbn, now) for isbn in isbns]
     context = clip(plain_words(message.text), CONTEXT_CHARS)
     tags = [normalise_tag(taxonomy, tag) for tag in hashtags(message.text)]
@@ -182,7 +187,7 @@ def capture_typed_link(
     channel, and committed at once, so what the command does next holds even if it then refuses.
     They gain the item itself (the page their link names), never what others did with it in
     private (storage.visibility)."""
-    item, new = _link_item(session, team_id, Link(url), now)
+    item, new = _link_item(session, team_id, Link(url), now, in_the_open=False)
     if new:
         auto_tag(session, taxonomy, item, now=now)
     share = Share(
@@ -303,7 +308,7 @@ def save_link(
     taxonomy: Taxonomy,
 ) -> Saved:
     """`/shelf save URL [#tag …] [note]`: the item is private to the saver unless already public."""
-    item, new = _link_item(session, team_id, Link(url), now)
+    item, new = _link_item(session, team_id, Link(url), now, in_the_open=False)
     if new:
         auto_tag(session, taxonomy, item, now=now)
     return _save(
@@ -345,7 +350,7 @@ def save_links(
     """Save links without recording a share (a bot's message, say): private to the saver."""
     items = []
     for link in links:
-        item, new = _link_item(session, team_id, link, now)
+        item, new = _link_item(session, team_id, link, now, in_the_open=False)
         if new:
             auto_tag(session, taxonomy, item, now=now)
         items.append(item)

@@ -164,6 +164,11 @@ def remove_item_from_list(
             services, session, team_id=team_id, user_id=user_id, channel_id=channel_id, word=word, capture=False
         )
         gone = list_store.remove_from_list(session=session, curated=curated, item=item)
+        if gone:  # public only while a public share or a list still shows it
+            shown_item = view(item)
+            item_store.settle_items(session=session, item_ids=[item.id or 0])
+            session.commit()
+            return shown, shown_item, gone
     return shown, view(item), gone
 
 
