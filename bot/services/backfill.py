@@ -25,6 +25,7 @@ from bot.services import Services
 from bot.services.capture import add_channel_topics, capture_message, save_items
 from bot.services.lookups import NotAColleague, colleague, conversation, workspace_url
 from bot.services.messages import read_message
+from bot.settings import Settings
 from bot.slack.client import client_for_team
 from storage import backfills
 from storage.channels import default_topics
@@ -205,7 +206,6 @@ class Backfiller:
     ) -> tuple[int, int, int]:
         """Capture one page's messages in one transaction, as of when each was sent."""
         settings = self.services.settings
-        save_names = set(settings.save_reactions)
         where = {"team_id": self.team_id, "channel_id": row.channel_id, "channel_type": "channel"}
         links = saves = 0
         new_shares: list[int] = []
@@ -223,7 +223,7 @@ class Backfiller:
                 new_shares += [c.share.id or 0 for c in captured if c.new_share]
                 links += sum(1 for c in captured if c.new_share)
                 items = list({c.item.id: c.item for c in captured}.values())
-                for user_id in _savers(raw, save_names):
+                for user_id in _savers(raw, settings):
                     saved = save_items(
                         session=session, team_id=self.team_id, user_id=user_id, items=items, now=sent, source="reaction"
                     )
@@ -235,11 +235,11 @@ class Backfiller:
         return len(found), links, saves
 
 
-def _savers(raw: dict[str, Any], save_names: set[str]) -> list[str]:
-    """People who reacted to a message with a save emoji (skin tones count as the same emoji)."""
+def _savers(raw: dict[str, Any], settings: Settings) -> list[str]:
+    """People who reacted to a message with a save emoji (`Settings.saves_with`, as live reactions)."""
     people: list[str] = []
     for reaction in raw.get("reactions") or []:
-        if isinstance(reaction, dict) and str(reaction.get("name", "")).split("::")[0] in save_names:
+        if isinstance(reaction, dict) and settings.saves_with(reaction.get("name")):
             people += [u for u in reaction.get("users") or [] if isinstance(u, str) and u not in people]
     return people
 
