@@ -213,3 +213,20 @@ def test_an_admin_starts_the_import_from_the_app_home_and_sees_it_progress(
     driver.event({"type": "app_home_opened", "user": "U0BOSS0001", "channel": "D0BOSS", "tab": "home"})
     assert wait_for(lambda: "Imported on" in home_texts(slack, "U0BOSS0001")[-1])
     assert "8 links and 2 saves added" in home_texts(slack, "U0BOSS0001")[-1]
+
+
+def test_the_import_asks_slack_whether_the_one_starting_it_is_still_an_admin(
+    driver: SlackDriver, slack: FakeSlack, services: Services
+) -> None:
+    history(slack)
+    slack.add_user("U0BOSS0001", "Boss", is_admin=True)
+    driver.event({"type": "app_home_opened", "user": "U0BOSS0001", "channel": "D0BOSS", "tab": "home"})
+    assert wait_for(lambda: "Import the last 90 days" in (home_texts(slack, "U0BOSS0001") or [""])[-1])
+    slack.users["U0BOSS0001"]["is_admin"] = False  # an admin no longer, since the Home tab was drawn
+    slack.reset_calls()
+    driver.press(HISTORY_IMPORT, "90", user="U0BOSS0001")
+    assert wait_for(lambda: home_texts(slack, "U0BOSS0001"))
+    with services.new_session() as session:
+        assert list(session.exec(select(Backfill))) == []  # nothing planned
+    assert [c.params.get("user") for c in slack.calls_to("users.info")] == ["U0BOSS0001"]
+    assert "Import the last 90 days" not in home_texts(slack, "U0BOSS0001")[-1]

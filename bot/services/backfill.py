@@ -263,9 +263,10 @@ def since_argument(value: str, *, now: datetime) -> datetime:
 
 def start_history_import(services: Services, client: WebClient, *, team_id: str, user_id: str) -> int:
     """The App Home's button: plan the last DEFAULT_DAYS of every public channel the bot is in, for
-    a worker to run (`run_waiting_backfills`). Only a workspace admin may; the number of channels planned."""
+    a worker to run (`run_waiting_backfills`). Only a workspace admin may, as Slack says now (not a
+    profile read days ago); the number of channels planned."""
     try:
-        if not colleague(services, client, team_id, user_id).is_admin:
+        if not colleague(services, client, team_id, user_id, fresh=True).is_admin:
             logger.warning("%s of team %s is not an admin; no history import", user_id, team_id)
             return 0
     except NotAColleague:
