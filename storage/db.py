@@ -88,6 +88,16 @@ def yield_to_acks(engine: Engine, *, share: float = YIELD_SHARE) -> None:
             time.sleep(min((time.monotonic() - began_at) * share, YIELD_AT_MOST))
 
 
+def _begin_before_savepoint(connection: Any, name: str) -> None:
+    # pysqlite opens a transaction only before INSERT, UPDATE or DELETE. A SAVEPOINT outside one
+    # opens its own, which its RELEASE commits: "get or create" (a savepoint around an insert) as
+    # the first write of a transaction would commit at once, and give up the write lock, whatever
+    # the transaction did next. So the transaction is begun first, as it is on PostgreSQL.
+    raw = connection.connection.dbapi_connection
+    if not raw.in_transaction:
+        raw.execute("BEGIN")
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine for `url` with the per-backend settings Peershelf relies on."""
     if url.startswith("sqlite"):
@@ -97,6 +107,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             **kwargs,
         )
         event.listen(engine, "connect", _tune_sqlite)
+        event.listen(engine, "savepoint", _begin_before_savepoint)
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10, **kwargs)
 

@@ -226,3 +226,24 @@ def test_a_message_whose_capture_fails_is_kept_and_captured_on_a_later_try(
     assert [item.url for item in items(services)] == ["https://example.com/kept-for-later"]
     with services.new_session() as session:
         assert waiting(session=session) == 0
+
+
+def test_a_capture_that_fails_half_way_leaves_nothing_of_itself_behind(
+    driver: SlackDriver, services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A message's items, tags and shares are written together or not at all, on SQLite too
+    (where a savepoint that begins a transaction would commit it when released)."""
+    from storage import items as item_store
+
+    real = item_store.add_share
+    failures = iter([RuntimeError("the disk filled up between the item and its share")])
+
+    def flaky(**kwargs: Any) -> bool:
+        for failure in failures:
+            raise failure
+        return real(**kwargs)
+
+    monkeypatch.setattr(item_store, "add_share", flaky)
+    assert driver.event(message("<https://example.com/half-way> #mustread", ts="1764237700.000200")).status_code == 200
+    assert items(services) == [] and shares(services) == []  # neither the item nor its hashtag
+    assert reply_text(driver.command("search half way", user="U0BEN0001")).startswith("Nothing you can see matches")
