@@ -4,8 +4,7 @@ keep what they saved and the links shared in the open, which no longer name them
 from __future__ import annotations
 
 import json
-import threading
-from typing import Any
+from functools import partial
 
 import pytest
 
@@ -16,7 +15,7 @@ from bot.services.shares import CAPTURE_LEASE, CaptureWorker
 from storage import captures as capture_queue
 from storage import items as item_store
 from storage.models import CaptureQueue
-from tests.helpers import items, message, reply_text, rows_mentioning, shares, wait_for
+from tests.helpers import held_half_way, items, message, reply_text, rows_mentioning, shares, wait_for
 
 ANA, BEN, CAROL = "U0ANA0001", "U0BEN0001", "U0CAROL01"
 PUBLIC = "https://example.com/public-talk"
@@ -129,26 +128,8 @@ def test_forgetting_waits_for_a_capture_under_way_and_then_takes_it_too(
 ) -> None:
     quiet.event(message(f"<{PRIVATE}> #secretplan", channel="G0PRIVATE1", channel_type="group", ts="1764238600.000200"))
     [row] = claim(services)
-    inside, go = threading.Event(), threading.Event()
-    add_share = item_store.add_share
-
-    def held(**kwargs: Any) -> bool:  # the capture stops half-way through its transaction
-        added = add_share(**kwargs)
-        inside.set()
-        assert go.wait(10)
-        return added
-
-    monkeypatch.setattr(item_store, "add_share", held)
-    capturing = threading.Thread(target=CaptureWorker(services).capture, args=(row,))
-    capturing.start()
-    assert inside.wait(10)
-    forgetting = threading.Thread(target=quiet.press, args=("forget_me", "me"), kwargs={"user": ANA})
-    forgetting.start()
-    forgetting.join(0.5)
-    waited = forgetting.is_alive()  # for the capture's transaction to end
-    go.set()
-    capturing.join(10)
-    forgetting.join(10)
-    assert waited
+    capture = partial(CaptureWorker(services).capture, row)  # held once its share is written
+    forget = partial(quiet.press, "forget_me", "me", user=ANA)
+    assert held_half_way(monkeypatch, item_store, "add_share", capture, then=forget)  # forgetting waited
     assert rows_mentioning(services, ANA) == {}
     assert items(services) == [] and shares(services) == []
