@@ -20,7 +20,7 @@ from bot.services.backfill import Backfiller, Pacer, run_waiting_backfills, sinc
 from bot.slack.client import web_client
 from bot.slack.home import HISTORY_IMPORT
 from storage.models import Backfill, ItemTag
-from tests.helpers import items, saves, shares, wait_for
+from tests.helpers import items, reply_text, saves, shares, wait_for
 from tests.test_cli import peershelf
 
 ANA, BEN, CAROL = "U0ANA0001", "U0BEN0001", "U0CAROL01"
@@ -230,3 +230,61 @@ def test_the_import_asks_slack_whether_the_one_starting_it_is_still_an_admin(
         assert list(session.exec(select(Backfill))) == []  # nothing planned
     assert [c.params.get("user") for c in slack.calls_to("users.info")] == ["U0BOSS0001"]
     assert "Import the last 90 days" not in home_texts(slack, "U0BOSS0001")[-1]
+
+
+def made_private(channel: str) -> dict[str, Any]:
+    return {"type": "message", "subtype": "channel_convert_to_private", "user": ANA, "channel": channel,
+            "channel_type": "group", "ts": ts(0.1), "text": "made this channel *private*."}  # fmt: skip
+
+
+def only_the_sharer_finds(driver: SlackDriver, words: str, sharer: str) -> None:
+    assert reply_text(driver.command(f"search {words}", user=CAROL)).startswith("Nothing you can see matches")
+    assert "Nothing you can see" not in reply_text(driver.command(f"search {words}", user=sharer))
+
+
+def test_a_channel_made_private_while_its_history_is_read_stops_the_import_at_the_next_page(
+    backfiller: Backfiller, services: Services, driver: SlackDriver
+) -> None:
+    read = backfiller._history
+    pages: list[object] = []
+
+    def read_while_it_changes(row: Backfill) -> dict[str, Any]:
+        page = read(row)
+        pages.append(page)
+        if len(pages) == 2:  # made private while this page is in hand
+            assert driver.event(made_private("C0PYTHON01")).status_code == 200
+        return page
+
+    backfiller._history = read_while_it_changes  # type: ignore[method-assign]
+    [tally] = run_all(backfiller)
+    assert tally.state == "failed" and tally.problem is not None and "made private" in tally.problem
+    # The first page (a thread's link) was kept while the channel was public, and is private now;
+    # nothing of the second page or later was written: no shares, saves, tags or topics.
+    assert [i.url for i in items(services)] == ["https://example.com/in-a-thread"]
+    assert all(s.is_private for s in shares(services)) and saves(services) == []
+    only_the_sharer_finds(driver, "in a thread", ANA)
+    with services.new_session() as session:
+        [row] = session.exec(select(Backfill))
+    assert (row.state, row.links) == ("failed", 1) and "made private" in (row.error or "")
+    [again] = run_all(backfiller)  # asked again, it is left out as any private channel is
+    assert again.problem == "private: only public channels are imported"
+
+
+def test_an_import_a_worker_resumes_after_its_channel_was_made_private_imports_nothing_more(
+    backfiller: Backfiller, services: Services, driver: SlackDriver, slack: FakeSlack
+) -> None:
+    stop = threading.Event()
+    backfiller.stop, backfiller.on_page = stop, lambda tally, read: stop.set()  # stopped after the first page
+    [first] = run_all(backfiller)
+    assert first.state == "running" and len(shares(services)) == 1
+    assert driver.event(made_private("C0PYTHON01")).status_code == 200
+    later = NOW + timedelta(minutes=10)  # the stopped process's claim has run out
+    services.clock = lambda: later
+    slack.reset_calls()
+    assert run_waiting_backfills(services) == 0
+    assert slack.calls_to("conversations.history") == []  # not another page read
+    with services.new_session() as session:
+        [row] = session.exec(select(Backfill))
+    assert row.state == "failed" and "made private" in (row.error or "")
+    assert len(shares(services)) == 1 and saves(services) == []
+    only_the_sharer_finds(driver, "in a thread", ANA)

@@ -23,18 +23,20 @@ from slack_sdk.errors import SlackApiError
 
 from bot.services import Services
 from bot.services.capture import add_channel_topics, capture_message, save_items
-from bot.services.lookups import NotAColleague, colleague, conversation, workspace_url
+from bot.services.lookups import NotAColleague, colleague, conversation, known_conversation, workspace_url
 from bot.services.messages import read_message
 from bot.settings import Settings
 from bot.slack.client import client_for_team
 from storage import backfills
-from storage.channels import default_topics
-from storage.models import Backfill
+from storage.channels import default_topics, lock_channel
+from storage.models import Backfill, Channel
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_DAYS = 90
 LEASE = timedelta(minutes=5)  # renewed with every page; a stopped process's imports are taken over sooner
+MADE_PRIVATE = "made private: the rest of its history is not imported"
+NOT_KNOWN = "Slack did not say whether this channel is still public, so no more of it is imported"
 
 
 class Pacer:
@@ -148,6 +150,9 @@ class Backfiller:
         topics = default_topics(conversation(self.services, self.client, self.team_id, row.channel_id))
         try:
             while not self.stop.is_set():
+                # Made private meanwhile (the cache says so: the privacy change updates it): no more
+                # of its history is read, and a page read in the meantime is not written (`_keep`).
+                still_public(known_conversation(self.services, self.team_id, row.channel_id))
                 page = self._history(row)
                 found = list(self._with_replies(row, page.get("messages") or []))
                 messages, links, saves = self._keep(row, found, base, topics)
@@ -164,8 +169,8 @@ class Backfiller:
                 self.on_page(tally, messages)
                 if cursor is None:
                     break
-        except SlackApiError as error:
-            problem = str(error.response.get("error"))
+        except (SlackApiError, NotPublic) as error:
+            problem = str(error) if isinstance(error, NotPublic) else str(error.response.get("error"))
             if problem == "not_in_channel":
                 problem = "Peershelf is not in this channel: /invite it there first"
             with self.services.new_session() as session:
@@ -204,12 +209,18 @@ class Backfiller:
     def _keep(
         self, row: Backfill, found: list[dict[str, Any]], base: str | None, topics: list[str]
     ) -> tuple[int, int, int]:
-        """Capture one page's messages in one transaction, as of when each was sent."""
+        """Capture one page's messages in one transaction, as of when each was sent; NotPublic,
+        and nothing written, when the channel is not public now.
+
+        The channel's privacy is read under its lock (storage.channels.lock_channel), which the
+        change that makes it private takes too: a page either is written while the channel is
+        public (and the change then makes it private) or sees the channel private."""
         settings = self.services.settings
         where = {"team_id": self.team_id, "channel_id": row.channel_id, "channel_type": "channel"}
         links = saves = 0
         new_shares: list[int] = []
         with self.services.transaction() as session:
+            still_public(lock_channel(session=session, team_id=self.team_id, channel_id=row.channel_id, wholly=True))
             for raw in found:
                 message = read_message(raw, where, capture_bots=settings.capture_bots)
                 if message is None:
@@ -233,6 +244,18 @@ class Backfiller:
         if links:
             self.services.fetch_wakeup.set()
         return len(found), links, saves
+
+
+class NotPublic(Exception):
+    """A channel whose import stops: not public now, or not known to be."""
+
+
+def still_public(channel: Channel | None) -> None:
+    """NotPublic unless the cache says the channel is public."""
+    if channel is None:
+        raise NotPublic(NOT_KNOWN)
+    if channel.is_private:
+        raise NotPublic(MADE_PRIVATE)
 
 
 def _savers(raw: dict[str, Any], settings: Settings) -> list[str]:
