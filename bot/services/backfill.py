@@ -35,6 +35,10 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_DAYS = 90
 LEASE = timedelta(minutes=5)  # renewed with every page; a stopped process's imports are taken over sooner
+# An edit or deletion delivered (to another process, on its own clock) this long before a page was
+# read counts as after it: leaving out a message whose live capture holds it anyway costs nothing.
+CLOCKS_DIFFER = timedelta(minutes=10)
+REVISIONS_KEPT = timedelta(days=1)  # far longer than any page is held between its reading and its writing
 MADE_PRIVATE = "made private: the rest of its history is not imported"
 NOT_KNOWN = "Slack did not say whether this channel is still public, so no more of it is imported"
 
@@ -153,9 +157,10 @@ class Backfiller:
                 # Made private meanwhile (the cache says so: the privacy change updates it): no more
                 # of its history is read, and a page read in the meantime is not written (`_keep`).
                 still_public(known_conversation(self.services, self.team_id, row.channel_id))
+                read_at = self.services.clock()
                 page = self._history(row)
                 found = list(self._with_replies(row, page.get("messages") or []))
-                messages, links, saves = self._keep(row, found, base, topics)
+                messages, links, saves = self._keep(row, found, base, topics, read_at=read_at)
                 cursor = (page.get("response_metadata") or {}).get("next_cursor") or None
                 with self.services.new_session() as session:
                     session.add(row)
@@ -207,23 +212,28 @@ class Backfiller:
                     break
 
     def _keep(
-        self, row: Backfill, found: list[dict[str, Any]], base: str | None, topics: list[str]
+        self, row: Backfill, found: list[dict[str, Any]], base: str | None, topics: list[str], *, read_at: datetime
     ) -> tuple[int, int, int]:
-        """Capture one page's messages in one transaction, as of when each was sent; NotPublic,
-        and nothing written, when the channel is not public now.
+        """Capture one page's messages (read from Slack at `read_at`) in one transaction, as of
+        when each was sent; NotPublic, and nothing written, when the channel is not public now.
 
-        The channel's privacy is read under its lock (storage.channels.lock_channel), which the
-        change that makes it private takes too: a page either is written while the channel is
-        public (and the change then makes it private) or sees the channel private."""
+        Under the channel's lock (storage.channels.lock_channel), which the change that makes it
+        private takes too, and so does the live capture of an edit or a deletion: a page either is
+        written first (and the change, or the revision, then applies to what it wrote), or sees the
+        channel private, or leaves out the messages revised live since it was read (their live
+        capture holds them as they are now)."""
         settings = self.services.settings
         where = {"team_id": self.team_id, "channel_id": row.channel_id, "channel_type": "channel"}
         links = saves = 0
         new_shares: list[int] = []
         with self.services.transaction() as session:
             still_public(lock_channel(session=session, team_id=self.team_id, channel_id=row.channel_id, wholly=True))
+            revised = backfills.revised_since(
+                session=session, team_id=self.team_id, channel_id=row.channel_id, since=read_at - CLOCKS_DIFFER
+            )
             for raw in found:
                 message = read_message(raw, where, capture_bots=settings.capture_bots)
-                if message is None:
+                if message is None or message.ts in revised:
                     continue
                 sent = datetime.fromtimestamp(float(message.ts), UTC)
                 captured = capture_message(
@@ -321,6 +331,12 @@ def run_waiting_backfills(services: Services, *, stop: threading.Event | None = 
         logger.info("history of %s (team %s): %s, %s messages, %s links", row.channel_id, row.team_id,
                     tally.state, tally.messages, tally.links)  # fmt: skip
     return finished
+
+
+def forget_old_revisions(services: Services) -> int:
+    """(Scheduled) Forget the records of live edits and deletions older than any page in hand."""
+    with services.new_session() as session:
+        return backfills.forget_revisions_before(session=session, before=services.clock() - REVISIONS_KEPT)
 
 
 _pacers: dict[str, Pacer] = {}  # one per workspace in this process: Slack's limits are per workspace

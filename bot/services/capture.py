@@ -22,6 +22,7 @@ from bot.reading.topics import Taxonomy, normalise_tag
 from bot.services.tagging import auto_tag
 from bot.slack import blocks
 from bot.text import clip, slack_unescape
+from storage import backfills
 from storage import channels as channel_store
 from storage import items as item_store
 from storage import tags as tag_store
@@ -220,7 +221,16 @@ def revise_message(
 ) -> list[Captured]:
     """An edited message (its whole new text) or a deleted one (no text at all): links it gained
     are captured, shares of links it lost go with their words and hashtags, and an item nothing
-    holds any more disappears (one someone saved stays on their shelf)."""
+    holds any more disappears (one someone saved stays on their shelf).
+
+    A history import may hold the message, read before this, in a page it has yet to write: the
+    revision is recorded under the channel's lock, which the page's write takes too, so the page
+    either sees the record and leaves the message out, or is written first and revised here."""
+    if not message.is_private:  # only public channels are imported
+        channel_store.lock_channel(session=session, team_id=message.team_id, channel_id=message.channel_id)
+        backfills.note_revision(
+            session=session, team_id=message.team_id, channel_id=message.channel_id, message_ts=message.ts, at=now
+        )
     before = item_store.message_shares(
         session=session, team_id=message.team_id, channel_id=message.channel_id, message_ts=message.ts
     )
