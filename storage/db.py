@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, String, Text, TypeDecorator, any_, bindparam, event, text
+from sqlalchemy import ColumnElement, Result, Select, String, Text, TypeDecorator, any_, bindparam, event, text, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
@@ -96,6 +96,24 @@ def _begin_before_savepoint(connection: Any, name: str) -> None:
     raw = connection.connection.dbapi_connection
     if not raw.in_transaction:
         raw.execute("BEGIN")
+
+
+def read_for_update(
+    session: Session, statement: Select[*tuple[Any, ...]], *, touch: Any, key_share: bool = False
+) -> Result[*tuple[Any, ...]]:
+    """Run `statement` (a SELECT of one table, its WHERE picking the rows) so that what it reads
+    is the rows as they are now, and nobody else changes them before this transaction ends.
+
+    PostgreSQL: FOR UPDATE (with `key_share`, FOR NO KEY UPDATE, which a new row referring to
+    these does not wait for). SQLite has one lock, the file's, taken at a transaction's first write;
+    pysqlite runs the statements before that outside any transaction, each seeing whatever was last
+    committed. So a write that changes nothing (`touch`, a column of the table, set to itself)
+    comes first, and the read and everything after it see the file as nobody else can change it."""
+    if session.get_bind().dialect.name == "sqlite":
+        same = update(touch.table).where(statement.whereclause).values({touch.name: touch})  # type: ignore[arg-type]
+        session.execute(same.execution_options(synchronize_session=False))
+        return session.execute(statement)
+    return session.execute(statement.with_for_update(key_share=key_share))
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
