@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import text, update
+from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from storage.db import read_for_update
 from storage.models import Channel
 
 NEVER = datetime(1970, 1, 1, tzinfo=UTC)  # when a channel first recorded by its privacy change was asked about
@@ -53,12 +54,12 @@ def default_topics(channel: Channel | None) -> list[str]:
 
 # A channel's privacy, as the cache says it, is read under a lock by whatever writes what depends
 # on it (a capture, a live edit or deletion, a page of the history import), and the change that
-# makes it private takes the same lock: one waits for the other, so a share is either seen by the
-# change (and made private) or sees the channel private. On SQLite the lock is the file's, taken at
-# a transaction's first write: pysqlite runs the statements before that outside any transaction,
-# so a write that changes nothing comes first. On PostgreSQL it is the channel's row (FOR UPDATE);
-# for a channel not cached yet, which has no row to lock, a transaction-long advisory lock on its
-# name stands in, and the privacy change takes both.
+# makes it private takes the same lock first: one waits for the other, so a share is either seen by
+# the change (and made private) or sees the channel private. On SQLite the lock is the file's
+# (storage.db.read_for_update). On PostgreSQL it is the channel's row, FOR UPDATE; a channel not
+# cached yet has no row, so a capture then holds an advisory lock on the channel's name instead,
+# for the rest of its transaction, and every writer that must wait for such a capture holds it
+# too: the privacy change (which then records the row, private) and the import's page (`wholly`).
 
 
 def lock_channel(*, session: Session, team_id: str, channel_id: str, wholly: bool = False) -> Channel | None:
@@ -67,19 +68,18 @@ def lock_channel(*, session: Session, team_id: str, channel_id: str, wholly: boo
     name as well as its row even when it is cached (for a writer that must also wait for a capture
     in a channel not cached when it began: the history import)."""
     postgres = session.get_bind().dialect.name == "postgresql"
-    where = (col(Channel.team_id) == team_id, col(Channel.channel_id) == channel_id)
-    if not postgres:
-        touch = update(Channel).where(*where).values(is_private=col(Channel.is_private))
-        session.execute(touch.execution_options(synchronize_session=False))
-    elif wholly:
+    if postgres and wholly:
         _hold_name(session, team_id, channel_id)
-    statement = select(Channel).where(*where).execution_options(populate_existing=True)
-    if postgres:
-        statement = statement.with_for_update()
-    found = session.exec(statement).first()
+    statement = (
+        select(Channel)
+        .where(col(Channel.team_id) == team_id, col(Channel.channel_id) == channel_id)
+        .execution_options(populate_existing=True)
+    )
+    touch = Channel.__table__.c.is_private  # type: ignore[attr-defined]
+    found: Channel | None = read_for_update(session, statement, touch=touch).scalars().first()
     if found is None and postgres and not wholly:
         _hold_name(session, team_id, channel_id)
-        found = session.exec(statement).first()  # recorded meanwhile, by a change that held the name
+        found = read_for_update(session, statement, touch=touch).scalars().first()  # recorded meanwhile?
     return found
 
 
