@@ -278,6 +278,11 @@ class Settings:
     def socket_mode(self) -> bool:
         return self.slack_app_token is not None
 
+    def saves_with(self, reaction: object) -> bool:
+        """Whether a reaction named `reaction` saves (SHELF_SAVE_REACTIONS): a skin tone
+        (`bookmark::skin-tone-2`) is the same emoji. Live reactions and the history import alike."""
+        return isinstance(reaction, str) and reaction.split("::", 1)[0] in self.save_reactions
+
     def fetcher(self) -> Fetcher:
         """A page fetcher with these limits (SHELF_FETCH_*)."""
         from bot.reading.fetcher import Fetcher

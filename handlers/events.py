@@ -30,7 +30,7 @@ logger = logging.getLogger(__name__)
 
 def register(app: App, services: Services, shelf: Shelf) -> None:
     ignored = services.settings.ignore_channels
-    save_reactions = set(services.settings.save_reactions)
+    saves_with = services.settings.saves_with  # a save emoji, with or without a skin tone
     capture_bots = services.settings.capture_bots
 
     def capture(event: dict[str, Any], context: BoltContext) -> None:
@@ -56,7 +56,7 @@ def register(app: App, services: Services, shelf: Shelf) -> None:
 
     def _reaction(event: dict[str, Any]) -> tuple[str, str, str] | None:
         item = event.get("item")
-        if event.get("reaction") not in save_reactions or not isinstance(item, dict) or item.get("type") != "message":
+        if not saves_with(event.get("reaction")) or not isinstance(item, dict) or item.get("type") != "message":
             return None
         return str(item.get("channel")), str(item.get("ts")), str(event.get("user"))
 

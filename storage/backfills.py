@@ -6,11 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import delete, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from storage.claims import claim_due, unclaimed
-from storage.models import Backfill
+from storage.models import Backfill, MessageRevision
 
 RUNNING = ("pending", "running")
 
@@ -141,3 +143,37 @@ def progress(*, session: Session, team_id: str) -> Progress | None:
         saves=sum(r.saves for r in rows),
         finished_at=max(finished) if finished and len(done) == len(rows) else None,
     )
+
+
+# -- messages revised live ------------------------------------------------------------------------
+
+
+def note_revision(*, session: Session, team_id: str, channel_id: str, message_ts: str, at: datetime) -> None:
+    """A message's edit or deletion is being captured live (Slack delivered it `at`): an import page
+    read before then must not record the message again. The caller holds the channel's lock
+    (storage.channels.lock_channel), as the import's page does while it looks for these."""
+    values = {"team_id": team_id, "channel_id": channel_id, "message_ts": message_ts, "revised_at": at}
+    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = insert(MessageRevision.__table__).values(**values)  # type: ignore[attr-defined]
+    # A message's revisions are captured in the order Slack delivered them (storage.captures.claim).
+    latest = {"revised_at": statement.excluded.revised_at}
+    session.execute(
+        statement.on_conflict_do_update(index_elements=["team_id", "channel_id", "message_ts"], set_=latest)
+    )
+
+
+def revised_since(*, session: Session, team_id: str, channel_id: str, since: datetime) -> set[str]:
+    """The messages of a channel whose edit or deletion was delivered at `since` or later."""
+    statement = select(MessageRevision.message_ts).where(
+        col(MessageRevision.team_id) == team_id,
+        col(MessageRevision.channel_id) == channel_id,
+        col(MessageRevision.revised_at) >= since,
+    )
+    return set(session.exec(statement))
+
+
+def forget_revisions_before(*, session: Session, before: datetime) -> int:
+    """Drop records of revisions no import page still in hand can have been read before."""
+    result = session.execute(delete(MessageRevision).where(col(MessageRevision.revised_at) < before))
+    session.commit()
+    return int(result.rowcount)  # type: ignore[attr-defined]

@@ -39,9 +39,13 @@ def claim(*, session: Session, now: datetime, lease: timedelta, limit: int, hold
     return claim_due(session, CaptureQueue, due=due, order_by=order, now=now, lease=lease, limit=limit, holder=holder)
 
 
-def done(*, session: Session, row_id: int) -> None:
-    """Captured: gone from the queue, in the transaction that recorded the capture."""
-    session.execute(delete(CaptureQueue).where(col(CaptureQueue.id) == row_id))
+def done(*, session: Session, row_id: int) -> bool:
+    """Captured: gone from the queue, in the transaction that records the capture. False when the
+    row was gone already (its author was forgotten since it was claimed): nothing of it may be
+    recorded. The row stays locked until the transaction ends (on SQLite, the whole file), so a
+    deletion of queued messages (storage.forget) waits for the capture, or the capture for it."""
+    deleted = session.execute(delete(CaptureQueue).where(col(CaptureQueue.id) == row_id))
+    return bool(deleted.rowcount)  # type: ignore[attr-defined]
 
 
 def retry(*, session: Session, row_id: int, attempts: int, at: datetime, error: str) -> None:

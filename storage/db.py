@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, String, Text, TypeDecorator, any_, bindparam, event, text
+from sqlalchemy import ColumnElement, Result, Select, String, Text, TypeDecorator, any_, bindparam, event, text, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
@@ -32,16 +32,6 @@ def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
-
-
-def _begin_before_savepoint(connection: Any, name: str) -> None:
-    """pysqlite opens a transaction only before INSERT, UPDATE or DELETE: a SAVEPOINT that comes
-    first opens one of its own, which its RELEASE then commits, so a savepoint-guarded insert at
-    the start of a transaction (get_or_create_item's) outlived a rollback of the rest. Begin the
-    real transaction first, as pysqlite would before that write."""
-    dbapi_connection = connection.connection.dbapi_connection
-    if dbapi_connection is not None and not dbapi_connection.in_transaction:
-        dbapi_connection.execute("BEGIN")
 
 
 # While Slack waits, the write lock is polled this often instead of by SQLite's busy handler,
@@ -96,6 +86,34 @@ def yield_to_acks(engine: Engine, *, share: float = YIELD_SHARE) -> None:
         began_at = session.info.pop("began_at", None)
         if began_at is not None:
             time.sleep(min((time.monotonic() - began_at) * share, YIELD_AT_MOST))
+
+
+def _begin_before_savepoint(connection: Any, name: str) -> None:
+    # pysqlite opens a transaction only before INSERT, UPDATE or DELETE. A SAVEPOINT outside one
+    # opens its own, which its RELEASE commits: "get or create" (a savepoint around an insert) as
+    # the first write of a transaction would commit at once, and give up the write lock, whatever
+    # the transaction did next. So the transaction is begun first, as it is on PostgreSQL.
+    raw = connection.connection.dbapi_connection
+    if not raw.in_transaction:
+        raw.execute("BEGIN")
+
+
+def read_for_update(
+    session: Session, statement: Select[*tuple[Any, ...]], *, touch: Any, key_share: bool = False
+) -> Result[*tuple[Any, ...]]:
+    """Run `statement` (a SELECT of one table, its WHERE picking the rows) so that what it reads
+    is the rows as they are now, and nobody else changes them before this transaction ends.
+
+    PostgreSQL: FOR UPDATE (with `key_share`, FOR NO KEY UPDATE, which a new row referring to
+    these does not wait for). SQLite has one lock, the file's, taken at a transaction's first write;
+    pysqlite runs the statements before that outside any transaction, each seeing whatever was last
+    committed. So a write that changes nothing (`touch`, a column of the table, set to itself)
+    comes first, and the read and everything after it see the file as nobody else can change it."""
+    if session.get_bind().dialect.name == "sqlite":
+        same = update(touch.table).where(statement.whereclause).values({touch.name: touch})  # type: ignore[arg-type]
+        session.execute(same.execution_options(synchronize_session=False))
+        return session.execute(statement)
+    return session.execute(statement.with_for_update(key_share=key_share))
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:

@@ -70,6 +70,15 @@ def forget_person(*, session: Session, team_id: str, user_id: str) -> Forgotten:
     shares and tags. The caller settles `item_ids` (storage.items.settle_items) and commits."""
     done = Forgotten()
     touched: set[int] = set()
+    # Messages of theirs still waiting to be captured, first: a capture already under way holds its
+    # queue row (storage.captures.done) until it commits, so this waits for it and then deletes what
+    # it recorded too; one not begun finds its row gone and records nothing. (On SQLite this first
+    # write takes the file's write lock, with the same effect.)
+    pattern = f'%"user_id": {json.dumps(user_id)}%'
+    _affected(
+        session,
+        delete(CaptureQueue).where(col(CaptureQueue.team_id) == team_id, col(CaptureQueue.message).like(pattern)),
+    )
     mine = and_(col(Save.team_id) == team_id, col(Save.user_id) == user_id)
     touched |= set(session.exec(select(Save.item_id).where(mine)))
     done.saves = _affected(session, delete(Save).where(mine))
@@ -118,12 +127,6 @@ def forget_person(*, session: Session, team_id: str, user_id: str) -> Forgotten:
     tagged = and_(col(ItemTag.team_id) == team_id, col(ItemTag.created_by) == user_id)
     _affected(session, delete(ItemTag).where(tagged, col(ItemTag.is_private)))
     _affected(session, update(ItemTag).where(tagged).values(created_by=None))
-    # Messages of theirs still waiting to be captured.
-    pattern = f'%"user_id": {json.dumps(user_id)}%'
-    _affected(
-        session,
-        delete(CaptureQueue).where(col(CaptureQueue.team_id) == team_id, col(CaptureQueue.message).like(pattern)),
-    )
     done.item_ids = sorted(touched)
     return done
 

@@ -404,6 +404,21 @@ class Backfill(SQLModel, table=True):
     finished_at: datetime | None = _when(nullable=True)
 
 
+class MessageRevision(SQLModel, table=True):
+    """A message edited or deleted while Peershelf was listening (its revision captured live): a
+    page of the history import read before then holds the message as it was, and does not record
+    it again (the live capture holds it as it is). Kept a day (`storage.backfills`)."""
+
+    __tablename__ = "message_revision"
+    __table_args__ = (UniqueConstraint("team_id", "channel_id", "message_ts"),)
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=ID)
+    team_id: str = Field(max_length=TEAM)
+    channel_id: str = Field(max_length=TEAM)
+    message_ts: str = Field(max_length=32)
+    revised_at: datetime = _when(index=True)  # when Slack delivered the (latest) edit or deletion
+
+
 class Roundup(SQLModel, table=True):
     """A channel's weekly roundup: its day and time zone, and the last week it was posted for."""
 

@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from storage import search
-from storage.db import chunked, one_of
+from storage.db import chunked, one_of, read_for_update
 from storage.models import Item, ItemTag
 from storage.visibility import tag_seen_by as seen_by
 
@@ -216,6 +216,11 @@ def index_item(*, session: Session, item: Item) -> None:
     session.info.setdefault(_REINDEX, {})[item.id] = item
 
 
+_INDEXED = [
+    col(c) for c in (Item.id, Item.team_id, Item.title, Item.description, Item.site_name, Item.author, Item.url)
+]
+
+
 @event.listens_for(Session, "before_commit")
 def _reindex(session: Session) -> None:
     if session.in_nested_transaction():  # a savepoint's release: the transaction goes on
@@ -223,10 +228,14 @@ def _reindex(session: Session) -> None:
     pending: dict[int, Item] = session.info.pop(_REINDEX, {})
     if not pending:
         return
-    still_there = set(session.exec(select(Item.id).where(col(Item.id).in_(list(pending)))))  # not deleted meanwhile
-    for item_id, item in pending.items():
-        if item_id in still_there:
-            _write_index(session, item)
+    # The items as they are now, not as this session read them: another one (the page reader) may
+    # have committed a title since. Locked until this commit, so a change of theirs under way is
+    # waited for, and one that comes later writes the document again after this one. Items deleted
+    # meanwhile are not read, and get no document.
+    statement = sa_select(*_INDEXED).where(col(Item.id).in_(sorted(pending))).order_by(col(Item.id))
+    touch = Item.__table__.c.updated_at  # type: ignore[attr-defined]
+    for row in read_for_update(session, statement, touch=touch, key_share=True):
+        _write_index(session, row)
 
 
 @event.listens_for(Session, "after_transaction_end")
@@ -235,8 +244,8 @@ def _forget_reindex(session: Session, transaction: Any) -> None:
         session.info.pop(_REINDEX, None)
 
 
-def _write_index(session: Session, item: Item) -> None:
-    assert item.id is not None
+def _write_index(session: Session, item: Any) -> None:
+    """Write the shared document of `item` (its `_INDEXED` columns, as read inside this write)."""
     tags = tag_names(session=session, item_ids=[item.id], viewer=None).get(item.id, [])  # the shared document
     search.index_item(
         session,

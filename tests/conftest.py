@@ -206,6 +206,15 @@ def driver(app_url: str, slack: FakeSlack, services: Services, follow_ups: Threa
     driver.close()
 
 
+@pytest.fixture
+def quiet(app_url: str, slack: FakeSlack) -> Iterator[SlackDriver]:
+    """A driver after whose answers nothing is captured: messages wait in the capture queue until
+    the test runs a CaptureWorker (to look at what happens while one is queued, or half captured)."""
+    driver = SlackDriver(app_url, SIGNING_SECRET, response_url=slack.response_url)
+    yield driver
+    driver.close()
+
+
 def capture_now(services: Services, follow_ups: ThreadPoolExecutor) -> Callable[[], object]:
     """What a worker does within a second of Slack's answer (capturing queued messages), done as
     soon as the answer is in, so that a test can look at its result."""

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+import pytest
 from sqlmodel import select
 
 from bot.services import Services
@@ -22,6 +24,52 @@ def wait_for(probe: Callable[[], T], timeout: float = 5.0) -> T:
         if value or time.monotonic() > deadline:
             return value
         time.sleep(0.02)
+
+
+def held_half_way(
+    monkeypatch: pytest.MonkeyPatch, owner: object, name: str, first: Callable[[], object], then: Callable[[], object]
+) -> bool:
+    """Two transactions that meet: `first` runs in a thread until its first call of `owner.name`
+    has run, and is held there (half-way through its transaction) while `then` starts in another;
+    half a second later `first` goes on. True when `then` was still waiting by then, for `first`'s
+    transaction to end. Both have finished when this returns (an error in either is raised here)."""
+    inside, go = threading.Event(), threading.Event()
+    real = getattr(owner, name)
+
+    def held(*args: Any, **kwargs: Any) -> Any:
+        result = real(*args, **kwargs)
+        if not inside.is_set():
+            inside.set()
+            go.wait(10)
+        return result
+
+    monkeypatch.setattr(owner, name, held)
+    errors: list[BaseException] = []
+
+    def run(work: Callable[[], object]) -> threading.Thread:
+        def target() -> None:
+            try:
+                work()
+            except BaseException as error:  # raised in the test's own thread below
+                errors.append(error)
+
+        thread = threading.Thread(target=target)
+        thread.start()
+        return thread
+
+    one = run(first)
+    assert inside.wait(10), f"{name} was never called"
+    two = run(then)
+    two.join(0.5)
+    waited = two.is_alive()
+    go.set()
+    one.join(15)
+    two.join(15)
+    assert not one.is_alive() and not two.is_alive(), "still running"
+    if errors:
+        raise errors[0]
+    monkeypatch.setattr(owner, name, real)
+    return waited
 
 
 def message(text: str, *, user: str = "U0ANA0001", channel: str = "C0GENERAL1", ts: str, **extra: Any) -> dict:  # type: ignore[type-arg]

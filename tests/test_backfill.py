@@ -7,6 +7,7 @@ import dataclasses
 import json
 import threading
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -16,11 +17,12 @@ from sqlmodel import select
 from bot.demo.driver import SlackDriver
 from bot.demo.fakeslack import BOT_TOKEN, FakeSlack
 from bot.services import Services
-from bot.services.backfill import Backfiller, Pacer, run_waiting_backfills, since_argument
+from bot.services import backfill as backfill_module
+from bot.services.backfill import Backfiller, Pacer, forget_old_revisions, run_waiting_backfills, since_argument
 from bot.slack.client import web_client
 from bot.slack.home import HISTORY_IMPORT
-from storage.models import Backfill, ItemTag
-from tests.helpers import items, saves, shares, wait_for
+from storage.models import Backfill, ItemTag, MessageRevision
+from tests.helpers import held_half_way, items, reply_text, saves, shares, wait_for
 from tests.test_cli import peershelf
 
 ANA, BEN, CAROL = "U0ANA0001", "U0BEN0001", "U0CAROL01"
@@ -213,3 +215,159 @@ def test_an_admin_starts_the_import_from_the_app_home_and_sees_it_progress(
     driver.event({"type": "app_home_opened", "user": "U0BOSS0001", "channel": "D0BOSS", "tab": "home"})
     assert wait_for(lambda: "Imported on" in home_texts(slack, "U0BOSS0001")[-1])
     assert "8 links and 2 saves added" in home_texts(slack, "U0BOSS0001")[-1]
+
+
+def test_the_import_asks_slack_whether_the_one_starting_it_is_still_an_admin(
+    driver: SlackDriver, slack: FakeSlack, services: Services
+) -> None:
+    history(slack)
+    slack.add_user("U0BOSS0001", "Boss", is_admin=True)
+    driver.event({"type": "app_home_opened", "user": "U0BOSS0001", "channel": "D0BOSS", "tab": "home"})
+    assert wait_for(lambda: "Import the last 90 days" in (home_texts(slack, "U0BOSS0001") or [""])[-1])
+    slack.users["U0BOSS0001"]["is_admin"] = False  # an admin no longer, since the Home tab was drawn
+    slack.reset_calls()
+    driver.press(HISTORY_IMPORT, "90", user="U0BOSS0001")
+    assert wait_for(lambda: home_texts(slack, "U0BOSS0001"))
+    with services.new_session() as session:
+        assert list(session.exec(select(Backfill))) == []  # nothing planned
+    assert [c.params.get("user") for c in slack.calls_to("users.info")] == ["U0BOSS0001"]
+    assert "Import the last 90 days" not in home_texts(slack, "U0BOSS0001")[-1]
+
+
+def made_private(channel: str) -> dict[str, Any]:
+    return {"type": "message", "subtype": "channel_convert_to_private", "user": ANA, "channel": channel,
+            "channel_type": "group", "ts": ts(0.1), "text": "made this channel *private*."}  # fmt: skip
+
+
+def only_the_sharer_finds(driver: SlackDriver, words: str, sharer: str) -> None:
+    assert reply_text(driver.command(f"search {words}", user=CAROL)).startswith("Nothing you can see matches")
+    assert "Nothing you can see" not in reply_text(driver.command(f"search {words}", user=sharer))
+
+
+def test_a_channel_made_private_while_its_history_is_read_stops_the_import_at_the_next_page(
+    backfiller: Backfiller, services: Services, driver: SlackDriver
+) -> None:
+    read = backfiller._history
+    pages: list[object] = []
+
+    def read_while_it_changes(row: Backfill) -> dict[str, Any]:
+        page = read(row)
+        pages.append(page)
+        if len(pages) == 2:  # made private while this page is in hand
+            assert driver.event(made_private("C0PYTHON01")).status_code == 200
+        return page
+
+    backfiller._history = read_while_it_changes  # type: ignore[method-assign]
+    [tally] = run_all(backfiller)
+    assert tally.state == "failed" and tally.problem is not None and "made private" in tally.problem
+    # The first page (a thread's link) was kept while the channel was public, and is private now;
+    # nothing of the second page or later was written: no shares, saves, tags or topics.
+    assert [i.url for i in items(services)] == ["https://example.com/in-a-thread"]
+    assert all(s.is_private for s in shares(services)) and saves(services) == []
+    only_the_sharer_finds(driver, "in a thread", ANA)
+    with services.new_session() as session:
+        [row] = session.exec(select(Backfill))
+    assert (row.state, row.links) == ("failed", 1) and "made private" in (row.error or "")
+    [again] = run_all(backfiller)  # asked again, it is left out as any private channel is
+    assert again.problem == "private: only public channels are imported"
+
+
+def test_an_import_a_worker_resumes_after_its_channel_was_made_private_imports_nothing_more(
+    backfiller: Backfiller, services: Services, driver: SlackDriver, slack: FakeSlack
+) -> None:
+    stop = threading.Event()
+    backfiller.stop, backfiller.on_page = stop, lambda tally, read: stop.set()  # stopped after the first page
+    [first] = run_all(backfiller)
+    assert first.state == "running" and len(shares(services)) == 1
+    assert driver.event(made_private("C0PYTHON01")).status_code == 200
+    later = NOW + timedelta(minutes=10)  # the stopped process's claim has run out
+    services.clock = lambda: later
+    slack.reset_calls()
+    assert run_waiting_backfills(services) == 0
+    assert slack.calls_to("conversations.history") == []  # not another page read
+    with services.new_session() as session:
+        [row] = session.exec(select(Backfill))
+    assert row.state == "failed" and "made private" in (row.error or "")
+    assert len(shares(services)) == 1 and saves(services) == []
+    only_the_sharer_finds(driver, "in a thread", ANA)
+
+
+POST_0, POST_1 = ts(10, 0), ts(11, 1)  # two of Ana's messages, on the import's second page
+
+
+def deleted_live(message_ts: str, text: str) -> dict[str, Any]:
+    """Ana deletes her message in Slack (after the import read the page it is on; the fake's cursor
+    counts messages, so it stays in the fake's history, as later pages begin after it anyway)."""
+    return {"type": "message", "subtype": "message_deleted", "channel": "C0PYTHON01", "channel_type": "channel",
+            "hidden": True, "ts": ts(0.1, 1), "deleted_ts": message_ts, "event_ts": ts(0.1, 1),
+            "previous_message": {"type": "message", "user": ANA, "text": text, "ts": message_ts}}  # fmt: skip
+
+
+def edited_live(slack: FakeSlack, message_ts: str, new: str, old: str) -> dict[str, Any]:
+    for m in slack.messages["C0PYTHON01"]:
+        if m["ts"] == message_ts:
+            m["text"] = new
+    return {"type": "message", "subtype": "message_changed", "channel": "C0PYTHON01", "channel_type": "channel",
+            "hidden": True, "ts": ts(0.1, 2), "event_ts": ts(0.1, 2),
+            "message": {"type": "message", "user": ANA, "text": new, "ts": message_ts},
+            "previous_message": {"type": "message", "user": ANA, "text": old, "ts": message_ts}}  # fmt: skip
+
+
+def post(n: int) -> str:
+    return f"worth a read <https://example.com/post-{n}>"
+
+
+def test_a_message_deleted_or_edited_while_its_page_is_in_hand_is_not_brought_back_by_the_import(
+    backfiller: Backfiller, services: Services, slack: FakeSlack, driver: SlackDriver
+) -> None:
+    read = backfiller._history
+    pages: list[object] = []
+
+    def read_while_ana_revises(row: Backfill) -> dict[str, Any]:
+        page = read(row)
+        pages.append(page)
+        if len(pages) == 2:  # the page holds both messages as they were; both are revised live
+            driver.event(deleted_live(POST_0, post(0)))
+            driver.event(edited_live(slack, POST_1, "better: <https://example.com/post-1-revised>", post(1)))
+        return page
+
+    backfiller._history = read_while_ana_revises  # type: ignore[method-assign]
+    [tally] = run_all(backfiller)
+    assert tally.state == "done"
+    urls = {i.url for i in items(services)}
+    assert "https://example.com/post-0" not in urls and "https://example.com/post-1" not in urls
+    assert {"https://example.com/post-1-revised", "https://example.com/post-2"} <= urls
+    assert reply_text(driver.command("search post 0", user=ANA)).startswith("Nothing you can see matches")
+    assert "post-1-revised" in reply_text(driver.command("search revised", user=BEN))
+
+
+def test_a_live_deletion_waits_for_the_import_page_that_holds_its_message_and_then_takes_it_away(
+    backfiller: Backfiller, services: Services, slack: FakeSlack, driver: SlackDriver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stop = threading.Event()
+    backfiller.stop, backfiller.on_page = stop, lambda tally, read: stop.set()
+    run_all(backfiller)  # the first page; the second is the one held
+    backfiller.stop, backfiller.on_page = threading.Event(), lambda tally, read: None
+    rows, _ = backfiller.plan([("C0PYTHON01", "eng-python")], since=NOW - timedelta(days=90))
+    page = partial(backfiller.run, rows[0])  # held half-way through writing its second page
+    delete = partial(driver.event, deleted_live(POST_0, post(0)))
+    assert held_half_way(monkeypatch, backfill_module, "capture_message", page, then=delete)  # the deletion waited
+    urls = {i.url for i in items(services)}
+    assert "https://example.com/post-0" not in urls and "https://example.com/post-1" in urls
+    assert reply_text(driver.command("search post 0", user=ANA)).startswith("Nothing you can see matches")
+
+
+def test_the_record_of_a_live_revision_is_kept_a_day(services: Services, driver: SlackDriver, slack: FakeSlack) -> None:
+    history(slack)
+    services.clock = lambda: NOW
+    driver.event(edited_live(slack, POST_1, "better: <https://example.com/post-1-revised>", post(1)))
+
+    def kept() -> int:
+        with services.new_session() as session:
+            return len(list(session.exec(select(MessageRevision))))
+
+    assert kept() == 1
+    services.clock = lambda: NOW + timedelta(hours=23)
+    assert forget_old_revisions(services) == 0 and kept() == 1
+    services.clock = lambda: NOW + timedelta(days=1, minutes=1)
+    assert forget_old_revisions(services) == 1 and kept() == 0

@@ -226,3 +226,64 @@ def test_a_message_whose_capture_fails_is_kept_and_captured_on_a_later_try(
     assert [item.url for item in items(services)] == ["https://example.com/kept-for-later"]
     with services.new_session() as session:
         assert waiting(session=session) == 0
+
+
+def test_a_capture_that_fails_half_way_leaves_nothing_of_itself_behind(
+    driver: SlackDriver, services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A message's items, tags and shares are written together or not at all, on SQLite too
+    (where a savepoint that begins a transaction would commit it when released)."""
+    from storage import items as item_store
+
+    real = item_store.add_share
+    failures = iter([RuntimeError("the disk filled up between the item and its share")])
+
+    def flaky(**kwargs: Any) -> bool:
+        for failure in failures:
+            raise failure
+        return real(**kwargs)
+
+    monkeypatch.setattr(item_store, "add_share", flaky)
+    assert driver.event(message("<https://example.com/half-way> #mustread", ts="1764237700.000200")).status_code == 200
+    assert items(services) == [] and shares(services) == []  # neither the item nor its hashtag
+    assert reply_text(driver.command("search half way", user="U0BEN0001")).startswith("Nothing you can see matches")
+
+
+def test_a_write_that_read_the_item_before_its_page_was_read_keeps_the_pages_title_findable(
+    driver: SlackDriver, services: Services, pages: PageServer, worker: MetadataWorker
+) -> None:
+    """The search document is built from the item as it is when the write commits, not from the
+    copy a session read before another one committed the page's title."""
+    from storage import items as item_store
+    from storage import tags as tag_store
+
+    url = f"{pages.url}/pages/002"
+    driver.event(message(f"Nice explainer <{url}>", ts="1764237800.000100"))
+    [item] = items(services)
+    with services.new_session() as session:  # as a capture of a second message does …
+        loaded = item_store.item_by_url(session=session, team_id=item.team_id, canonical_url=item.canonical_url)
+        assert loaded is not None and loaded.title is None
+        assert worker.drain() == 1  # … while the page reader commits the page's title …
+        tag_store.add_tags(session=session, item=loaded, tags=["mustread"], source="hashtag", now=services.clock())
+        session.commit()  # … and then commits its tag
+    reply = reply_text(driver.command("search fetching", user="U0BEN0001"))
+    assert "This API is so Fetching!" in reply
+    assert "This API is so Fetching!" in reply_text(driver.command("search #mustread", user="U0BEN0001"))
+
+
+def test_a_capture_under_way_while_the_page_is_read_keeps_the_pages_title_findable(
+    driver: SlackDriver, quiet: SlackDriver, services: Services, pages: PageServer, worker: MetadataWorker,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    from bot.services.shares import CaptureWorker
+    from storage import items as item_store
+    from tests.helpers import held_half_way
+
+    url = f"{pages.url}/pages/002"
+    driver.event(message(f"Nice explainer <{url}>", ts="1764237800.000100"))
+    quiet.event(message(f"Agreed <{url}> #mustread", user="U0CAROL01", ts="1764237800.000200"))
+    capture = CaptureWorker(services).drain  # held once it has found the item, title-less
+    held_half_way(monkeypatch, item_store, "item_by_url", capture, then=worker.drain)
+    [item] = items(services)
+    assert item.title == "This API is so Fetching!" and len(shares(services)) == 2
+    assert "This API is so Fetching!" in reply_text(driver.command("search fetching", user="U0BEN0001"))

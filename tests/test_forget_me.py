@@ -4,11 +4,18 @@ keep what they saved and the links shared in the open, which no longer name them
 from __future__ import annotations
 
 import json
+from functools import partial
+
+import pytest
 
 from bot.demo.driver import SlackDriver
 from bot.demo.fakeslack import FakeSlack
 from bot.services import Services
-from tests.helpers import items, message, reply_text, rows_mentioning, shares, wait_for
+from bot.services.shares import CAPTURE_LEASE, CaptureWorker
+from storage import captures as capture_queue
+from storage import items as item_store
+from storage.models import CaptureQueue
+from tests.helpers import held_half_way, items, message, reply_text, rows_mentioning, shares, wait_for
 
 ANA, BEN, CAROL = "U0ANA0001", "U0BEN0001", "U0CAROL01"
 PUBLIC = "https://example.com/public-talk"
@@ -89,3 +96,40 @@ def test_forgetting_leaves_no_row_of_the_person_and_keeps_what_colleagues_hold(
     [notice] = wait_for(lambda: [c.params for c in slack.calls if "Heads-up" in json.dumps(c.params)])
     assert "was already shared <https://acme-learning.slack.com/archives/C0GENERAL1/" in str(notice["text"])
     assert "<@" not in str(notice["text"])
+
+
+def claim(services: Services) -> list[CaptureQueue]:
+    """What a capture worker claims before capturing (CaptureWorker.run_once's first step)."""
+    with services.new_session() as session:
+        return capture_queue.claim(
+            session=session, now=services.clock(), lease=CAPTURE_LEASE, limit=10, holder=services.holder
+        )
+
+
+def test_a_message_claimed_before_its_author_is_forgotten_is_never_captured(
+    quiet: SlackDriver, services: Services
+) -> None:
+    quiet.event(message(f"<{PUBLIC}> #mustread great talk", ts="1764238600.000100"))
+    quiet.event(message(f"<{PRIVATE}> #secretplan", channel="G0PRIVATE1", channel_type="group", ts="1764238600.000200"))
+    claimed = claim(services)
+    assert len(claimed) == 2
+
+    assert quiet.press("forget_me", "me", user=ANA).status_code == 200
+    worker = CaptureWorker(services)
+    for row in claimed:  # the worker goes on with what it holds
+        worker.capture(row)
+    assert rows_mentioning(services, ANA) == {}
+    assert items(services) == [] and shares(services) == []
+    assert reply_text(quiet.command("search great talk", user=BEN)).startswith("Nothing you can see matches")
+
+
+def test_forgetting_waits_for_a_capture_under_way_and_then_takes_it_too(
+    quiet: SlackDriver, services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    quiet.event(message(f"<{PRIVATE}> #secretplan", channel="G0PRIVATE1", channel_type="group", ts="1764238600.000200"))
+    [row] = claim(services)
+    capture = partial(CaptureWorker(services).capture, row)  # held once its share is written
+    forget = partial(quiet.press, "forget_me", "me", user=ANA)
+    assert held_half_way(monkeypatch, item_store, "add_share", capture, then=forget)  # forgetting waited
+    assert rows_mentioning(services, ANA) == {}
+    assert items(services) == [] and shares(services) == []

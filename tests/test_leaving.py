@@ -38,6 +38,12 @@ def a_busy_week(driver: SlackDriver, services: Services) -> None:
     """Something of every kind: shares, saves, tags, notes, lists, subscriptions, follows, interests."""
     services.clock = lambda: MONDAY_NOON - timedelta(days=3)
     driver.event(message("<https://example.com/rust-async> #rust", user=BEN, ts="1764500000.000100"))
+    driver.event({"type": "message", "subtype": "message_changed", "channel": "C0GENERAL1", "channel_type": "channel",
+                  "hidden": True, "ts": "1764500100.000100",
+                  "message": {"type": "message", "user": BEN, "text": "a must <https://example.com/rust-async> #rust",
+                              "ts": "1764500000.000100"},
+                  "previous_message": {"type": "message", "user": BEN, "text": "<https://example.com/rust-async> #rust",
+                                       "ts": "1764500000.000100"}})  # fmt: skip
     driver.command("interests #rust", user=ANA)
     driver.command(f"follow <@{BEN}>", user=ANA)
     driver.command('list new "Systems"', user=BEN)
@@ -95,7 +101,8 @@ def test_a_departed_workspace_is_forgotten_row_by_row_after_the_grace_period(
     with services.transaction() as session:  # another workspace, which must keep its item
         session.add(Item(team_id=OTHER, canonical_url="https://example.com/x", url="https://example.com/x"))
     before = rows_mentioning(services, TEAM)
-    assert {"item", "share", "save", "curated_list", "subscription", "follow", "interest", "person"} <= set(before)
+    assert {"item", "share", "save", "curated_list", "subscription", "follow", "interest", "person",
+            "message_revision"} <= set(before)  # fmt: skip
 
     gone = MONDAY_NOON
     services.clock = lambda: gone

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 import pytest
@@ -14,11 +15,13 @@ from sqlmodel import select
 from bot.demo.driver import SlackDriver
 from bot.demo.fakeslack import FakeSlack
 from bot.services import Services
+from bot.services import capture as capture_module
 from bot.services.capture import Message
-from bot.services.shares import queue_message
+from bot.services.shares import CaptureWorker, queue_message
 from storage import captures
+from storage import items as item_store
 from storage.models import CaptureQueue, Channel, ItemTag
-from tests.helpers import items, message, reply_text, saves, shares, wait_for
+from tests.helpers import held_half_way, items, message, reply_text, saves, shares, wait_for
 
 ANA, BEN, CAROL = "U0ANA0001", "U0BEN0001", "U0CAROL01"
 TS = "1764238600.000100"
@@ -290,3 +293,65 @@ def test_misshapen_message_events_are_answered_and_change_nothing(
     with services.new_session() as session:
         assert list(session.exec(select(Channel))) == []
         assert list(session.exec(select(CaptureQueue))) == []
+
+
+def made_private(channel: str = "C0GENERAL1") -> dict:  # type: ignore[type-arg]
+    return {"type": "message", "subtype": "channel_convert_to_private", "user": ANA, "channel": channel,
+            "channel_type": "group", "ts": "1764238900.000100",
+            "text": "made this channel *private*. Now, it can only be viewed or joined by invitation."}  # fmt: skip
+
+
+def only_ana_finds_the_guide(driver: SlackDriver, services: Services) -> None:
+    guide = [i for i in items(services) if i.url == GUIDE]
+    assert guide and not guide[0].is_public
+    assert all(s.is_private for s in shares(services))
+    assert tags_of(services) == {"mustread": (True, ANA)}
+    assert reply_text(driver.command("search rust", user=CAROL)).startswith("Nothing you can see matches")
+    assert reply_text(driver.command("search mustread", user=CAROL)).startswith("Nothing you can see matches")
+    assert "rust-guide" in reply_text(driver.command("search rust", user=ANA))
+
+
+def test_a_message_still_queued_when_its_channel_turns_private_is_captured_privately(
+    quiet: SlackDriver, services: Services
+) -> None:
+    quiet.event(message(f"<{GUIDE}> #mustread", ts=TS))
+    quiet.event(made_private())
+    assert CaptureWorker(services).drain() == 1
+    only_ana_finds_the_guide(quiet, services)
+
+
+def channel_known_as_public(driver: SlackDriver, services: Services) -> None:
+    """A first message captured in #general, after which Peershelf has asked Slack about it."""
+    driver.event(message("<https://example.com/earlier>", ts="1764238600.000050"))
+
+    def cached() -> bool:
+        with services.new_session() as session:
+            return session.exec(select(Channel).where(Channel.channel_id == "C0GENERAL1")).first() is not None
+
+    assert wait_for(cached)
+
+
+@pytest.mark.parametrize("known", [True, False], ids=["known-channel", "channel-never-asked-about"])
+def test_a_channel_made_private_during_a_capture_waits_for_it_and_makes_its_share_private_too(
+    driver: SlackDriver, quiet: SlackDriver, services: Services, monkeypatch: pytest.MonkeyPatch, known: bool
+) -> None:
+    if known:
+        channel_known_as_public(driver, services)
+    quiet.event(message(f"<{GUIDE}> #mustread", ts=TS))
+    capture = CaptureWorker(services).drain  # held once the share is written
+    waited = held_half_way(monkeypatch, item_store, "add_share", capture, then=partial(quiet.event, made_private()))
+    assert waited
+    only_ana_finds_the_guide(quiet, services)
+
+
+def test_a_capture_during_a_channel_being_made_private_waits_for_it_and_is_private(
+    driver: SlackDriver, quiet: SlackDriver, services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    channel_known_as_public(driver, services)
+    quiet.event(message(f"<{GUIDE}> #mustread", ts=TS))
+    convert = partial(quiet.event, made_private())  # held once the channel's shares were made private
+    waited = held_half_way(
+        monkeypatch, capture_module, "reconcile_hashtags", convert, then=CaptureWorker(services).drain
+    )
+    assert waited
+    only_ana_finds_the_guide(quiet, services)

@@ -58,6 +58,18 @@ def test_other_emoji_do_nothing(driver: SlackDriver, slack: FakeSlack, services:
     assert slack.calls_to("chat.postEphemeral") == []
 
 
+def test_a_save_emoji_with_a_skin_tone_saves_as_in_the_history_import(
+    driver: SlackDriver, slack: FakeSlack, services: Services
+) -> None:
+    driver.event(message("<https://example.com/a>", ts="1764237700.000350"))
+    driver.event(reaction("1764237700.000350", emoji="bookmark::skin-tone-2"))
+    assert [s.user_id for s in saves(services)] == ["U0BEN0001"]
+    [told] = wait_for(lambda: slack.calls_to("chat.postEphemeral"))
+    assert told.params["text"].startswith("Saved to your shelf")
+    driver.event(reaction("1764237700.000350", emoji="tada::skin-tone-2", user="U0ANA0001"))
+    assert [s.user_id for s in saves(services)] == ["U0BEN0001"]
+
+
 def test_configured_emoji_save(serve_with: Any, services: Services) -> None:
     driver = serve_with(save_reactions=("books", "pushpin"))
     driver.event(message("<https://example.com/a>", ts="1764237700.000400"))

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from bot.services import Services
-from bot.services.backfill import run_waiting_backfills
+from bot.services.backfill import forget_old_revisions, run_waiting_backfills
 from bot.services.digests.delivery import run_digests
 from bot.services.events import prune_processed_events
 from bot.services.feeds import poll_feeds
@@ -75,6 +75,7 @@ def default_jobs(services: Services) -> list[Job]:
     return [
         Job("prune-processed-events", 3600, lambda: prune_processed_events(services)),
         Job("forget-stopped-processes", 3600, lambda: forget_stopped_processes(services)),
+        Job("forget-old-revisions", 3600, lambda: forget_old_revisions(services)),
         Job("forget-departed-workspaces", 3600, lambda: forget_departed(services)),
         Job("optimize-database", 3600, lambda: optimize(services.engine)),
         Job("recommendation-notices", 30, lambda: send_due_notices(services)),

@@ -23,17 +23,24 @@ from slack_sdk.errors import SlackApiError
 
 from bot.services import Services
 from bot.services.capture import add_channel_topics, capture_message, save_items
-from bot.services.lookups import NotAColleague, colleague, conversation, workspace_url
+from bot.services.lookups import NotAColleague, colleague, conversation, known_conversation, workspace_url
 from bot.services.messages import read_message
+from bot.settings import Settings
 from bot.slack.client import client_for_team
 from storage import backfills
-from storage.channels import default_topics
-from storage.models import Backfill
+from storage.channels import default_topics, lock_channel
+from storage.models import Backfill, Channel
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_DAYS = 90
 LEASE = timedelta(minutes=5)  # renewed with every page; a stopped process's imports are taken over sooner
+# An edit or deletion delivered (to another process, on its own clock) this long before a page was
+# read counts as after it: leaving out a message whose live capture holds it anyway costs nothing.
+CLOCKS_DIFFER = timedelta(minutes=10)
+REVISIONS_KEPT = timedelta(days=1)  # far longer than any page is held between its reading and its writing
+MADE_PRIVATE = "made private: the rest of its history is not imported"
+NOT_KNOWN = "Slack did not say whether this channel is still public, so no more of it is imported"
 
 
 class Pacer:
@@ -147,9 +154,13 @@ class Backfiller:
         topics = default_topics(conversation(self.services, self.client, self.team_id, row.channel_id))
         try:
             while not self.stop.is_set():
+                # Made private meanwhile (the cache says so: the privacy change updates it): no more
+                # of its history is read, and a page read in the meantime is not written (`_keep`).
+                still_public(known_conversation(self.services, self.team_id, row.channel_id))
+                read_at = self.services.clock()
                 page = self._history(row)
                 found = list(self._with_replies(row, page.get("messages") or []))
-                messages, links, saves = self._keep(row, found, base, topics)
+                messages, links, saves = self._keep(row, found, base, topics, read_at=read_at)
                 cursor = (page.get("response_metadata") or {}).get("next_cursor") or None
                 with self.services.new_session() as session:
                     session.add(row)
@@ -163,8 +174,8 @@ class Backfiller:
                 self.on_page(tally, messages)
                 if cursor is None:
                     break
-        except SlackApiError as error:
-            problem = str(error.response.get("error"))
+        except (SlackApiError, NotPublic) as error:
+            problem = str(error) if isinstance(error, NotPublic) else str(error.response.get("error"))
             if problem == "not_in_channel":
                 problem = "Peershelf is not in this channel: /invite it there first"
             with self.services.new_session() as session:
@@ -201,18 +212,28 @@ class Backfiller:
                     break
 
     def _keep(
-        self, row: Backfill, found: list[dict[str, Any]], base: str | None, topics: list[str]
+        self, row: Backfill, found: list[dict[str, Any]], base: str | None, topics: list[str], *, read_at: datetime
     ) -> tuple[int, int, int]:
-        """Capture one page's messages in one transaction, as of when each was sent."""
+        """Capture one page's messages (read from Slack at `read_at`) in one transaction, as of
+        when each was sent; NotPublic, and nothing written, when the channel is not public now.
+
+        Under the channel's lock (storage.channels.lock_channel), which the change that makes it
+        private takes too, and so does the live capture of an edit or a deletion: a page either is
+        written first (and the change, or the revision, then applies to what it wrote), or sees the
+        channel private, or leaves out the messages revised live since it was read (their live
+        capture holds them as they are now)."""
         settings = self.services.settings
-        save_names = set(settings.save_reactions)
         where = {"team_id": self.team_id, "channel_id": row.channel_id, "channel_type": "channel"}
         links = saves = 0
         new_shares: list[int] = []
         with self.services.transaction() as session:
+            still_public(lock_channel(session=session, team_id=self.team_id, channel_id=row.channel_id, wholly=True))
+            revised = backfills.revised_since(
+                session=session, team_id=self.team_id, channel_id=row.channel_id, since=read_at - CLOCKS_DIFFER
+            )
             for raw in found:
                 message = read_message(raw, where, capture_bots=settings.capture_bots)
-                if message is None:
+                if message is None or message.ts in revised:
                     continue
                 sent = datetime.fromtimestamp(float(message.ts), UTC)
                 captured = capture_message(
@@ -223,7 +244,7 @@ class Backfiller:
                 new_shares += [c.share.id or 0 for c in captured if c.new_share]
                 links += sum(1 for c in captured if c.new_share)
                 items = list({c.item.id: c.item for c in captured}.values())
-                for user_id in _savers(raw, save_names):
+                for user_id in _savers(raw, settings):
                     saved = save_items(
                         session=session, team_id=self.team_id, user_id=user_id, items=items, now=sent, source="reaction"
                     )
@@ -235,11 +256,23 @@ class Backfiller:
         return len(found), links, saves
 
 
-def _savers(raw: dict[str, Any], save_names: set[str]) -> list[str]:
-    """People who reacted to a message with a save emoji (skin tones count as the same emoji)."""
+class NotPublic(Exception):
+    """A channel whose import stops: not public now, or not known to be."""
+
+
+def still_public(channel: Channel | None) -> None:
+    """NotPublic unless the cache says the channel is public."""
+    if channel is None:
+        raise NotPublic(NOT_KNOWN)
+    if channel.is_private:
+        raise NotPublic(MADE_PRIVATE)
+
+
+def _savers(raw: dict[str, Any], settings: Settings) -> list[str]:
+    """People who reacted to a message with a save emoji (`Settings.saves_with`, as live reactions)."""
     people: list[str] = []
     for reaction in raw.get("reactions") or []:
-        if isinstance(reaction, dict) and str(reaction.get("name", "")).split("::")[0] in save_names:
+        if isinstance(reaction, dict) and settings.saves_with(reaction.get("name")):
             people += [u for u in reaction.get("users") or [] if isinstance(u, str) and u not in people]
     return people
 
@@ -263,9 +296,10 @@ def since_argument(value: str, *, now: datetime) -> datetime:
 
 def start_history_import(services: Services, client: WebClient, *, team_id: str, user_id: str) -> int:
     """The App Home's button: plan the last DEFAULT_DAYS of every public channel the bot is in, for
-    a worker to run (`run_waiting_backfills`). Only a workspace admin may; the number of channels planned."""
+    a worker to run (`run_waiting_backfills`). Only a workspace admin may, as Slack says now (not a
+    profile read days ago); the number of channels planned."""
     try:
-        if not colleague(services, client, team_id, user_id).is_admin:
+        if not colleague(services, client, team_id, user_id, fresh=True).is_admin:
             logger.warning("%s of team %s is not an admin; no history import", user_id, team_id)
             return 0
     except NotAColleague:
@@ -297,6 +331,12 @@ def run_waiting_backfills(services: Services, *, stop: threading.Event | None = 
         logger.info("history of %s (team %s): %s, %s messages, %s links", row.channel_id, row.team_id,
                     tally.state, tally.messages, tally.links)  # fmt: skip
     return finished
+
+
+def forget_old_revisions(services: Services) -> int:
+    """(Scheduled) Forget the records of live edits and deletions older than any page in hand."""
+    with services.new_session() as session:
+        return backfills.forget_revisions_before(session=session, before=services.clock() - REVISIONS_KEPT)
 
 
 _pacers: dict[str, Pacer] = {}  # one per workspace in this process: Slack's limits are per workspace

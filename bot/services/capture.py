@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -22,6 +22,8 @@ from bot.reading.topics import Taxonomy, normalise_tag
 from bot.services.tagging import auto_tag
 from bot.slack import blocks
 from bot.text import clip, slack_unescape
+from storage import backfills
+from storage import channels as channel_store
 from storage import items as item_store
 from storage import tags as tag_store
 from storage.models import Item, Save, Share
@@ -135,12 +137,13 @@ def capture_message(
     the workspace's address the share's permalink is filled in later (`fill_permalinks`).
 
     `workspace_url` may be a function, asked only when the message has something to capture: most
-    messages have no link, and they cost no look-up.
+    messages have no link, and they cost no look-up (nor the channel's lock).
     """
     links = links_in_message(message.text, message.blocks)  # only addresses that can be kept
     isbns = isbns_in_text(message.text)
     if not links and not isbns:
         return []
+    message = as_it_is_now(session, message)
     base = workspace_url() if callable(workspace_url) else workspace_url
     found = [_link_item(session, message.team_id, link, now, in_the_open=not message.is_private) for link in links]
     found += [_isbn_item(session, message.team_id, isbn, now) for isbn in isbns]
@@ -179,6 +182,17 @@ def capture_message(
     return captured
 
 
+def as_it_is_now(session: Session, message: Message) -> Message:
+    """The message, private if its event said so or its channel is private now (a message can wait
+    in the queue, or in an import's page, while its channel is made private). Read under the
+    channel's lock (storage.channels.lock_channel), so a change of the channel's privacy under way
+    is waited for, and one that comes later waits for this capture and then finds its shares."""
+    if message.is_private:
+        return message
+    channel = channel_store.lock_channel(session=session, team_id=message.team_id, channel_id=message.channel_id)
+    return replace(message, channel_type="group") if channel is not None and channel.is_private else message
+
+
 def capture_typed_link(
     *, session: Session, team_id: str, user_id: str, channel_id: str, url: str, now: datetime, taxonomy: Taxonomy
 ) -> Item:
@@ -215,7 +229,16 @@ def revise_message(
 ) -> list[Captured]:
     """An edited message (its whole new text) or a deleted one (no text at all): links it gained
     are captured, shares of links it lost go with their words and hashtags, and an item nothing
-    holds any more disappears (one someone saved stays on their shelf)."""
+    holds any more disappears (one someone saved stays on their shelf).
+
+    A history import may hold the message, read before this, in a page it has yet to write: the
+    revision is recorded under the channel's lock, which the page's write takes too, so the page
+    either sees the record and leaves the message out, or is written first and revised here."""
+    if not message.is_private:  # only public channels are imported
+        channel_store.lock_channel(session=session, team_id=message.team_id, channel_id=message.channel_id)
+        backfills.note_revision(
+            session=session, team_id=message.team_id, channel_id=message.channel_id, message_ts=message.ts, at=now
+        )
     before = item_store.message_shares(
         session=session, team_id=message.team_id, channel_id=message.channel_id, message_ts=message.ts
     )
@@ -240,7 +263,9 @@ def revise_message(
 
 def make_channel_private(*, session: Session, team_id: str, channel_id: str, taxonomy: Taxonomy) -> int:
     """A channel became private: what was shared there is private to those who shared, saved or
-    were sent it, unless it was shared in the open elsewhere too. The number of shares changed."""
+    were sent it, unless it was shared in the open elsewhere too. The number of shares changed.
+    The channel is recorded private first, under the lock a capture reads its privacy under."""
+    channel_store.make_private(session=session, team_id=team_id, channel_id=channel_id)
     changed = item_store.make_channel_shares_private(session=session, team_id=team_id, channel_id=channel_id)
     item_store.make_channel_notes_private(session=session, team_id=team_id, channel_id=channel_id)
     items = sorted({share.item_id for share in changed})

@@ -69,12 +69,14 @@ def refresh_profile(services: Services, client: WebClient, team_id: str, user_id
         logger.info("no profile for %s of team %s", user_id, team_id)
 
 
-def colleague(services: Services, client: WebClient, team_id: str, user_id: str) -> Colleague:
-    """The person behind `user_id`, or NotAColleague. Bots are returned; callers decide about them."""
+def colleague(services: Services, client: WebClient, team_id: str, user_id: str, *, fresh: bool = False) -> Colleague:
+    """The person behind `user_id`, or NotAColleague. Bots are returned; callers decide about them.
+    `fresh`: ask Slack even when the profile was read lately (for what only an admin may do)."""
     with services.new_session() as session:
         known = get_person(session=session, team_id=team_id, user_id=user_id)
         if (
-            known is not None
+            not fresh
+            and known is not None
             and known.profile_refreshed_at
             and services.clock() - known.profile_refreshed_at < PROFILE_MAX_AGE
         ):

@@ -93,6 +93,12 @@ class CaptureWorker:
         try:
             message = Message(**json.loads(row.message))
             with self.services.transaction() as session:
+                # Off the queue first, in the transaction that records the capture: a message taken
+                # off it since it was claimed (its author asked to be forgotten) is not captured, and
+                # forgetting someone waits for a capture of theirs already under way.
+                if not capture_queue.done(session=session, row_id=row.id):
+                    logger.info("queued message %s was withdrawn before its capture; nothing kept", row.id)
+                    return
                 captured = (revise_message if message.revised else capture_message)(
                     session=session,
                     message=message,
@@ -100,7 +106,6 @@ class CaptureWorker:
                     taxonomy=self.services.taxonomy,
                     workspace_url=lambda: known_workspace_url(self.services, message.team_id),
                 )
-                capture_queue.done(session=session, row_id=row.id)
         except Exception as error:  # kept, and tried again later: nothing accepted is lost
             logger.exception("capture of queued message %s failed; tried again later", row.id)
             attempts = row.attempts + 1

@@ -1,7 +1,7 @@
 """Notes keyed by their message, not their permalink; typed links recorded in no channel
 
 Revision ID: 0016
-Revises: 0014
+Revises: 0015
 Create Date: 2026-12-03 12:10:00.000000
 
 A saved Slack message (a note) was keyed by its permalink, so anyone who typed or posted that
@@ -23,7 +23,7 @@ from alembic import op
 import storage.types
 
 revision: str = "0016"
-down_revision: str | None = "0014"
+down_revision: str | None = "0015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
