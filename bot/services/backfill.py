@@ -223,6 +223,7 @@ class Backfiller:
         channel private, or leaves out the messages revised live since it was read (their live
         capture holds them as they are now)."""
         settings = self.services.settings
+        # A public channel: the cache says it still is, read below under the channel's lock.
         where = {"team_id": self.team_id, "channel_id": row.channel_id, "channel_type": "channel"}
         links = saves = 0
         new_shares: list[int] = []

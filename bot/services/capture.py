@@ -125,6 +125,17 @@ def _isbn_item(session: Session, team_id: str, isbn: str, now: datetime, title: 
     )
 
 
+def as_it_is_now(session: Session, message: Message) -> Message:
+    """The message, private if its event said so or its channel is private now (a message can wait
+    in the queue, or in an import's page, while its channel is made private). Read under the
+    channel's lock (storage.channels.lock_channel), so a change of the channel's privacy under way
+    is waited for, and one that comes later waits for this capture and then finds its shares."""
+    if message.is_private:
+        return message
+    channel = channel_store.lock_channel(session=session, team_id=message.team_id, channel_id=message.channel_id)
+    return replace(message, channel_type="group") if channel is not None and channel.is_private else message
+
+
 def capture_message(
     *,
     session: Session,
@@ -180,17 +191,6 @@ def capture_message(
         new_share = item_store.add_share(session=session, share=share)
         captured.append(Captured(item, share, new_item, new_share))
     return captured
-
-
-def as_it_is_now(session: Session, message: Message) -> Message:
-    """The message, private if its event said so or its channel is private now (a message can wait
-    in the queue, or in an import's page, while its channel is made private). Read under the
-    channel's lock (storage.channels.lock_channel), so a change of the channel's privacy under way
-    is waited for, and one that comes later waits for this capture and then finds its shares."""
-    if message.is_private:
-        return message
-    channel = channel_store.lock_channel(session=session, team_id=message.team_id, channel_id=message.channel_id)
-    return replace(message, channel_type="group") if channel is not None and channel.is_private else message
 
 
 def capture_typed_link(
