@@ -753,11 +753,6 @@ LEARNED = (
     "--team` and the live tagger), reads every person's tag of a topic, also one given to an item seen only "
     "in private: its title, description and private #hashtag teach the workspace's tagger"
 )
-COUNTED = (
-    "storage/activity.py recent_activity, storage/report.py and storage/snapshot.py Activity count a save or "
-    "a recommendation once its item is in the open, also one made while the item was private: when the page "
-    "reaches the open, the private source shows in its numbers, its 'most recommended' row and 'saved by'"
-)
 ROUNDUP_SAVES = (
     "storage/roundups.py week_in_channel counts every save of the week (its savers), also one made while the "
     "item was private: a channel's roundup says 'saved by' someone who saved it in private"
@@ -774,9 +769,7 @@ def _holes() -> dict[tuple[str, str], str]:
         for surface in IMPORT_CELLS:
             found.setdefault((source, surface), []).append(IMPORTED)
     for source in IN_PRIVATE:
-        for surface, reason in (("suggestions", SUGGESTED), ("top_in_the_open", COUNTED),
-                                ("report_in_the_open", COUNTED), ("digest_in_the_open", COUNTED),
-                                ("roundup_in_the_open", ROUNDUP_SAVES)):  # fmt: skip
+        for surface, reason in (("suggestions", SUGGESTED), ("roundup_in_the_open", ROUNDUP_SAVES)):
             found.setdefault((source, surface), []).append(reason)
     for surface in ("search_in_the_open", "top_in_the_open", "report_in_the_open", "roundup_in_the_open",
                     "digest_in_the_open", "suggestions"):  # fmt: skip
