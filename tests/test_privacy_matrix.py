@@ -9,10 +9,10 @@ its topics among his interests. Then every surface is read as Oli sees it and ch
 private item's title, the words around its link, its #hashtags, its sharer and its conversation,
 and every number is compared with the world that has no private source at all (`nothing`).
 
-Then Ivy saves what she was sent, and Oli posts the same link in #general himself. From then on
-the page is in the open (anyone may see its title), but nothing else of the source is: no
-heads-up naming the sharer, no private #hashtag on its card, and no number (top, report, roundup,
-Carol's digest) counting what was done with it in private.
+Then Ivy saves what she was sent, and the link reaches the open: Ana posts it in #general, then
+Oli. From then on the page is anyone's to see (its title), but nothing else of the source is:
+Oli's heads-up names Ana, no private #hashtag shows on its card, and no number (the heads-up's,
+the top, the report, the roundup, Carol's digest) counts what was done with it in private.
 
 A world is built once per source and backend; each cell of the matrix is one test reading it.
 A cell with a known hole this file does not fix is expected to fail (HOLES), strictly: once the
@@ -612,20 +612,22 @@ def phase_a(world: World, rig: Rig) -> None:
 
 
 def phase_b(world: World, rig: Rig, fetcher: Fetcher) -> None:
-    """Oli posts the link in #general: the page is in the open now, nothing else of the source is.
-    Just before, Ivy saved what she was sent: a save done in private, which no number may count."""
+    """The link reaches the open: Ana posts it in #general, then Oli does. The page is anyone's to
+    see now; nothing else of the source is. Just before, Ivy saved what she was sent: a save done in
+    private, which no number may count."""
     if world.secret.sent_to_ivy:
         rig.at(NEXT_MONDAY - timedelta(minutes=30))
         rig.driver.press("rec_save", str(world.secret.sent_to_ivy), user=IVY, channel="D" + IVY[1:])
+    rig.at(NEXT_MONDAY + timedelta(minutes=45))
+    rig.driver.event(message(f"<{world.secret.link}>", user=ANA, ts=ts(NEXT_MONDAY, 6)))
+    read_pages(rig, fetcher)
     rig.at(NEXT_MONDAY + timedelta(hours=1))
     start = len(rig.slack.calls)
     with world.read("heads_up", in_the_open=True) as cell:
         rig.driver.event(message(f"have a look <{world.secret.link}>", user=OLI, ts=ts(NEXT_MONDAY, 7)))
-        read_pages(rig, fetcher)
         read_notices(cell, rig, since=start)
-        told = [shown for shown in rig.delivered_to(OLI, since=start) if "Heads-up" in shown]
-        if told:  # nobody shared it in the open before him
-            cell.problem(f"a heads-up: {told}")
+        told = [json.loads(shown)["text"] for shown in rig.delivered_to(OLI, since=start) if "Heads-up" in shown]
+        cell.count("heads-up", told)  # that Ana shared it first, and how many saved it since
 
     rig.at(NEXT_MONDAY + timedelta(hours=2))
     read_searches(world, rig, in_the_open=True)
@@ -753,6 +755,11 @@ LEARNED = (
     "--team` and the live tagger), reads every person's tag of a topic, also one given to an item seen only "
     "in private: its title, description and private #hashtag teach the workspace's tagger"
 )
+SAVES_SINCE = (
+    "bot/services/capture.py duplicate_notices tells whoever shares a link again how many saved it with "
+    "storage/items.py save_counts, which counts every save, also one made while the item was private: "
+    "the heads-up says how many had it in private"
+)
 ROUNDUP_SAVES = (
     "storage/roundups.py week_in_channel counts every save of the week (its savers), also one made while the "
     "item was private: a channel's roundup says 'saved by' someone who saved it in private"
@@ -760,16 +767,19 @@ ROUNDUP_SAVES = (
 IMPORT_CELLS = ("search_title", "search_hashtag", "top", "digest", "home", "lists", "report", "item_numbers",
                 "notices", "heads_up", "search_in_the_open", "top_in_the_open", "report_in_the_open",
                 "roundup_in_the_open", "digest_in_the_open", "suggestions")  # fmt: skip
-IN_PRIVATE = ("private_channel", "group_dm", "dm", "typed_link")  # the sources whose page Oli later posts
+IMPORTS = ("made_private_before_import", "made_private_during_import")
+# Sources whose page later reaches the open, with its private saves, shares and recommendations.
+REACHES_THE_OPEN = ("private_channel", "group_dm", "dm", "typed_link", *IMPORTS)
 
 
 def _holes() -> dict[tuple[str, str], str]:
     found: dict[tuple[str, str], list[str]] = {}
-    for source in ("made_private_before_import", "made_private_during_import"):
+    for source in IMPORTS:
         for surface in IMPORT_CELLS:
             found.setdefault((source, surface), []).append(IMPORTED)
-    for source in IN_PRIVATE:
-        for surface, reason in (("suggestions", SUGGESTED), ("roundup_in_the_open", ROUNDUP_SAVES)):
+    for source in REACHES_THE_OPEN:
+        for surface, reason in (("heads_up", SAVES_SINCE), ("roundup_in_the_open", ROUNDUP_SAVES),
+                                ("suggestions", SUGGESTED)):  # fmt: skip
             found.setdefault((source, surface), []).append(reason)
     for surface in ("search_in_the_open", "top_in_the_open", "report_in_the_open", "roundup_in_the_open",
                     "digest_in_the_open", "suggestions"):  # fmt: skip
@@ -811,6 +821,7 @@ NUMBERS = {
     "report_in_the_open": ("report_in_the_open tiles", "report_in_the_open charts", "report_in_the_open tables"),
     "roundup_in_the_open": ("roundup in the open",),
     "digest_in_the_open": ("a colleague's digest",),
+    "heads_up": ("heads-up",),
     "suggestions": ("suggested",),
 }
 
@@ -821,6 +832,7 @@ def _line(slug: str, facts: str) -> str:
 
 
 BASICS, TERRAFORM, DOCKER = "public-kubernetes-basics", "public-terraform-notes", "public-docker-tips"
+ANAS_POST = f"https://acme-learning.slack.com/archives/{GENERAL}/p{ts(NEXT_MONDAY, 6).replace('.', '')}"
 # What Oli is shown in the world without a private source (`nothing`): every world shows him these.
 EXPECTED: dict[str, Any] = {
     "top": ["Top of the week — by how many colleagues shared, saved or recommended it",
@@ -843,17 +855,19 @@ EXPECTED: dict[str, Any] = {
     "report tables": f"Most recommended Item Recommendations By {PUBLIC[0]} 1 1 person "
                      "Most subscribed lists List Curator Subscribers Items Picks Ivy 1 1 ",
     "suggested": [(BEN, "#devops"), (IVY, "#devops"), (SAM, "#devops")],
-    # After Oli posted the page in #general (LINK), on Monday; then that week's roundup; then the
-    # next Monday's digest of Carol, who follows Ben and Ivy.
+    # Once Ana, then Oli, posted the page in #general (LINK), on Monday; then that week's roundup;
+    # then the next Monday's digest of Carol, who follows Ben and Ivy.
+    "heads-up": [f"Heads-up: <LINK|{PAGE_TITLE}> was already shared by <@{ANA}> <{ANAS_POST}|in <#{GENERAL}>> "
+                 "— 0 saves."],
     "top in the open": ["Top of the week — by how many colleagues shared, saved or recommended it",
-                        _line(BASICS, "#devops · 3 people"), f"{PAGE_TITLE} (LINK) — article · #devops · 1 person",
+                        _line(BASICS, "#devops · 3 people"), f"{PAGE_TITLE} (LINK) — article · #devops · 2 people",
                         _line(DOCKER, "#devops · 1 person"), _line(TERRAFORM, "#devops · 1 person")],
-    "report_in_the_open tiles": {"people took part": 4, "shares": 4, "saves": 1, "recommendations": 1},
-    "report_in_the_open charts": [["#devops"], ["3", "1", "1", "0", "1", "0", "3", "1", "1", "5"]],
+    "report_in_the_open tiles": {"people took part": 4, "shares": 5, "saves": 1, "recommendations": 1},
+    "report_in_the_open charts": [["#devops"], ["3", "2", "1", "0", "1", "0", "3", "2", "2", "5"]],
     "report_in_the_open tables": f"Most recommended Item Recommendations By {PUBLIC[0]} 1 1 person "
                                  "Most subscribed lists List Curator Subscribers Items Picks Ivy 1 1 ",
     "roundup in the open": ["The week in #C0GENERAL1 — what was shared here and saved most",
-                            f"{PAGE_TITLE} (LINK) — article · #devops · shared by 1 person",
+                            f"{PAGE_TITLE} (LINK) — article · #devops · shared by 2 people",
                             "  Peershelf posts this every week; /shelf roundup off stops it."],
     "a colleague's digest": ["Your week on Peershelf", "======================",
                              "Recommended to you", _line(BASICS, "#devops"), f"recommended by @{BEN}",
@@ -863,9 +877,10 @@ EXPECTED: dict[str, Any] = {
 # message, unread, with no topics), what posting and saving it shows in a world without the note.
 ELSEWHERE: dict[str, Any] = {
     "suggested": [],
-    "top in the open": [*EXPECTED["top in the open"][:2], "LINK (LINK) — article · 1 person",
+    "heads-up": [EXPECTED["heads-up"][0].replace(PAGE_TITLE, "LINK")],
+    "top in the open": [*EXPECTED["top in the open"][:2], "LINK (LINK) — article · 2 people",
                         *EXPECTED["top in the open"][3:]],
-    "report_in_the_open charts": [["#devops"], ["3", "1", "1", "0", "1", "0", "3", "1", "0", "5"]],
-    "roundup in the open": [EXPECTED["roundup in the open"][0], "LINK (LINK) — article · shared by 1 person",
+    "report_in_the_open charts": [["#devops"], ["3", "2", "1", "0", "1", "0", "3", "2", "0", "5"]],
+    "roundup in the open": [EXPECTED["roundup in the open"][0], "LINK (LINK) — article · shared by 2 people",
                             EXPECTED["roundup in the open"][2]],
 }  # fmt: skip
