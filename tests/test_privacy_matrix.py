@@ -466,9 +466,13 @@ PRIVATE_TAGS = (f"#{HASHTAG}", f"#{TOPIC_HASHTAG}")  # on the page's card once i
 
 
 def read_top(cell: Cell, rig: Rig, name: str) -> None:
+    """The week's top, and its top in the topics of the private #hashtags (which find nothing of it)."""
     said, shown = command_blocks(rig, "top")
     cell.look(said, also=PRIVATE_TAGS)
     cell.count(name, card_lines(shown))
+    for tag in PRIVATE_TAGS:
+        _, shown = command_blocks(rig, f"top {tag}")
+        cell.look(json.dumps(shown[1:], ensure_ascii=False), also=(cell.world.secret.link,))  # after its heading
 
 
 def read_home(cell: Cell, rig: Rig) -> None:
@@ -571,13 +575,20 @@ def read_item_numbers(cell: Cell, rig: Rig, guess: int) -> None:
     """Oli tries the private item's number wherever an ITEM or a button takes one."""
     for command in (f"done {guess}", f"tag {guess} #devops", f"recommend <@{BEN}> {guess}", f'list add "Mine" {guess}'):
         cell.look(rig.command(command, OLI))
-    responses = len(rig.slack.responses())
+    start = len(rig.slack.calls)
     for action in ("item_save", "item_done", "item_recommend"):
-        answered = len(rig.slack.responses()) + len(rig.delivered_to(OLI))
+        before = len(answers_to_oli(rig, since=start))
         rig.driver.press(action, str(guess), user=OLI)
-        wait_for(lambda: len(rig.slack.responses()) + len(rig.delivered_to(OLI)) > answered)  # noqa: B023
-    for response in rig.slack.responses()[responses:]:  # (the refused Recommend is a DM: a notice)
-        cell.look(json.dumps(response.params, ensure_ascii=False))
+        wait_for(lambda: len(answers_to_oli(rig, since=start)) > before)  # noqa: B023
+    for answer in answers_to_oli(rig, since=start):
+        cell.look(answer)
+
+
+def answers_to_oli(rig: Rig, *, since: int) -> list[str]:
+    """How Slack answered Oli's presses: in the conversation, in a DM, or with a modal."""
+    calls = rig.slack.calls[since:]
+    answers = [json.dumps(c.params, ensure_ascii=False) for c in calls if c.method in ("response_url", "views.open")]
+    return answers + rig.delivered_to(OLI, since=since)
 
 
 def read_notices(cell: Cell, rig: Rig, *, since: int = 0) -> None:
