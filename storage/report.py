@@ -1,7 +1,7 @@
 """What a workspace learns, counted for `peershelf report`: public activity only.
 
-A share counts when it was made in a public channel; a save or a recommendation when its item is
-public. Nothing private is named or counted."""
+A share counts when it was made in a public channel; a save or a recommendation when it was made
+once its item was in the open (`visibility.done_in_the_open`). Nothing private is named or counted."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from storage.models import (
     Share,
     Subscription,
 )
-from storage.visibility import in_the_open, share_in_the_open, tag_seen_by
+from storage.visibility import done_in_the_open, in_the_open, share_in_the_open, tag_seen_by
 
 
 @dataclass(frozen=True)
@@ -105,7 +105,13 @@ def _events(session: Session, team_id: str, since: datetime, until: datetime) ->
     saves = session.exec(
         select(Save.saved_at, Save.user_id, Save.item_id)
         .join(Item, col(Item.id) == col(Save.item_id))
-        .where(Save.team_id == team_id, in_the_open(), col(Save.saved_at) >= since, col(Save.saved_at) < until)
+        .where(
+            Save.team_id == team_id,
+            in_the_open(),
+            done_in_the_open(Save.item_id, Save.saved_at),
+            col(Save.saved_at) >= since,
+            col(Save.saved_at) < until,
+        )
     )
     recommendations = session.exec(
         select(Recommendation.created_at, Recommendation.from_user_id, Recommendation.item_id)
@@ -113,6 +119,7 @@ def _events(session: Session, team_id: str, since: datetime, until: datetime) ->
         .where(
             Recommendation.team_id == team_id,
             in_the_open(),
+            done_in_the_open(Recommendation.item_id, Recommendation.created_at),
             col(Recommendation.created_at) >= since,
             col(Recommendation.created_at) < until,
         )  # fmt: skip
@@ -161,6 +168,7 @@ def _most_recommended(
         .where(
             col(Item.team_id) == team_id,
             in_the_open(),
+            done_in_the_open(Recommendation.item_id, Recommendation.created_at),
             col(Recommendation.created_at) >= since,
             col(Recommendation.created_at) < until,
         )  # fmt: skip

@@ -30,7 +30,7 @@ from storage.models import (
     Share,
     Subscription,
 )
-from storage.visibility import share_in_the_open
+from storage.visibility import done_in_the_open, share_in_the_open
 
 ADDITIONS_PER_PERSON = 30
 
@@ -142,7 +142,9 @@ class Snapshot:
 
 @dataclass
 class Activity:
-    """The latest public shares and saves of people, read once per pass whatever the batch."""
+    """The latest public shares of people, and their saves made in the open (a save made while its
+    item was private never says "saved by" them, even once the item is in the open), read once per
+    pass whatever the batch."""
 
     shared: dict[str, list[tuple[int, datetime]]] = field(default_factory=dict)
     saved: dict[str, list[tuple[int, datetime]]] = field(default_factory=dict)
@@ -154,7 +156,7 @@ class Activity:
         for chunk in chunked(missing):
             for model, stamp, extra, into in (
                 (Share, Share.shared_at, share_in_the_open(), self.shared),
-                (Save, Save.saved_at, col(Save.team_id) == team_id, self.saved),
+                (Save, Save.saved_at, done_in_the_open(Save.item_id, Save.saved_at), self.saved),
             ):
                 rank = func.row_number().over(partition_by=col(model.user_id), order_by=col(stamp).desc())
                 recent = (

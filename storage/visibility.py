@@ -13,7 +13,8 @@ An item is one link, book or saved message of a workspace. What it shows comes f
   its writer, and a private channel's topics by nobody (`tag_seen_by`); a save and its note only
   by the saver. Public surfaces (digests' top, roundups, the report, lists and their feeds,
   search documents) count and show only what was done in the open, so nothing private is
-  visible even as a number.
+  visible even as a number: a save or a recommendation counts once the item was in the open
+  when it was made (`done_in_the_open`), never one made while it was private.
 
 A saved Slack message (a *note*) is the exception that proves the rule: its title is the
 message's own words, so the item itself is private when the message was. A note is keyed by
@@ -29,10 +30,12 @@ others did with it in private.
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, and_, exists, or_, true
-from sqlmodel import col
+from typing import Any
 
-from storage.models import Item, ItemTag, Recommendation, Save, Share
+from sqlalchemy import ColumnElement, and_, exists, or_, true
+from sqlmodel import col, select
+
+from storage.models import Item, ItemTag, ListItem, Recommendation, Save, Share
 
 NOTE_PREFIX = "urn:peershelf:note:"
 # A link typed into a command is its typist's own share, recorded in no channel: it can never
@@ -101,6 +104,22 @@ def visible_to(team_id: str, user_id: str) -> ColumnElement[bool]:
 def share_in_the_open() -> ColumnElement[bool]:
     """Shares anyone may know of: made in a public channel (never a typed link, a DM, a group)."""
     return col(Share.is_private).is_(False)
+
+
+def done_in_the_open(item_id: Any, at: Any) -> ColumnElement[bool]:
+    """Whether what someone did with item `item_id` at `at` (a save, a recommendation: columns of
+    the row counted) was done in the open: the item had been shared in a public channel or put on
+    a list by then, or it is a note of a message in the open. Done earlier, it was done in private,
+    and it stays out of every count even once the item reaches the open: otherwise the first
+    public share of a link would show, as a number, who had saved or sent it in private."""
+    when = col(at)
+    # Notes in the open, read on their own (never correlated with an item the outer query reads).
+    open_notes = select(Item.id).where(col(Item.canonical_url).startswith(NOTE_PREFIX), in_the_open()).correlate(None)
+    return or_(
+        exists().where(col(Share.item_id) == col(item_id), share_in_the_open(), col(Share.shared_at) <= when),
+        exists().where(col(ListItem.item_id) == col(item_id), col(ListItem.added_at) <= when),
+        col(item_id).in_(open_notes),
+    )
 
 
 def share_seen_by(viewer: str | None) -> ColumnElement[bool]:

@@ -36,7 +36,7 @@ def learning(driver: SlackDriver, slack: FakeSlack, services: Services) -> None:
             driver.command(f"save {url}", user=DAVE)
         if week < 2:
             driver.event(message(f"<https://example.com/kubernetes-intro-{week}>", user=BEN, ts=f"17630{week}9000.1"))
-    services.clock = lambda: NOW - timedelta(days=1)
+    services.clock = lambda: NOW + timedelta(hours=1)  # after this week's shares: what is listed and sent was shared
     driver.command('list new "Systems reading"', user=CAROL)
     driver.command('list add "Systems reading" https://example.com/rust-ownership-5-0', user=CAROL)
     for who in (ANA, BEN, DAVE):

@@ -51,7 +51,7 @@ def render(found: Learning, *, workspace: str, since: datetime, now: datetime) -
     sections = [
         f"<h1>What {escape(workspace)} learns</h1>",
         f"<p class=sub>{len(found.weeks)} weeks from {since:%d %B %Y} to {now:%d %B %Y}. Public activity only: "
-        "shares in public channels, and saves and recommendations of items shared there.</p>",
+        "shares in public channels, and saves and recommendations made once their item was shared there.</p>",
         "<div class=tiles>"
         + _tile(found.people, "people took part")
         + "".join(_tile(n, what) for n, what in zip(totals, ("shares", "saves", "recommendations"), strict=True))
