@@ -15,7 +15,14 @@ from storage import search
 from storage.claims import claim_due
 from storage.models import URL, FeedEntry, Item, ItemAddress, ItemTag, ListItem, Recommendation, Save, Share
 from storage.tags import has_tag, index_item
-from storage.visibility import in_the_open, may_go_public, notes_of_channel, share_in_the_open, visible_to
+from storage.visibility import (
+    done_in_the_open,
+    in_the_open,
+    may_go_public,
+    notes_of_channel,
+    share_in_the_open,
+    visible_to,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -369,8 +376,11 @@ def shelf(*, session: Session, team_id: str, user_id: str, tag: str | None = Non
 
 
 def save_counts(*, session: Session, item_ids: Sequence[int]) -> dict[int, int]:
+    """How many saved each item in the open (a save made while it was private counts for nobody)."""
     statement = (
-        select(Save.item_id, func.count()).where(col(Save.item_id).in_(list(item_ids))).group_by(col(Save.item_id))
+        select(Save.item_id, func.count())
+        .where(col(Save.item_id).in_(list(item_ids)), done_in_the_open(Save.item_id, Save.saved_at))
+        .group_by(col(Save.item_id))
     )
     return {int(item_id): int(count) for item_id, count in session.exec(statement)}
 

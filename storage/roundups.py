@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from storage.models import Item, Roundup, Save, Share
-from storage.visibility import in_the_open, share_in_the_open
+from storage.visibility import done_in_the_open, in_the_open, share_in_the_open
 
 
 def turn_on(
@@ -94,7 +94,12 @@ def week_in_channel(
     )
     savers = (
         select(col(Save.item_id).label("item_id"), func.count(func.distinct(Save.user_id)).label("savers"))
-        .where(Save.team_id == team_id, col(Save.saved_at) >= since, col(Save.saved_at) < until)
+        .where(
+            Save.team_id == team_id,
+            col(Save.saved_at) >= since,
+            col(Save.saved_at) < until,
+            done_in_the_open(Save.item_id, Save.saved_at),
+        )
         .group_by(col(Save.item_id))
         .subquery()
     )

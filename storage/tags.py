@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 from storage import search
 from storage.db import chunked, one_of, read_for_update
 from storage.models import Item, ItemTag
+from storage.visibility import in_the_open
 from storage.visibility import tag_seen_by as seen_by
 
 # The order tags are shown in: what people gave first, the tagger's guesses last.
@@ -67,8 +68,10 @@ def _add_tag(
     if existing is not None:
         if source == "person" and (existing.removed or existing.source != "person"):
             # A person's word outlasts automatic tagging: it is no longer the tagger's to drop.
+            # Given where only some may see (a link the asker alone may see), it is theirs alone; a tag
+            # already given in the open stays in the open.
+            existing.is_private = private if existing.removed else existing.is_private and private
             existing.removed, existing.source, existing.created_by, existing.created_at = False, "person", by, now
-            existing.is_private = False
             session.add(existing)
             return True
         if existing.is_private and not private and not existing.removed:
@@ -174,6 +177,7 @@ def _corrections_of(team_id: str, topics: Sequence[str]) -> list[ColumnElement[b
         col(ItemTag.source) == "person",
         col(ItemTag.created_by).is_not(None),
         col(ItemTag.tag).in_(list(topics)),
+        seen_by(None),  # a correction given in private teaches nobody else's tagger
     ]
 
 
@@ -195,7 +199,7 @@ def corrections(
             col(Item.title), col(Item.description), col(ItemTag.tag), col(ItemTag.removed), col(ItemTag.created_by)
         )
         .join(Item, col(Item.id) == col(ItemTag.item_id))
-        .where(*_corrections_of(team_id, topics))
+        .where(*_corrections_of(team_id, topics), in_the_open())  # nor the title of an item seen in private
         .order_by(col(ItemTag.created_at).desc(), col(ItemTag.id).desc())
         .limit(limit)
     )

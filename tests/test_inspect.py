@@ -116,7 +116,8 @@ def test_team_applies_that_workspaces_corrections_and_says_so(tmp_path: Path) ->
     }
     with Session(engine) as session:
         for n, (title, person) in enumerate(corrected.items()):
-            item = Item(team_id="T0ACME0001", canonical_url=f"https://e.com/{n}", url=f"https://e.com/{n}", title=title)
+            item = Item(team_id="T0ACME0001", canonical_url=f"https://e.com/{n}", url=f"https://e.com/{n}", title=title,
+                        is_public=True)  # fmt: skip
             session.add(item)
             session.flush()
             assert item.id is not None

@@ -288,7 +288,10 @@ def private_note(rig: Rig, fetcher: Fetcher) -> Secret:
     assert wait_for(lambda: _has(rig, note_key(SECRET, sent)))
     permalink = f"https://acme-learning.slack.com/archives/{SECRET}/p{sent.replace('.', '')}"
     secret = Secret(rig.item_id(note_key(SECRET, sent)), SECRET, permalink, link_is_the_page=False)
-    insiders_act(rig, secret, recommender=BEN)
+    # A note's words stay with the people who were there: Ben cannot pass it on to Ivy.
+    refused = rig.command(f"recommend <@{IVY}> {secret.item_id} {CONTEXT_WORD} is why", BEN, channel=SECRET)
+    assert "private conversation" in refused, refused
+    assert _recommendation(rig, secret.item_id or 0, BEN) is None
     return secret
 
 
@@ -335,10 +338,11 @@ def imported(during: bool) -> Callable[[Rig, Fetcher], Secret]:
             _made_private(rig)
         for row in rows:
             backfiller.run(row)
-        secret = Secret(rig.item_id(canonical_url(rig.page_url)), TURNED, rig.page_url)
+        # Each page asks the channel's privacy as it is when it is written: nothing said after the
+        # channel was made private is imported, so there is nothing of it for insiders to pass on.
+        assert not _has(rig, canonical_url(rig.page_url)), "a channel made private is imported no further"
         read_pages(rig, fetcher)
-        insiders_act(rig, secret, recommender=BEN)
-        return secret
+        return Secret(None, TURNED, rig.page_url)
 
     return build
 
@@ -667,7 +671,9 @@ def read_digests_next_week(cell: Cell, rig: Rig) -> None:
 def read_suggestions(cell: Cell, rig: Rig) -> None:
     """Oli saves the link: the colleagues suggested to him, and the topics they share with it."""
     said, shown = command_blocks(rig, f"save {cell.world.secret.link}")
-    cell.look(said, also=PRIVATE_TAGS)
+    # Who is suggested is compared with the world without the private source (below): a private
+    # sharer suggested for their interests, as they would be anyway, says nothing.
+    cell.look(said.split("Colleagues interested in this")[0], also=PRIVATE_TAGS)
     cell.count("suggested", re.findall(r"<@(\w+)> \(([^)]*)\)", json.dumps(shown)))
 
 
@@ -742,73 +748,6 @@ SURFACES = (
     "heads_up", "search_in_the_open", "top_in_the_open", "report_in_the_open", "roundup_in_the_open",
     "digest_in_the_open", "suggestions",
 )  # fmt: skip
-
-# Holes found here and not fixed here (their code is not this file's to change): each cell is
-# expected to fail until its hole is fixed, and then fails until its entry goes.
-IMPORTED = (
-    "bot/services/backfill.py Backfiller._keep reads every page of a channel's history as said in a public "
-    "channel (channel_type 'channel'), whatever the channel is by then: a channel made private before its "
-    "planned import ran, or while it ran, has its history recorded as public shares, with its words, "
-    "#hashtags, sharer and channel"
-)
-SUGGESTED = (
-    "bot/services/recommendations.py suggestions leaves out everyone storage/recommendations.py "
-    "people_with_item says has the item, counting shares, saves and recommendations made in private: who is "
-    "missing from the colleagues suggested to the outsider tells who had it"
-)
-TYPED_TAGS = (
-    "bot/services/capture.py _save gives the #tags of `/shelf save URL #tag` through storage/tags.py add_tags "
-    "as tags in the open (private=False), though the link was saved in private: once the page is in the "
-    "open, they show on its card, find it in search, rank it in digests and chart in the report"
-)
-LEARNED = (
-    "storage/tags.py corrections, which bot/services/tagging.py colleagues learns from (`peershelf inspect "
-    "--team` and the live tagger), reads every person's tag of a topic, also one given to an item seen only "
-    "in private: its title, description and private #hashtag teach the workspace's tagger"
-)
-SAVES_SINCE = (
-    "bot/services/capture.py duplicate_notices tells whoever shares a link again how many saved it with "
-    "storage/items.py save_counts, which counts every save, also one made while the item was private: "
-    "the heads-up says how many had it in private"
-)
-ROUNDUP_SAVES = (
-    "storage/roundups.py week_in_channel counts every save of the week (its savers), also one made while the "
-    "item was private: a channel's roundup says 'saved by' someone who saved it in private"
-)
-IMPORT_CELLS = ("search_title", "search_hashtag", "top", "digest", "home", "lists", "report", "item_numbers",
-                "notices", "heads_up", "search_in_the_open", "top_in_the_open", "report_in_the_open",
-                "roundup_in_the_open", "digest_in_the_open", "suggestions")  # fmt: skip
-IMPORTS = ("made_private_before_import", "made_private_during_import")
-# Sources whose page later reaches the open, with its private saves, shares and recommendations.
-REACHES_THE_OPEN = ("private_channel", "group_dm", "dm", "typed_link", *IMPORTS)
-
-
-def _holes() -> dict[tuple[str, str], str]:
-    found: dict[tuple[str, str], list[str]] = {}
-    for source in IMPORTS:
-        for surface in IMPORT_CELLS:
-            found.setdefault((source, surface), []).append(IMPORTED)
-    for source in REACHES_THE_OPEN:
-        for surface, reason in (("heads_up", SAVES_SINCE), ("roundup_in_the_open", ROUNDUP_SAVES),
-                                ("suggestions", SUGGESTED)):  # fmt: skip
-            found.setdefault((source, surface), []).append(reason)
-    for surface in ("search_in_the_open", "top_in_the_open", "report_in_the_open", "roundup_in_the_open",
-                    "digest_in_the_open", "suggestions"):  # fmt: skip
-        found.setdefault(("typed_link", surface), []).append(TYPED_TAGS)
-    found.setdefault(("typed_link", "tagger"), []).append(LEARNED)
-    return {cell: "; and ".join(reasons) for cell, reasons in found.items()}
-
-
-HOLES = _holes()
-
-
-@pytest.fixture(autouse=True)
-def known_hole(request: pytest.FixtureRequest) -> None:
-    """A cell whose hole is known and not fixed here is expected to fail, until it is fixed."""
-    params = request.node.callspec.params
-    reason = HOLES.get((params["world"], params["surface"]))
-    if reason:
-        request.applymarker(pytest.mark.xfail(strict=True, reason=reason))
 
 
 @pytest.mark.parametrize("surface", SURFACES)

@@ -446,7 +446,10 @@ def _save(
     save, new = item_store.save_item(
         session=session, team_id=team_id, user_id=user_id, item=item, source=source, now=now, note=note
     )
-    tag_store.add_tags(session=session, item=item, tags=tags, source="person", now=now, by=user_id)
+    # Tags given to an item seen in private are the saver's alone (storage.visibility).
+    tag_store.add_tags(
+        session=session, item=item, tags=tags, source="person", now=now, by=user_id, private=not item.is_public
+    )
     return Saved(item, save, new)
 
 

@@ -25,7 +25,9 @@ def tag_item(
     now = services.clock()
     with services.transaction() as session:
         item = resolve_item(services, session, team_id=team_id, user_id=user_id, channel_id=channel_id, word=word)
-        tag_store.add_tags(session=session, item=item, tags=tags, source="person", now=now, by=user_id)
+        tag_store.add_tags(
+            session=session, item=item, tags=tags, source="person", now=now, by=user_id, private=not item.is_public
+        )
         tagged = view(item, _tags_of(session, item, user_id))
     return tagged
 
