@@ -92,7 +92,6 @@ class ListCommands:
             self.services,
             team_id=invocation.team_id,
             user_id=invocation.user_id,
-            channel_id=invocation.channel_id,
             name=name,
             word=args[1].text,
             note=note,
@@ -117,7 +116,6 @@ class ListCommands:
             self.services,
             team_id=invocation.team_id,
             user_id=invocation.user_id,
-            channel_id=invocation.channel_id,
             name=name,
             word=args[1].text,
         )

@@ -51,7 +51,6 @@ class RecommendCommands:
                 self.services,
                 team_id=invocation.team_id,
                 from_user=invocation.user_id,
-                channel_id=invocation.channel_id,
                 word=rest[0].text,
                 to_users=allowed,
                 note=note,

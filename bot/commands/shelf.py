@@ -86,7 +86,6 @@ class CaptureCommands:
             self.services,
             team_id=invocation.team_id,
             user_id=invocation.user_id,
-            channel_id=invocation.channel_id,
             word=args[0].text,
         )
         if not newly:

@@ -49,7 +49,6 @@ class TopicCommands:
             self.services,
             team_id=invocation.team_id,
             user_id=invocation.user_id,
-            channel_id=invocation.channel_id,
             word=args[0].text,
             tags=tags,
         )
@@ -64,7 +63,6 @@ class TopicCommands:
             self.services,
             team_id=invocation.team_id,
             user_id=invocation.user_id,
-            channel_id=invocation.channel_id,
             word=args[0].text,
             tags=tags,
         )

@@ -194,7 +194,7 @@ def capture_message(
 
 
 def capture_typed_link(
-    *, session: Session, team_id: str, user_id: str, channel_id: str, url: str, now: datetime, taxonomy: Taxonomy
+    *, session: Session, team_id: str, user_id: str, url: str, now: datetime, taxonomy: Taxonomy
 ) -> Item:
     """A link typed into a command (`/shelf recommend @ana URL`) that the typist cannot see yet:
     recorded as their own share, private to them (and to whoever they send it to), in no

@@ -105,7 +105,6 @@ def resolve_item(
     *,
     team_id: str,
     user_id: str,
-    channel_id: str,
     word: str,
     capture: bool = True,
 ) -> Item:
@@ -130,7 +129,6 @@ def resolve_item(
                 session=session,
                 team_id=team_id,
                 user_id=user_id,
-                channel_id=channel_id,
                 url=url,
                 now=services.clock(),
                 taxonomy=services.taxonomy,

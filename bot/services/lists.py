@@ -127,14 +127,14 @@ def create_list(services: Services, *, team_id: str, owner: str, name: str, desc
 
 
 def add_item_to_list(
-    services: Services, *, team_id: str, user_id: str, channel_id: str, name: str, word: str, note: str | None
+    services: Services, *, team_id: str, user_id: str, name: str, word: str, note: str | None
 ) -> ListAddition:
     """`/shelf list add "Name" ITEM [note]`: the item on the person's own list, unless it was only
     shared privately (a link they typed counts as published by them)."""
     with services.new_session() as session:
         curated = own_list(session, team_id=team_id, owner=user_id, name=name)
         shown = _view(services, curated, user_id)
-        item = resolve_item(services, session, team_id=team_id, user_id=user_id, channel_id=channel_id, word=word)
+        item = resolve_item(services, session, team_id=team_id, user_id=user_id, word=word)
         if not item.is_public and as_url(word):
             # A link the curator typed is web content they chose to publish, as a feed's entries
             # are; their own words and tags on it stay as private as they were written.
@@ -154,15 +154,13 @@ def add_item_to_list(
 
 
 def remove_item_from_list(
-    services: Services, *, team_id: str, user_id: str, channel_id: str, name: str, word: str
+    services: Services, *, team_id: str, user_id: str, name: str, word: str
 ) -> tuple[ListView, ItemView, bool]:
     """`/shelf list remove "Name" ITEM`: the list, the item, and False when it was not on the list."""
     with services.new_session() as session:
         curated = own_list(session, team_id=team_id, owner=user_id, name=name)
         shown = _view(services, curated, user_id)
-        item = resolve_item(
-            services, session, team_id=team_id, user_id=user_id, channel_id=channel_id, word=word, capture=False
-        )
+        item = resolve_item(services, session, team_id=team_id, user_id=user_id, word=word, capture=False)
         gone = list_store.remove_from_list(session=session, curated=curated, item=item)
         if gone:  # public only while a public share or a list still shows it
             shown_item = view(item)

@@ -81,7 +81,6 @@ def recommend_item(
     *,
     team_id: str,
     from_user: str,
-    channel_id: str,
     word: str,
     to_users: list[str],
     note: str | None,
@@ -89,7 +88,7 @@ def recommend_item(
     """`/shelf recommend @someone … ITEM [note]`: the item (found, or a typed link captured, even
     when no one is left to send it to), and one recommendation per recipient."""
     with services.new_session() as session:
-        item = resolve_item(services, session, team_id=team_id, user_id=from_user, channel_id=channel_id, word=word)
+        item = resolve_item(services, session, team_id=team_id, user_id=from_user, word=word)
         if not to_users:
             return view(item), []
         sent = recommend(

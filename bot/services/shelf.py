@@ -84,11 +84,11 @@ def shelf_of(services: Services, *, team_id: str, user_id: str, tag: str | None,
     return ShelfView(entries=list(zip(shown, done, strict=True)), total=len(rows), unread=unread)
 
 
-def mark_done(services: Services, *, team_id: str, user_id: str, channel_id: str, word: str) -> tuple[ItemView, bool]:
+def mark_done(services: Services, *, team_id: str, user_id: str, word: str) -> tuple[ItemView, bool]:
     """`/shelf done ITEM`: the item, and False when it was marked done already."""
     now = services.clock()
     with services.new_session() as session:
-        item = resolve_item(services, session, team_id=team_id, user_id=user_id, channel_id=channel_id, word=word)
+        item = resolve_item(services, session, team_id=team_id, user_id=user_id, word=word)
         newly = item_store.mark_done(
             session=session, team_id=team_id, user_id=user_id, item=item, source="command", now=now
         )

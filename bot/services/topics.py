@@ -18,13 +18,11 @@ def _tags_of(session: Session, item: Item, viewer: str) -> list[str]:
     return tag_store.tag_names(session=session, item_ids=[item.id or 0], viewer=viewer).get(item.id or 0, [])
 
 
-def tag_item(
-    services: Services, *, team_id: str, user_id: str, channel_id: str, word: str, tags: list[str]
-) -> ItemView:
+def tag_item(services: Services, *, team_id: str, user_id: str, word: str, tags: list[str]) -> ItemView:
     """`/shelf tag ITEM #a #b`: the item, with every tag it now has that the person may see."""
     now = services.clock()
     with services.transaction() as session:
-        item = resolve_item(services, session, team_id=team_id, user_id=user_id, channel_id=channel_id, word=word)
+        item = resolve_item(services, session, team_id=team_id, user_id=user_id, word=word)
         tag_store.add_tags(
             session=session, item=item, tags=tags, source="person", now=now, by=user_id, private=not item.is_public
         )
@@ -33,13 +31,13 @@ def tag_item(
 
 
 def untag_item(
-    services: Services, *, team_id: str, user_id: str, channel_id: str, word: str, tags: list[str]
+    services: Services, *, team_id: str, user_id: str, word: str, tags: list[str]
 ) -> tuple[ItemView, list[str]]:
     """`/shelf untag ITEM #a`: the item with the tags it keeps (that the person may see), and those
     taken off (only tags the person could see were there to take)."""
     now = services.clock()
     with services.transaction() as session:
-        item = resolve_item(services, session, team_id=team_id, user_id=user_id, channel_id=channel_id, word=word)
+        item = resolve_item(services, session, team_id=team_id, user_id=user_id, word=word)
         removed = tag_store.remove_tags(session=session, item=item, tags=tags, by=user_id, now=now)
         kept = view(item, _tags_of(session, item, user_id))
     return kept, removed
