@@ -57,10 +57,12 @@ def recommend(
     note: str | None,
     now: datetime,
 ) -> list[Sent]:
-    """Record one recommendation per recipient; the same item to the same person twice stays one.
-    NotPassedOn for a note from a private conversation (storage.visibility.may_pass_on)."""
+    """Record one recommendation per recipient, with the sender's note clipped to 1,000 characters;
+    the same item to the same person twice stays one. NotPassedOn for a note from a private
+    conversation (storage.visibility.may_pass_on)."""
     if not may_pass_on(item):
         raise NotPassedOn(item.id)
+    note = clip(note, 1000) if note else None
     recorded = rec_store.record(
         session=session, team_id=team_id, item=item, from_user=from_user, to_users=to_users, note=note, now=now
     )
@@ -97,7 +99,7 @@ def recommend_item(
             from_user=from_user,
             to_users=to_users,
             item=item,
-            note=clip(note, 1000) if note else None,
+            note=note,
             now=services.clock(),
         )
     return view(item), [Recommended(s.recommendation.to_user_id, s.recommendation.id or 0, s.new) for s in sent]
@@ -264,7 +266,7 @@ def submit_modal(
             from_user=from_user,
             to_users=to_users,
             item=item,
-            note=clip(note, 1000) if note else None,
+            note=note,
             now=services.clock(),
         )
     return None, [s.recommendation.id or 0 for s in sent if s.new]
