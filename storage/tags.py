@@ -210,14 +210,15 @@ def corrections(
     ]
 
 
-_REINDEX = "peershelf_reindex"  # session.info key: items whose search document is due for a refresh
+_REINDEX = "peershelf_reindex"  # session.info key: ids of items whose search document is due for a refresh
 
 
 def index_item(*, session: Session, item: Item) -> None:
     """Refresh the item's search document from its fields, current tags and URL (all there is
-    before a fetch) when the session commits: once, however many of its tags and fields changed."""
+    before a fetch) when the session commits: once, however many of its tags and fields changed,
+    from its row as it is then."""
     assert item.id is not None
-    session.info.setdefault(_REINDEX, {})[item.id] = item
+    session.info.setdefault(_REINDEX, set()).add(item.id)
 
 
 _INDEXED = [
@@ -229,7 +230,7 @@ _INDEXED = [
 def _reindex(session: Session) -> None:
     if session.in_nested_transaction():  # a savepoint's release: the transaction goes on
         return
-    pending: dict[int, Item] = session.info.pop(_REINDEX, {})
+    pending: set[int] = session.info.pop(_REINDEX, set())
     if not pending:
         return
     # The items as they are now, not as this session read them: another one (the page reader) may
