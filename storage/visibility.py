@@ -33,7 +33,8 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, exists, or_, true
-from sqlmodel import col, select
+from sqlalchemy.orm import aliased
+from sqlmodel import col
 
 from storage.models import Item, ItemTag, ListItem, Recommendation, Save, Share
 
@@ -113,12 +114,14 @@ def done_in_the_open(item_id: Any, at: Any) -> ColumnElement[bool]:
     and it stays out of every count even once the item reaches the open: otherwise the first
     public share of a link would show, as a number, who had saved or sent it in private."""
     when = col(at)
-    # Notes in the open, read on their own (never correlated with an item the outer query reads).
-    open_notes = select(Item.id).where(col(Item.canonical_url).startswith(NOTE_PREFIX), in_the_open()).correlate(None)
+    # The note is looked up by its id (an alias, never correlated with an item the outer query reads).
+    note = aliased(Item)
     return or_(
         exists().where(col(Share.item_id) == col(item_id), share_in_the_open(), col(Share.shared_at) <= when),
         exists().where(col(ListItem.item_id) == col(item_id), col(ListItem.added_at) <= when),
-        col(item_id).in_(open_notes),
+        exists().where(
+            col(note.id) == col(item_id), col(note.canonical_url).startswith(NOTE_PREFIX), col(note.is_public) == true()
+        ),
     )
 
 

@@ -217,3 +217,9 @@ def test_an_item_taken_off_the_only_list_that_showed_it_is_private_again(
     driver.command(f'list remove "Reading" {secret}', user=BEN)
     assert "shared-in-private" not in reply_text(driver.command("search shared private", user=CAROL))
     assert "shared-in-private" in reply_text(driver.command("search shared private", user=BEN))  # his typed share
+
+
+def test_a_note_of_a_public_message_counts_in_the_top_as_saved_in_the_open(
+    public_note: None, driver: SlackDriver
+) -> None:
+    assert SHOWN in reply_text(driver.command("top", user=CAROL))
