@@ -281,6 +281,8 @@ def test_two_workers_resending_at_once_send_one_dm(driver: SlackDriver, slack: F
     slack.fail_with("chat.postMessage", "internal_error", times=1)
     driver.command(f"recommend <@{BEN}> {item_id}")
     wait_for(lambda: slack.calls_to("chat.postMessage"))
+    # The refused attempt lets go of its claim after Slack answers: only then do the workers meet.
+    assert wait_for(lambda: recommendations(services)[0].claimed_until is None)
     services.clock = lambda: recommendations(services)[0].created_at + timedelta(minutes=10)
     slack.hold()  # the first worker's DM is on its way when the second worker looks
     first = threading.Thread(target=resend_undelivered, args=(services,))
