@@ -104,6 +104,7 @@ class Item(SQLModel, table=True):
     kind: str = Field(default="other", max_length=16)
     title: str | None = Field(default=None, max_length=1024)
     description: str | None = _text()
+    keywords: str | None = _text()  # the page's own keywords and tags, comma-separated
     author: str | None = Field(default=None, max_length=512)
     site_name: str | None = Field(default=None, max_length=255)
     published_at: datetime | None = _when(nullable=True)
@@ -244,6 +245,32 @@ class Follow(SQLModel, table=True):
     follower_id: str = Field(max_length=TEAM)
     followee_id: str = Field(max_length=TEAM, index=True)
     created_at: datetime = _when()
+
+
+class Dismissal(SQLModel, table=True):
+    """An item someone waved off with *Not for me*: never picked for them again, and items like it
+    rank lower for them. Theirs alone: it shapes only their own picks."""
+
+    __table_args__ = (UniqueConstraint("team_id", "user_id", "item_id"),)
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=ID)
+    team_id: str = Field(max_length=TEAM)
+    user_id: str = Field(max_length=TEAM)
+    item_id: int = Field(sa_type=ID, foreign_key="item.id", ondelete="CASCADE", index=True)
+    created_at: datetime = _when()
+
+
+class PickModel(SQLModel, table=True):
+    """How a workspace's "Picked for you" weighs what it knows, as fitted on its own earlier weeks
+    (bot.services.picks): a few numbers per workspace, about no one in particular."""
+
+    __tablename__ = "pick_model"
+
+    team_id: str = Field(primary_key=True, max_length=TEAM)
+    weights: str = Field(sa_column=Column(Text, nullable=False))  # JSON: feature -> weight
+    examples: int = 0  # (person, item) pairs it was fitted on
+    positives: int = 0  # of which saved
+    fitted_at: datetime = _when()
 
 
 class CuratedList(SQLModel, table=True):

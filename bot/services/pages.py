@@ -169,6 +169,7 @@ def metadata_values(item: Item, page: Page, meta: Metadata) -> dict[str, Any]:
         "kind": "book" if item.kind == "book" else kind_of(item.url, types=meta.types, content_type=page.content_type),
         "title": clip(meta.title, 1024) if meta.title else None,
         "description": clip(meta.description, 2000) if meta.description else None,
+        "keywords": clip(", ".join(meta.keywords), 2000) if meta.keywords else None,
         "author": clip(meta.author, 512) if meta.author else None,
         "site_name": clip(meta.site_name, 255) if meta.site_name else None,
         "published_at": meta.published_at,

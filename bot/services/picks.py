@@ -1,0 +1,668 @@
+"""Picked for you: the week's items from colleagues that each person is likeliest to save.
+
+Nobody has to type a setting. For each person and each item that reached the open in their digest
+week, a handful of signals are read from what the workspace already holds (storage.picks):
+
+- **content**: how close the item's words (title, description, site, topics, kind) come to what
+  the person shared, saved, marked done, recommended and was sent (TF-IDF, cosine);
+- **colleagues**: item-to-item collaborative filtering over who shared and saved what in the open
+  (people who saved what you saved also saved this);
+- **popular**: how many colleagues saved it in the open; **channel**: how much of what the person
+  took came from the channel it was shared in, and whether they are a member there; **sharer**:
+  how many of this sharer's finds they took before; **topic**: how much of what they took shares
+  its topics; their **interests**, **follows** and **subscriptions**; **freshness**; and how
+  close it comes to what they waved off with *Not for me* (**dismissed**).
+
+The weights are fitted per workspace on its own earlier weeks (`fit`): for each of the last few
+weeks, the signals are computed from what was there before it, and a logistic regression learns
+which of the week's items each person went on to save. Until a workspace has enough history, the
+weights are sensible defaults. Signals are put on one scale (standardised over the pass's
+person-item pairs) before weighing, so weights fitted on earlier weeks carry over.
+
+Privacy: only items in the open are candidates; colleagues' signals come only from what was done
+in the open; a person's private activity enters only their own rows. A reason may name the public
+sharer or channel, never who saved anything: saves appear only as counts of two or more.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import numpy as np
+from scipy import linalg, sparse
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sqlmodel import Session
+
+from bot.slack import blocks
+from storage import picks as store
+from storage.picks import Appearance, Open, Own
+
+logger = logging.getLogger(__name__)
+
+PICKS = 5
+WEEK = timedelta(days=7)
+HISTORY = timedelta(days=182)  # what a person did in the last half year shapes their picks
+THIN = 10  # fewer candidates than this in someone's week: older items (up to four weeks) join in
+THIN_LOOKBACK = timedelta(days=28)
+POOL = 2000  # candidates per pass at most: a workspace sharing more a week keeps its most saved
+FIT_WEEKS = 4  # weeks a fit learns from
+MIN_POSITIVES = 20  # saves among those weeks' items below which the defaults stand
+NEGATIVES_PER_PERSON = 60
+REFIT_AFTER = timedelta(days=7)
+EASE_ITEMS = 3500  # items the collaborative signal reads at most (a 3,500² solve: about a second)
+EASE_LAMBDA = 100.0
+SEEN_SHARE = 0.5  # in a fit, the share of a week's saves taken as already made (the rest are the answers)
+SUB_BATCH = 250  # people scored together: feature matrices stay a few tens of MB
+
+FEATURES = (
+    "content",
+    "colleagues",
+    "popular",
+    "channel",
+    "member",
+    "sharer",
+    "topic",
+    "interest",
+    "follow",
+    "listed",
+    "fresh",
+    "dismissed",
+)
+DEFAULTS = {
+    "content": 1.0,
+    "colleagues": 1.0,
+    "popular": 0.5,
+    "channel": 0.6,
+    "member": 0.4,
+    "sharer": 0.3,
+    "topic": 0.4,
+    "interest": 0.8,
+    "follow": 0.6,
+    "listed": 0.6,
+    "fresh": 0.1,
+    "dismissed": -1.0,
+}
+ACT_WEIGHT = {"shared": 1.0, "saved": 1.0, "done": 1.2, "sent": 0.7, "received": 0.5}
+TOOK = ("saved", "done")  # what counts as a win
+
+
+@dataclass
+class Pick:
+    item_id: int
+    why: str
+    score: float
+
+
+@dataclass
+class Weights:
+    values: dict[str, float]
+    fitted: bool = False
+
+    @classmethod
+    def parse(cls, raw: str | None) -> Weights:
+        if not raw:
+            return cls(dict(DEFAULTS))
+        try:
+            stored = json.loads(raw)
+            values = {name: float(stored.get(name, DEFAULTS[name])) for name in FEATURES}
+        except (ValueError, TypeError, AttributeError):
+            return cls(dict(DEFAULTS))
+        return cls(values, fitted=True)
+
+    def vector(self) -> np.ndarray:
+        return np.array([self.values[name] for name in FEATURES], dtype=np.float64)
+
+
+def _text_of(text: store.Text | None, topics: Iterable[str]) -> str:
+    if text is None:
+        return " ".join(topics)
+    parts = [text.title or "", (text.description or "")[:600], text.site_name or "", f"kind{text.kind}"]
+    parts += [(text.keywords or "").replace(",", " ")]
+    parts += [topic.replace("-", " ") + f" topic{topic}" for topic in sorted(topics)]
+    return " ".join(parts)
+
+
+class World:
+    """One workspace's facts, indexed for scoring at any instant up to `now` (a pass, or a fit's
+    earlier weeks): people, items, their words, and who did what when."""
+
+    def __init__(
+        self,
+        open_: Open,
+        own: Own,
+        texts: dict[int, store.Text],
+        topics: dict[int, set[str]],
+        members: dict[str, set[str]],
+        now: datetime,
+    ) -> None:
+        self.open, self.own, self.members, self.now = open_, own, members, now
+        people = set(own.acts) | set(members) | {u for _, u, _, _ in open_.shares} | {u for _, u, _ in open_.saves}
+        self.people = sorted(people)
+        self.person = {u: n for n, u in enumerate(self.people)}
+        items = set(texts) | set(open_.appearances)
+        items |= {i for i, _, _, _ in open_.shares} | {i for i, _, _ in open_.saves}
+        items |= {i for acts in own.acts.values() for i, _, _ in acts}
+        self.items = sorted(items)
+        self.index = {i: n for n, i in enumerate(self.items)}
+        self.texts, self.topics = texts, topics
+        corpus = [_text_of(texts.get(i), topics.get(i, ())) for i in self.items]
+        self.vectorizer = TfidfVectorizer(sublinear_tf=True, min_df=1, max_df=0.5, stop_words="english")
+        try:
+            self.vectors = self.vectorizer.fit_transform(corpus).tocsr().astype(np.float32)
+        except ValueError:  # no words at all (every page unread yet)
+            self.vectors = sparse.csr_matrix((len(self.items), 1), dtype=np.float32)
+        names = sorted({t for ts in topics.values() for t in ts})
+        self.topic_index = {t: n for n, t in enumerate(names)}
+        rows, cols = [], []
+        for item, ts in topics.items():
+            if item in self.index:
+                for t in ts:
+                    rows.append(self.index[item])
+                    cols.append(self.topic_index[t])
+        self.topic_matrix = sparse.csr_matrix(
+            (np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(len(self.items), max(1, len(names)))
+        )
+        self.channels = sorted({a.channel_id for a in open_.appearances.values() if a.channel_id})
+        self.channel_index = {c: n for n, c in enumerate(self.channels)}
+        self.sharers = sorted({a.sharer for a in open_.appearances.values() if a.sharer})
+        self.sharer_index = {s: n for n, s in enumerate(self.sharers)}
+
+    # -- matrices at an instant ------------------------------------------------------------------
+
+    def _matrix(self, entries: Iterable[tuple[str, int, float]]) -> sparse.csr_matrix:
+        rows, cols, values = [], [], []
+        for user, item, value in entries:
+            if user in self.person and item in self.index:
+                rows.append(self.person[user])
+                cols.append(self.index[item])
+                values.append(value)
+        shape = (len(self.people), len(self.items))
+        matrix = sparse.csr_matrix((np.array(values, dtype=np.float32), (rows, cols)), shape=shape)
+        matrix.sum_duplicates()
+        return matrix
+
+    def in_the_open_before(
+        self, at: datetime, hidden: set[tuple[str, int]]
+    ) -> tuple[sparse.csr_matrix, sparse.csr_matrix]:
+        """Who shared or saved what in the open before `at` (binary), and the saves alone; the
+        saves in `hidden` (a fit's answers) left out."""
+        took = self._matrix((u, i, 1.0) for i, u, _, when in self.open.shares if when < at)
+        saved = self._matrix((u, i, 1.0) for i, u, when in self.open.saves if when < at and (u, i) not in hidden)
+        took = ((took + saved) > 0).astype(np.float32)
+        return took, (saved > 0).astype(np.float32)
+
+    def own_before(self, at: datetime, hidden: set[tuple[str, int]]) -> sparse.csr_matrix:
+        """What each person did before `at`, weighted by how much it says about them; what they did
+        with the items of `hidden` (a fit's answers) other than share them left out."""
+        entries = []
+        for user, acts in self.own.acts.items():
+            for item, what, when in acts:
+                if when >= at or (what != "shared" and (user, item) in hidden):
+                    continue
+                entries.append((user, item, ACT_WEIGHT[what]))
+        matrix = self._matrix(entries)
+        matrix.data = np.minimum(matrix.data, 2.0)
+        return matrix
+
+    def candidates(self, since: datetime, until: datetime) -> list[Appearance]:
+        found = [a for a in self.open.appearances.values() if since <= a.at < until and a.item_id in self.index]
+        if len(found) <= POOL:
+            return found
+        # A very busy week keeps the items most saved in the open, then the newest.
+        saves: dict[int, int] = {}
+        for item, _, when in self.open.saves:
+            if when < until:
+                saves[item] = saves.get(item, 0) + 1
+        found.sort(key=lambda a: (-saves.get(a.item_id, 0), -a.at.timestamp(), a.item_id))
+        return found[:POOL]
+
+
+class Scorer:
+    """The signals for people × candidates at instant `at`, in sub-batches of people."""
+
+    def __init__(
+        self, world: World, at: datetime, pool: list[Appearance], hidden: set[tuple[str, int]] | None = None
+    ) -> None:
+        self.world, self.at, self.pool = world, at, pool
+        hidden = hidden or set()
+        self.took, self.saved = world.in_the_open_before(at, hidden)
+        self.own = world.own_before(at, hidden)
+        self.own_binary = (self.own > 0).astype(np.float32)
+        cols = np.array([world.index[a.item_id] for a in pool], dtype=np.int64)
+        self.cols = cols
+        self.pool_vectors = world.vectors[cols] if len(cols) else world.vectors[:0]
+        self.pool_saves = np.asarray(self.saved.sum(axis=0)).ravel()[cols] if len(cols) else np.zeros(0)
+        self.ease_items, self.ease = _ease(self.took, cols)
+        # Which channel and sharer each candidate came from, and how each person's history spreads over them.
+        n_channels, n_sharers = max(1, len(world.channels)), max(1, len(world.sharers))
+        item_channel = np.full(len(world.items), -1, dtype=np.int64)
+        item_sharer = np.full(len(world.items), -1, dtype=np.int64)
+        for appearance in world.open.appearances.values():
+            n = world.index.get(appearance.item_id)
+            if n is None or appearance.at >= at:
+                continue
+            if appearance.channel_id:
+                item_channel[n] = world.channel_index[appearance.channel_id]
+            if appearance.sharer:
+                item_sharer[n] = world.sharer_index[appearance.sharer]
+        for appearance in pool:
+            n = world.index[appearance.item_id]
+            if appearance.channel_id:
+                item_channel[n] = world.channel_index[appearance.channel_id]
+            if appearance.sharer:
+                item_sharer[n] = world.sharer_index[appearance.sharer]
+        self.pool_channel, self.pool_sharer = item_channel[cols], item_sharer[cols]
+        self.channel_of_item = _one_hot(item_channel, n_channels)
+        self.sharer_of_item = _one_hot(item_sharer, n_sharers)
+        self.pool_topics = world.topic_matrix[cols]
+        self.pool_topic_count = np.maximum(np.asarray(self.pool_topics.sum(axis=1)).ravel(), 1.0)
+        self.pool_age_days = np.array([(at - a.at).total_seconds() / 86400 for a in pool])
+        self.pool_lists = [a.list_id for a in pool]
+        listed_in: dict[int, list[int]] = {}
+        for list_id, items in world.open.list_items.items():
+            for item in items:
+                listed_in.setdefault(item, []).append(list_id)
+        self.pool_listed_in = [set(listed_in.get(a.item_id, ())) for a in pool]
+
+    def features(self, users: list[int]) -> np.ndarray:
+        """(people, candidates, features) for the people at rows `users` of the world."""
+        w = self.world
+        n, c = len(users), len(self.pool)
+        out = np.zeros((n, c, len(FEATURES)), dtype=np.float32)
+        if not n or not c:
+            return out
+        own = self.own[users]
+        own_binary = self.own_binary[users]
+        # content: the person's profile (their items' words, weighted) against each candidate's words
+        profile = own @ w.vectors
+        norms = np.sqrt(np.asarray(profile.multiply(profile).sum(axis=1)).ravel())
+        norms[norms == 0] = 1.0
+        profile = sparse.diags(1.0 / norms) @ profile
+        out[:, :, 0] = (profile @ self.pool_vectors.T).toarray()
+        # colleagues: EASE over who shared and saved what in the open
+        out[:, :, 1] = (own_binary[:, self.ease_items] @ self.ease) if len(self.ease_items) else 0.0
+        saved_here = self.saved[users][:, self.cols].toarray()
+        out[:, :, 2] = np.log1p(np.maximum(self.pool_saves[None, :] - saved_here, 0.0))
+        # channel: how much of what the person did came from the candidate's channel
+        per_channel = np.asarray((own_binary @ self.channel_of_item).todense())
+        channel_cols = np.where(self.pool_channel >= 0, self.pool_channel, 0)
+        out[:, :, 3] = np.log1p(per_channel[:, channel_cols]) * (self.pool_channel >= 0)[None, :]
+        for row, user_row in enumerate(users):
+            mine = w.members.get(w.people[user_row], set())
+            if mine:
+                out[row, :, 4] = [1.0 if a.channel_id in mine else 0.0 for a in self.pool]
+        per_sharer = np.asarray((own_binary @ self.sharer_of_item).todense())
+        sharer_cols = np.where(self.pool_sharer >= 0, self.pool_sharer, 0)
+        out[:, :, 5] = np.log1p(per_sharer[:, sharer_cols]) * (self.pool_sharer >= 0)[None, :]
+        # topic: the share of the person's items on the candidate's topics
+        counts = np.maximum(np.asarray(own_binary.sum(axis=1)).ravel(), 1.0)
+        topic_profile = sparse.diags(1.0 / counts) @ (own_binary @ w.topic_matrix)
+        out[:, :, 6] = (topic_profile @ self.pool_topics.T).toarray() / self.pool_topic_count[None, :]
+        for row, user_row in enumerate(users):
+            user = w.people[user_row]
+            interests = w.own.interests.get(user, set())
+            if interests:
+                wanted = [w.topic_index[t] for t in interests if t in w.topic_index]
+                if wanted:
+                    out[row, :, 7] = np.asarray(self.pool_topics[:, wanted].sum(axis=1)).ravel() > 0
+            follows = w.own.follows.get(user, set())
+            if follows:
+                out[row, :, 8] = [1.0 if a.sharer in follows else 0.0 for a in self.pool]
+            subscribed = w.own.subscriptions.get(user, set())
+            if subscribed:
+                out[row, :, 9] = [1.0 if lists & subscribed else 0.0 for lists in self.pool_listed_in]
+        out[:, :, 10] = -self.pool_age_days[None, :] / 7.0
+        dismissed_rows = [[w.index[i] for i in w.own.dismissed.get(w.people[u], ()) if i in w.index] for u in users]
+        if any(dismissed_rows):
+            rows = [r for r, cols in enumerate(dismissed_rows) for _ in cols]
+            cols = [c for cols in dismissed_rows for c in cols]
+            waved = sparse.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(n, len(w.items)))
+            out[:, :, 11] = ((waved @ w.vectors) @ self.pool_vectors.T).toarray()
+        return out
+
+    def excluded(self, users: list[int]) -> np.ndarray:
+        """(people, candidates): True where the person already has the item (shared, saved, done,
+        sent, was sent), waved it off, or shared or saved it in the open."""
+        w = self.world
+        mask = (self.own_binary[users][:, self.cols].toarray() > 0) | (self.took[users][:, self.cols].toarray() > 0)
+        for row, user_row in enumerate(users):
+            waved = w.own.dismissed.get(w.people[user_row])
+            if waved:
+                mask[row] |= np.array([a.item_id in waved for a in self.pool])
+            mask[row] |= np.array([a.sharer == w.people[user_row] for a in self.pool])
+        return mask
+
+
+def _ease(took: sparse.csr_matrix, pool: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """EASE (Steck, 2019) on the open matrix, solved only for the candidates' columns: the items it
+    reads (the candidates, and the most taken items with two or more people) and their weights
+    towards each candidate, (items, candidates)."""
+    degree = np.asarray(took.sum(axis=0)).ravel()
+    others = np.setdiff1d(np.nonzero(degree >= 2)[0], pool)
+    room = max(0, EASE_ITEMS - len(pool))
+    if len(others) > room:
+        others = others[np.argsort(-degree[others], kind="stable")[:room]]
+    items = np.concatenate([pool, np.sort(others)]).astype(np.int64)
+    if not len(pool) or not took.nnz:
+        return items, np.zeros((len(items), len(pool)), dtype=np.float32)
+    part = took[:, items]
+    gram = (part.T @ part).toarray().astype(np.float32)
+    gram[np.diag_indices_from(gram)] += EASE_LAMBDA
+    factor = linalg.cho_factor(gram, overwrite_a=True, check_finite=False)
+    unit = np.zeros((len(items), len(pool)), dtype=np.float32)
+    unit[np.arange(len(pool)), np.arange(len(pool))] = 1.0
+    inverse_cols = linalg.cho_solve(factor, unit, overwrite_b=True, check_finite=False)
+    weights = -inverse_cols / np.diag(inverse_cols[: len(pool)])[None, :]
+    weights[np.arange(len(pool)), np.arange(len(pool))] = 0.0
+    return items, weights.astype(np.float32)
+
+
+def _one_hot(assigned: np.ndarray, width: int) -> sparse.csr_matrix:
+    rows = np.nonzero(assigned >= 0)[0]
+    return sparse.csr_matrix(
+        (np.ones(len(rows), dtype=np.float32), (rows, assigned[rows])), shape=(len(assigned), width)
+    )
+
+
+@dataclass
+class Scale:
+    """Each signal's mean and spread over a pass's person-item pairs: one scale to weigh them on."""
+
+    mean: np.ndarray
+    spread: np.ndarray
+
+    @classmethod
+    def of(cls, values: np.ndarray) -> Scale:
+        if not len(values):
+            return cls(np.zeros(len(FEATURES)), np.ones(len(FEATURES)))
+        spread = values.std(axis=0)
+        spread[spread < 1e-9] = 1.0
+        return cls(values.mean(axis=0), spread)
+
+    def apply(self, values: np.ndarray) -> np.ndarray:
+        return (values - self.mean) / self.spread
+
+
+def _sample_rows(features: np.ndarray, allowed: np.ndarray, limit: int, rng: random.Random) -> np.ndarray:
+    pairs = np.argwhere(allowed)
+    if len(pairs) > limit:
+        pairs = pairs[rng.sample(range(len(pairs)), limit)]
+    return features[pairs[:, 0], pairs[:, 1]] if len(pairs) else np.zeros((0, len(FEATURES)), dtype=np.float32)
+
+
+# -- loading, fitting, picking -------------------------------------------------------------------------
+
+
+def load_world(session: Session, *, team_id: str, now: datetime, members: dict[str, set[str]] | None = None) -> World:
+    since = now - HISTORY
+    open_ = store.in_the_open_since(session, team_id=team_id, since=since)
+    own = store.own_activity(session, team_id=team_id, users=None, since=since)
+    wanted = set(open_.appearances) | {i for i, _, _ in open_.saves} | {i for i, _, _, _ in open_.shares}
+    wanted |= {i for acts in own.acts.values() for i, _, _ in acts}
+    texts = store.texts(session, wanted)
+    topics = store.open_topics(session, wanted)
+    return World(open_, own, texts, topics, members or {}, now)
+
+
+@dataclass
+class Fit:
+    weights: Weights
+    examples: int
+    positives: int
+
+
+def fit(world: World, *, weeks: int = FIT_WEEKS, seed: int = 7) -> Fit:
+    """Weights learned from the workspace's own earlier weeks.
+
+    At each cut (one, two, … weeks ago) the question a digest asks is put again: of the items that
+    reached the open in the week before the cut, which did each person go on to save? Half of the
+    week's saves (at random: a history import dates them all at their message) are taken as
+    already made, as some are when a digest goes out; the rest, and any made after the cut, are
+    the answers, left out of every signal. A logistic regression then learns, from each person's
+    candidates set against one another, how much each signal says."""
+    rng = random.Random(seed)
+    rows: list[np.ndarray] = []
+    labels: list[np.ndarray] = []
+    positives = 0
+    took_by = {user: {item for item, what, _ in acts if what in TOOK} for user, acts in world.own.acts.items()}
+    for k in range(1, weeks + 1):
+        cut = world.now - WEEK * k  # the newest week's saves are still coming in: it is never asked
+        pool = world.candidates(cut - WEEK, cut)
+        if len(pool) < 2:
+            continue
+        sharer_of = {a.item_id: a.sharer for a in pool}
+        answers = {
+            (user, item)
+            for user, items in took_by.items()
+            for item in items
+            if item in sharer_of and sharer_of[item] != user
+        }
+        hidden = {pair for pair in sorted(answers) if rng.random() >= SEEN_SHARE}
+        scorer = Scorer(world, cut, pool, hidden)
+        people = sorted({world.person[user] for user, _ in answers if user in world.person})
+        cut_rows, cut_labels, owners = [], [], []
+        for start in range(0, len(people), SUB_BATCH):
+            users = people[start : start + SUB_BATCH]
+            values = scorer.features(users)
+            excluded = scorer.excluded(users)
+            for row, user_row in enumerate(users):
+                user = world.people[user_row]
+                y = np.array([(user, a.item_id) in answers for a in pool]) & ~excluded[row]
+                positive_cols = np.nonzero(y)[0]
+                negative_cols = np.nonzero(~excluded[row] & ~y)[0]
+                if not len(positive_cols) or not len(negative_cols):
+                    continue
+                if len(negative_cols) > NEGATIVES_PER_PERSON:
+                    negative_cols = np.array(sorted(rng.sample(list(negative_cols), NEGATIVES_PER_PERSON)))
+                cols = np.concatenate([positive_cols, negative_cols]).astype(np.int64)
+                cut_rows.append(values[row, cols])
+                cut_labels.append(np.concatenate([np.ones(len(positive_cols)), np.zeros(len(negative_cols))]))
+                owners.append(len(cols))
+        if not cut_rows:
+            continue
+        scale = Scale.of(np.vstack(cut_rows))
+        # Each person's candidates against one another: what ranks, not who is keen.
+        rows += [scale.apply(block) - scale.apply(block).mean(axis=0) for block in cut_rows]
+        labels += cut_labels
+        positives += int(sum(y.sum() for y in cut_labels))
+    examples = sum(len(y) for y in labels)
+    if positives < MIN_POSITIVES or not rows:
+        return Fit(Weights(dict(DEFAULTS)), examples, positives)
+    x, y = np.vstack(rows), np.concatenate(labels)
+    model = LogisticRegression(C=0.5, max_iter=1000, fit_intercept=True)
+    model.fit(x, y)
+    learned = {name: round(float(w), 4) for name, w in zip(FEATURES, model.coef_[0], strict=True)}
+    return Fit(Weights(learned, fitted=True), examples, positives)
+
+
+class Picker:
+    """Picks for the people of one workspace at one instant, reusing what a pass has read."""
+
+    def __init__(self, world: World, weights: Weights) -> None:
+        self.world, self.weights = world, weights
+        self._scorers: dict[tuple[datetime, datetime], Scorer] = {}
+        self._scale: Scale | None = None
+
+    def pick(self, windows: dict[str, tuple[datetime, datetime]]) -> dict[str, list[Pick]]:
+        """Up to five picks for each person, from the items that reached the open in their window
+        (since their last digest, until their slot); older ones join a week that was thin."""
+        w = self.world
+        if not windows:
+            return {}
+        since = min(s for s, _ in windows.values())
+        until = max(u for _, u in windows.values())
+        scorer = self._scorer(since, until)
+        if len(scorer.pool) < THIN * 2:  # a thin week: older items (up to four weeks) may fill it
+            scorer = self._scorer(since - THIN_LOOKBACK + WEEK, until)
+        if not scorer.pool:
+            return {}
+        scale = self._scale_for(scorer)
+        weights = self.weights.vector()
+        appeared = np.array([a.at.timestamp() for a in scorer.pool])
+        found: dict[str, list[Pick]] = {}
+        people = [u for u in windows if u in w.person]
+        for start in range(0, len(people), SUB_BATCH):
+            chunk = people[start : start + SUB_BATCH]
+            rows = [w.person[u] for u in chunk]
+            values = scorer.features(rows)
+            scaled = scale.apply(values)
+            scores = scaled @ weights
+            excluded = scorer.excluded(rows)
+            for row, user in enumerate(chunk):
+                begin, end = windows[user]
+                in_week = (appeared >= begin.timestamp()) & (appeared < end.timestamp()) & ~excluded[row]
+                if in_week.sum() < THIN:
+                    in_week = (
+                        (appeared >= (begin - THIN_LOOKBACK + WEEK).timestamp())
+                        & (appeared < end.timestamp())
+                        & ~excluded[row]
+                    )
+                order = [j for j in np.argsort(-scores[row], kind="stable") if in_week[j]][:PICKS]
+                found[user] = [
+                    Pick(scorer.pool[j].item_id, self._why(scorer, rows[row], j, scaled[row, j]), float(scores[row, j]))
+                    for j in order
+                ]
+        return found
+
+    def _scorer(self, since: datetime, until: datetime) -> Scorer:
+        key = (since, until)
+        if key not in self._scorers:
+            self._scorers = {key: Scorer(self.world, until, self.world.candidates(since, until))}
+        return self._scorers[key]
+
+    def _scale_for(self, scorer: Scorer) -> Scale:
+        """One scale for the whole pass, from a sample of its people."""
+        if self._scale is None:
+            rng = random.Random(3)
+            people = list(range(len(self.world.people)))
+            sample = sorted(rng.sample(people, min(len(people), SUB_BATCH)))
+            values = scorer.features(sample)
+            allowed = ~scorer.excluded(sample)
+            self._scale = Scale.of(_sample_rows(values, allowed, 200_000, rng))
+        return self._scale
+
+    def _why(self, scorer: Scorer, user_row: int, col: int, scaled: np.ndarray) -> str:
+        """The truest short reason: the signal that counted most for this pick, said plainly."""
+        w = self.world
+        user = w.people[user_row]
+        appearance = scorer.pool[col]
+        contributions = scaled * self.weights.vector()
+        for f in np.argsort(-contributions):
+            if contributions[f] <= 0:
+                break
+            reason = self._reason(FEATURES[int(f)], scorer, user, user_row, col, appearance)
+            if reason:
+                return reason
+        return _shared_by(appearance)
+
+    def _reason(
+        self, feature: str, scorer: Scorer, user: str, user_row: int, col: int, appearance: Appearance
+    ) -> str | None:
+        w = self.world
+        if feature == "colleagues":
+            item_col = scorer.cols[col]
+            savers = scorer.saved[:, item_col].nonzero()[0]
+            mine = scorer.own_binary[user_row].indices
+            if not len(savers) or not len(mine):
+                return None
+            overlap = np.asarray((scorer.took[savers][:, mine]).sum(axis=1)).ravel()
+            alike = int(((overlap > 0) & (savers != user_row)).sum())
+            if alike >= 2:
+                return f"saved by {alike} colleagues who save what you save"
+            return None
+        if feature == "content":
+            mine = scorer.own[user_row].indices
+            if not len(mine):
+                return None
+            closeness = (w.vectors[mine] @ scorer.pool_vectors[col].T).toarray().ravel()
+            best = int(mine[int(np.argmax(closeness))])
+            if closeness.max() <= 0.05:
+                return None
+            item = w.items[best]
+            text = w.texts.get(item)
+            if text is None or not text.title:
+                return None
+            did = _what_you_did(w.own.acts.get(user, []), item)
+            return f"close to _{blocks.slack_escape(text.title[:80])}_ {did}"
+        if feature in ("popular",) and scorer.pool_saves[col] >= 2:
+            return f"saved by {int(scorer.pool_saves[col])} colleagues"
+        if feature in ("channel", "member") and appearance.channel_id:
+            where = f"<#{appearance.channel_id}>"
+            if scorer.pool_saves[col] >= 2:
+                return f"popular in {where}, where you are"
+            return f"shared in {where}, where you are"
+        if feature == "sharer" and appearance.sharer:
+            return f"shared by <@{appearance.sharer}>, whose finds you keep"
+        if feature == "follow" and appearance.sharer:
+            return f"shared by <@{appearance.sharer}>, whom you follow"
+        if feature == "interest":
+            topics = sorted(w.topics.get(appearance.item_id, set()) & w.own.interests.get(user, set()))
+            if topics:
+                return f"on {topics[0]}, one of your interests"
+        if feature == "listed":
+            lists = sorted(scorer.pool_listed_in[col] & w.own.subscriptions.get(user, set()))
+            if lists:
+                return f"in _{blocks.slack_escape(w.open.list_names.get(lists[0], 'a list'))}_, which you follow"
+        if feature == "topic":
+            topics = sorted(w.topics.get(appearance.item_id, set()))
+            if topics:
+                return f"on {topics[0]}, like much of what you keep"
+        return None
+
+
+def _what_you_did(acts: list[tuple[int, str, datetime]], item: int) -> str:
+    said = {"shared": "you shared", "saved": "you saved", "done": "you read", "sent": "you recommended"}
+    for wanted in ("done", "saved", "shared", "sent"):
+        if any(i == item and what == wanted for i, what, _ in acts):
+            return said[wanted]
+    return "you were sent"
+
+
+def _shared_by(appearance: Appearance) -> str:
+    if appearance.sharer and appearance.channel_id:
+        return f"shared by <@{appearance.sharer}> in <#{appearance.channel_id}>"
+    if appearance.list_id is not None:
+        return "new on a list"
+    return "new this week"
+
+
+def weights_for(session: Session, *, team_id: str) -> Weights:
+    row = store.stored_model(session, team_id=team_id)
+    return Weights.parse(row.weights if row is not None else None)
+
+
+def refit(session: Session, *, team_id: str, now: datetime, members: dict[str, set[str]] | None = None) -> Fit:
+    """Fit the workspace's weights on its earlier weeks and keep them (scheduled weekly)."""
+    world = load_world(session, team_id=team_id, now=now, members=members)
+    fitted = fit(world)
+    store.store_model(
+        session,
+        team_id=team_id,
+        weights=json.dumps(fitted.weights.values if fitted.weights.fitted else {}),
+        examples=fitted.examples,
+        positives=fitted.positives,
+        now=now,
+    )
+    session.commit()
+    logger.info(
+        "picks for team %s fitted on %s pairs (%s saved): %s",
+        team_id,
+        fitted.examples,
+        fitted.positives,
+        "learned" if fitted.weights.fitted else "defaults",
+    )
+    return fitted
+
+
+def needs_refit(session: Session, *, team_id: str, now: datetime) -> bool:
+    row = store.stored_model(session, team_id=team_id)
+    if row is None:
+        return True
+    fitted_at = row.fitted_at if row.fitted_at.tzinfo else row.fitted_at.replace(tzinfo=now.tzinfo)
+    return now - fitted_at >= REFIT_AFTER or fitted_at > now + timedelta(days=1)

@@ -1,0 +1,268 @@
+"""What "Picked for you" learns from, read for a whole workspace at once, through the one rule.
+
+Two kinds of fact, kept apart because they may shape different people's picks:
+
+- **Done in the open** (`Open`): public shares of items in the open, and saves made once their
+  item was in the open (storage.visibility.done_in_the_open). These are what colleagues' picks
+  may learn from: who saves what, what is popular, who shares what where.
+- **Each person's own** (`Own`): everything they shared, saved, marked done, recommended, were
+  sent, or waved off, in private too. It shapes only that person's own picks.
+
+Candidates are only items in the open, so nothing private is ever picked for anyone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, NamedTuple
+
+from sqlalchemy import ColumnElement, delete
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, col, select
+
+from storage.db import chunked, one_of
+from storage.models import (
+    CuratedList,
+    Dismissal,
+    Follow,
+    Interest,
+    Item,
+    ItemTag,
+    ListItem,
+    PickModel,
+    Recommendation,
+    Save,
+    Share,
+    Subscription,
+)
+from storage.visibility import done_in_the_open, in_the_open, share_in_the_open, tag_seen_by
+
+
+class Appearance(NamedTuple):
+    """An item reaching the open: its first public share, or its first list addition."""
+
+    item_id: int
+    at: datetime
+    sharer: str | None  # who shared it in public (None: it came from a list)
+    channel_id: str | None  # the public channel it was first shared in
+    list_id: int | None
+
+
+@dataclass
+class Open:
+    """A workspace's activity in the open since some instant."""
+
+    appearances: dict[int, Appearance] = field(default_factory=dict)  # item -> how it reached the open
+    shares: list[tuple[int, str, str, datetime]] = field(default_factory=list)  # item, user, channel, when
+    saves: list[tuple[int, str, datetime]] = field(default_factory=list)  # item, user, when (made in the open)
+    list_items: dict[int, set[int]] = field(default_factory=dict)  # list -> items on it
+    list_names: dict[int, str] = field(default_factory=dict)
+
+
+@dataclass
+class Own:
+    """Each person's own activity: (item, what, when); `what` is shared, saved, done, sent, received."""
+
+    acts: dict[str, list[tuple[int, str, datetime]]] = field(default_factory=dict)
+    dismissed: dict[str, set[int]] = field(default_factory=dict)
+    interests: dict[str, set[str]] = field(default_factory=dict)
+    follows: dict[str, set[str]] = field(default_factory=dict)
+    subscriptions: dict[str, set[int]] = field(default_factory=dict)
+
+
+class Text(NamedTuple):
+    title: str | None
+    description: str | None
+    site_name: str | None
+    kind: str
+    keywords: str | None = None
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def in_the_open_since(session: Session, *, team_id: str, since: datetime) -> Open:
+    """Public shares (of items still in the open) and saves made in the open, since `since`; list
+    additions of items in the open, since then too."""
+    found = Open()
+    shares = session.execute(
+        sa_select(col(Share.item_id), col(Share.user_id), col(Share.channel_id), col(Share.shared_at))
+        .join(Item, col(Item.id) == col(Share.item_id))
+        .where(col(Share.team_id) == team_id, col(Share.shared_at) >= since, share_in_the_open(), in_the_open())
+        .order_by(col(Share.shared_at), col(Share.id))
+    )
+    for item_id, user_id, channel_id, at in shares:
+        when = _aware(at)
+        found.shares.append((int(item_id), str(user_id), str(channel_id), when))
+        if item_id not in found.appearances:
+            found.appearances[int(item_id)] = Appearance(int(item_id), when, str(user_id), str(channel_id), None)
+    saves = session.execute(
+        sa_select(col(Save.item_id), col(Save.user_id), col(Save.saved_at))
+        .join(Item, col(Item.id) == col(Save.item_id))
+        .where(
+            col(Save.team_id) == team_id,
+            col(Save.saved_at) >= since,
+            in_the_open(),
+            done_in_the_open(Save.item_id, Save.saved_at),
+        )
+    )
+    found.saves = [(int(item_id), str(user_id), _aware(at)) for item_id, user_id, at in saves]
+    additions = session.execute(
+        sa_select(col(ListItem.item_id), col(ListItem.list_id), col(ListItem.added_at), col(CuratedList.name))
+        .join(CuratedList, col(CuratedList.id) == col(ListItem.list_id))
+        .join(Item, col(Item.id) == col(ListItem.item_id))
+        .where(col(CuratedList.team_id) == team_id, col(ListItem.added_at) >= since, in_the_open())
+        .order_by(col(ListItem.added_at), col(ListItem.id))
+    )
+    for item_id, list_id, at, name in additions:
+        when = _aware(at)
+        found.list_items.setdefault(int(list_id), set()).add(int(item_id))
+        found.list_names[int(list_id)] = str(name)
+        seen = found.appearances.get(int(item_id))
+        if seen is None or when < seen.at:
+            found.appearances[int(item_id)] = Appearance(
+                int(item_id), when, seen.sharer if seen else None, seen.channel_id if seen else None, int(list_id)
+            )
+    return found
+
+
+def own_activity(session: Session, *, team_id: str, users: list[str] | None, since: datetime) -> Own:
+    """What each of `users` (None: everyone) did since `since`, in private too, and their settings."""
+    own = Own()
+
+    def add(user: str, item_id: int, what: str, at: datetime) -> None:
+        own.acts.setdefault(user, []).append((item_id, what, _aware(at)))
+
+    chunks: list[list[str] | None] = [None] if users is None else list(chunked(users))
+    for chunk_of in chunks:
+
+        def whose(column: Any, chunk: list[str] | None = chunk_of) -> list[ColumnElement[bool]]:
+            return [] if chunk is None else [one_of(session, column, chunk)]
+
+        for item_id, user_id, at in session.execute(
+            sa_select(col(Share.item_id), col(Share.user_id), col(Share.shared_at)).where(
+                col(Share.team_id) == team_id, col(Share.shared_at) >= since, *whose(col(Share.user_id))
+            )
+        ):
+            add(str(user_id), int(item_id), "shared", at)
+        for item_id, user_id, status, at in session.execute(
+            sa_select(col(Save.item_id), col(Save.user_id), col(Save.status), col(Save.saved_at)).where(
+                col(Save.team_id) == team_id, col(Save.saved_at) >= since, *whose(col(Save.user_id))
+            )
+        ):
+            add(str(user_id), int(item_id), "done" if status == "done" else "saved", at)
+        for column, what in ((Recommendation.from_user_id, "sent"), (Recommendation.to_user_id, "received")):
+            for item_id, user_id, at in session.execute(
+                sa_select(col(Recommendation.item_id), col(column), col(Recommendation.created_at)).where(
+                    col(Recommendation.team_id) == team_id,
+                    col(Recommendation.created_at) >= since,
+                    *whose(col(column)),
+                )
+            ):
+                add(str(user_id), int(item_id), what, at)
+        for user_id, item_id in session.execute(
+            sa_select(col(Dismissal.user_id), col(Dismissal.item_id)).where(
+                col(Dismissal.team_id) == team_id, *whose(col(Dismissal.user_id))
+            )
+        ):
+            own.dismissed.setdefault(str(user_id), set()).add(int(item_id))
+        for user_id, topic in session.execute(
+            sa_select(col(Interest.user_id), col(Interest.topic)).where(
+                col(Interest.team_id) == team_id, *whose(col(Interest.user_id))
+            )
+        ):
+            own.interests.setdefault(str(user_id), set()).add(str(topic))
+        for follower, followee in session.execute(
+            sa_select(col(Follow.follower_id), col(Follow.followee_id)).where(
+                col(Follow.team_id) == team_id, *whose(col(Follow.follower_id))
+            )
+        ):
+            own.follows.setdefault(str(follower), set()).add(str(followee))
+        for user_id, list_id in session.execute(
+            sa_select(col(Subscription.user_id), col(Subscription.list_id)).where(
+                col(Subscription.team_id) == team_id, *whose(col(Subscription.user_id))
+            )
+        ):
+            own.subscriptions.setdefault(str(user_id), set()).add(int(list_id))
+    return own
+
+
+def texts(session: Session, item_ids: Iterable[int]) -> dict[int, Text]:
+    """What each item says of itself (title, description, site, kind): what anyone who may see it reads."""
+    found: dict[int, Text] = {}
+    for chunk in chunked(sorted(set(item_ids))):
+        for item_id, title, description, site, kind in session.execute(
+            sa_select(col(Item.id), col(Item.title), col(Item.description), col(Item.site_name), col(Item.kind)).where(
+                one_of(session, col(Item.id), chunk)
+            )
+        ):
+            found[int(item_id)] = Text(title, description, site, str(kind))
+    return found
+
+
+def open_topics(session: Session, item_ids: Iterable[int]) -> dict[int, set[str]]:
+    """The topics given to each item in the open (never a tag written in private)."""
+    found: dict[int, set[str]] = {}
+    for chunk in chunked(sorted(set(item_ids))):
+        for item_id, tag in session.execute(
+            sa_select(col(ItemTag.item_id), col(ItemTag.tag)).where(
+                one_of(session, col(ItemTag.item_id), chunk), col(ItemTag.removed).is_(False), tag_seen_by(None)
+            )
+        ):
+            found.setdefault(int(item_id), set()).add(str(tag))
+    return found
+
+
+# -- Not for me --------------------------------------------------------------------------------------
+
+
+def dismiss(session: Session, *, team_id: str, user_id: str, item_id: int, now: datetime) -> bool:
+    """Remember that `user_id` waved the item off; False when they already had."""
+    known = session.exec(
+        select(Dismissal).where(
+            Dismissal.team_id == team_id, Dismissal.user_id == user_id, Dismissal.item_id == item_id
+        )
+    ).first()
+    if known is not None:
+        return False
+    session.add(Dismissal(team_id=team_id, user_id=user_id, item_id=item_id, created_at=now))
+    session.flush()
+    return True
+
+
+def dismissals(session: Session, *, team_id: str, user_id: str) -> list[tuple[int, datetime]]:
+    """The items a person waved off, oldest first (for their export)."""
+    rows = session.execute(
+        sa_select(col(Dismissal.item_id), col(Dismissal.created_at))
+        .where(col(Dismissal.team_id) == team_id, col(Dismissal.user_id) == user_id)
+        .order_by(col(Dismissal.created_at), col(Dismissal.id))
+    )
+    return [(int(item_id), _aware(at)) for item_id, at in rows]
+
+
+def forget_dismissals(session: Session, *, team_id: str, user_id: str) -> int:
+    result = session.execute(
+        delete(Dismissal).where(col(Dismissal.team_id) == team_id, col(Dismissal.user_id) == user_id)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+# -- the fitted weights ------------------------------------------------------------------------------
+
+
+def stored_model(session: Session, *, team_id: str) -> PickModel | None:
+    return session.get(PickModel, team_id)
+
+
+def store_model(session: Session, *, team_id: str, weights: str, examples: int, positives: int, now: datetime) -> None:
+    """Keep the workspace's newest fit (a refit replaces it; two at once: the last one wins whole)."""
+    row = session.get(PickModel, team_id, with_for_update=True)
+    if row is None:
+        session.add(PickModel(team_id=team_id, weights=weights, examples=examples, positives=positives, fitted_at=now))
+    else:
+        row.weights, row.examples, row.positives, row.fitted_at = weights, examples, positives, now
+        session.add(row)
+    session.flush()
