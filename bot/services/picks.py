@@ -211,15 +211,17 @@ class World:
         return matrix
 
     def candidates(self, since: datetime, until: datetime) -> list[Appearance]:
+        """Items that reached the open in [since, until); a very busy stretch keeps the newest
+        week's first, most saved in the open first, then the newest."""
         found = [a for a in self.open.appearances.values() if since <= a.at < until and a.item_id in self.index]
         if len(found) <= POOL:
             return found
-        # A very busy week keeps the items most saved in the open, then the newest.
         saves: dict[int, int] = {}
         for item, _, when in self.open.saves:
             if when < until:
                 saves[item] = saves.get(item, 0) + 1
-        found.sort(key=lambda a: (-saves.get(a.item_id, 0), -a.at.timestamp(), a.item_id))
+        week = until - WEEK
+        found.sort(key=lambda a: (a.at < week, -saves.get(a.item_id, 0), -a.at.timestamp(), a.item_id))
         return found[:POOL]
 
 
@@ -486,20 +488,16 @@ class Picker:
 
     def __init__(self, world: World, weights: Weights) -> None:
         self.world, self.weights = world, weights
-        self._scorers: dict[tuple[datetime, datetime], Scorer] = {}
+        self._scorer: Scorer | None = None
         self._scale: Scale | None = None
 
-    def pick(self, windows: dict[str, tuple[datetime, datetime]]) -> dict[str, list[Pick]]:
-        """Up to five picks for each person, from the items that reached the open in their window
-        (since their last digest, until their slot); older ones join a week that was thin."""
+    def pick(self, windows: dict[str, tuple[datetime, datetime]], *, limit: int = PICKS) -> dict[str, list[Pick]]:
+        """Up to `limit` picks for each person, from the items that reached the open in their window
+        (since their last digest, until now); older ones (up to four weeks) join a week that was thin."""
         w = self.world
         if not windows:
             return {}
-        since = min(s for s, _ in windows.values())
-        until = max(u for _, u in windows.values())
-        scorer = self._scorer(since, until)
-        if len(scorer.pool) < THIN * 2:  # a thin week: older items (up to four weeks) may fill it
-            scorer = self._scorer(since - THIN_LOOKBACK + WEEK, until)
+        scorer = self.scorer()
         if not scorer.pool:
             return {}
         scale = self._scale_for(scorer)
@@ -516,25 +514,25 @@ class Picker:
             excluded = scorer.excluded(rows)
             for row, user in enumerate(chunk):
                 begin, end = windows[user]
-                in_week = (appeared >= begin.timestamp()) & (appeared < end.timestamp()) & ~excluded[row]
-                if in_week.sum() < THIN:
-                    in_week = (
-                        (appeared >= (begin - THIN_LOOKBACK + WEEK).timestamp())
-                        & (appeared < end.timestamp())
-                        & ~excluded[row]
-                    )
-                order = [j for j in np.argsort(-scores[row], kind="stable") if in_week[j]][:PICKS]
+                open_to_them = ~excluded[row] & (appeared < end.timestamp())
+                in_week = open_to_them & (appeared >= begin.timestamp())
+                ranked = np.argsort(-scores[row], kind="stable")
+                order = [j for j in ranked if in_week[j]][:limit]
+                if in_week.sum() < THIN:  # a thin week: the best of the weeks before fill it
+                    older = open_to_them & ~in_week & (appeared >= (begin - THIN_LOOKBACK + WEEK).timestamp())
+                    order += [j for j in ranked if older[j]][: limit - len(order)]
                 found[user] = [
                     Pick(scorer.pool[j].item_id, self._why(scorer, rows[row], j, scaled[row, j]), float(scores[row, j]))
                     for j in order
                 ]
         return found
 
-    def _scorer(self, since: datetime, until: datetime) -> Scorer:
-        key = (since, until)
-        if key not in self._scorers:
-            self._scorers = {key: Scorer(self.world, until, self.world.candidates(since, until))}
-        return self._scorers[key]
+    def scorer(self) -> Scorer:
+        """The candidates of the four weeks before the world's instant, read once for every batch."""
+        if self._scorer is None:
+            now = self.world.now
+            self._scorer = Scorer(self.world, now, self.world.candidates(now - THIN_LOOKBACK, now))
+        return self._scorer
 
     def _scale_for(self, scorer: Scorer) -> Scale:
         """One scale for the whole pass, from a sample of its people."""

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from sqlmodel import Session
 
 from bot.services import Services
+from bot.services.picks import Pick, Picker
 from bot.slack import blocks
 from storage import digests
 from storage import tags as tag_store
@@ -56,8 +57,18 @@ class Plan:
     public_only: set[str]  # titles of sections that may only hold public items the person did not share
 
 
+PICKED = "Picked for you"
+
+
 def plan(
-    snapshot: Snapshot, *, user_id: str, slot_at: datetime, since: datetime, topics: list[str], week: Week
+    snapshot: Snapshot,
+    *,
+    user_id: str,
+    slot_at: datetime,
+    since: datetime,
+    topics: list[str],
+    week: Week,
+    picked: list[tuple[int, str]] = (),  # type: ignore[assignment]
 ) -> Plan:
     """Candidate items per section, in order, generously: the final cut happens once items are known."""
     recommended = [
@@ -97,12 +108,13 @@ def plan(
         slot_at,
         [
             ("Recommended to you", recommended[: PER_SECTION * 2]),
+            (PICKED, list(picked)[: PER_SECTION * 2]),
             ("New in lists you subscribe to", additions[: PER_SECTION * 2]),
             ("New from people you follow", followed[: PER_SECTION * 3]),
             ("Top of the week in your interests", top[: PER_SECTION * 2]),
             ("Still on your shelf", unread[: UNREAD_REMINDERS * 2]),
         ],
-        {"New in lists you subscribe to", "New from people you follow", "Top of the week in your interests"},
+        {PICKED, "New in lists you subscribe to", "New from people you follow", "Top of the week in your interests"},
     )
 
 
@@ -152,8 +164,12 @@ def build_all(
     slots: dict[str, datetime],
     week_for: Callable[[datetime], Week],
     activity: Activity | None = None,
+    picker: Picker | None = None,
+    now: datetime | None = None,
 ) -> dict[str, Digest]:
-    """Everyone's digest for their slot, from a handful of queries in all (see storage.snapshot)."""
+    """Everyone's digest for their slot, from a handful of queries in all (see storage.snapshot),
+    with `picker`'s picks for each (from what reached the open since their last digest, as it
+    stands at `now`: by default their slot)."""
     users = sorted(slots)
     if not users:
         return {}
@@ -168,6 +184,10 @@ def build_all(
         activity_since=min(slots.values()) - LONGEST_LOOKBACK,
     )
     interests = digests.interests(session=session, team_id=team_id, users=users)
+    picked: dict[str, list[Pick]] = {}
+    if picker is not None:
+        until = now or max(slots.values())
+        picked = picker.pick({user: (sinces[user], max(until, slots[user])) for user in users}, limit=PER_SECTION * 2)
     plans = []
     for user_id in users:
         slot = slots[user_id]
@@ -180,6 +200,7 @@ def build_all(
                 since=since,
                 topics=interests.get(user_id, []),
                 week=week_for(slot),
+                picked=[(pick.item_id, pick.why) for pick in picked.get(user_id, [])],
             )
         )
     public = visibility(session, {item_id for p in plans for _, candidates in p.sections for item_id, _ in candidates})
