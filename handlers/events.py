@@ -1,4 +1,5 @@
-"""Events API listeners: capture from messages, saves by reaction, the Home tab, leaving.
+"""Events API listeners: capture from messages, saves by reaction, who is in which channel, the
+Home tab, leaving.
 
 Each answers Slack from the database alone: a message with links is queued for a worker to
 capture; whatever needs the Web API runs in a lazy listener or the worker, after Slack has its 200.
@@ -19,6 +20,7 @@ from bot.services.channels import CHANNEL_CHANGES, channel_changed
 from bot.services.home import home_view
 from bot.services.leaving import leave
 from bot.services.lookups import refresh_profile
+from bot.services.members import bot_left, member_joined, member_left, refresh_channel
 from bot.services.messages import message_from_event
 from bot.services.saving import is_noted, save_seen_message, save_slack_message
 from bot.services.shares import queue_message
@@ -91,6 +93,36 @@ def register(app: App, services: Services, shelf: Shelf) -> None:
         tell(client, channel_id=channel, user_id=user, text=text, blocks=shown)
 
     app.event("reaction_added")(ack=save_seen, lazy=[confirm_or_save_unseen])
+
+    # Who is in which channel (bot.services.members): a colleague's join or leave is recorded at once;
+    # the bot's own join is read from Slack (conversations.members) once Slack has its answer.
+    def _membership(event: dict[str, Any], context: BoltContext) -> tuple[str, str, str] | None:
+        channel, user = text_of(event.get("channel")), text_of(event.get("user"))
+        if context.team_id is None or not channel or not user or channel in ignored:
+            return None
+        return context.team_id, channel, user
+
+    def joined(event: dict[str, Any], context: BoltContext) -> None:
+        found = _membership(event, context)
+        if found is not None and found[2] != context.bot_user_id:
+            member_joined(services, team_id=found[0], channel_id=found[1], user_id=found[2])
+
+    def read_joined_channel(event: dict[str, Any], context: BoltContext, client: WebClient) -> None:
+        found = _membership(event, context)
+        if found is not None and found[2] == context.bot_user_id:
+            refresh_channel(services, client, found[0], found[1])
+
+    def left(event: dict[str, Any], context: BoltContext) -> None:
+        found = _membership(event, context)
+        if found is None:
+            return
+        if found[2] == context.bot_user_id:
+            bot_left(services, team_id=found[0], channel_id=found[1])
+        else:
+            member_left(services, team_id=found[0], channel_id=found[1], user_id=found[2])
+
+    app.event("member_joined_channel")(ack=joined, lazy=[read_joined_channel])
+    app.event("member_left_channel")(left)
 
     def home_opened(event: dict[str, Any]) -> None:
         """Nothing to record: the tab is drawn once Slack has its answer."""

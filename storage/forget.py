@@ -18,6 +18,7 @@ from sqlmodel import Session, SQLModel, col, select
 from storage.models import (
     Backfill,
     CaptureQueue,
+    ChannelMember,
     CuratedList,
     DigestDelivery,
     Feed,
@@ -65,9 +66,10 @@ ANONYMOUS = ""  # the sharer of a public share whose author asked to be forgotte
 
 def forget_person(*, session: Session, team_id: str, user_id: str) -> Forgotten:
     """Delete one person's saves, notes, lists (with their items, feeds and subscribers),
-    subscriptions, follows (both ways), interests, settings, digests and recommendations (sent and
-    received), and their private shares and tags; take their name and words off their public
-    shares and tags. The caller settles `item_ids` (storage.items.settle_items) and commits."""
+    subscriptions, follows (both ways), interests, settings, digests, recommendations (sent and
+    received), the channels they were known to be in, and their private shares and tags; take their
+    name and words off their public shares and tags. The caller settles `item_ids`
+    (storage.items.settle_items) and commits."""
     done = Forgotten()
     touched: set[int] = set()
     # Messages of theirs still waiting to be captured, first: a capture already under way holds its
@@ -109,6 +111,7 @@ def forget_person(*, session: Session, team_id: str, user_id: str) -> Forgotten:
         (Follow, Follow.followee_id),
         (Interest, Interest.user_id),
         (DigestDelivery, DigestDelivery.user_id),
+        (ChannelMember, ChannelMember.user_id),  # which channels Slack said they are in
         (Person, Person.user_id),
     ):
         _affected(session, delete(model).where(col(model.team_id) == team_id, col(column) == user_id))

@@ -54,6 +54,9 @@ class Workspace(SQLModel, table=True):
     bot_user_id: str | None = Field(default=None, max_length=TEAM)
     installed_at: datetime = _when()
     uninstalled_at: datetime | None = _when(nullable=True)
+    # When the members of the bot's channels are next read from Slack (`ChannelMember`); None: at
+    # once (a new install). Moved on before a refresh begins, so two processes never both run it.
+    members_due_at: datetime | None = _when(nullable=True)
 
 
 class Person(SQLModel, table=True):
@@ -364,6 +367,25 @@ class Channel(SQLModel, table=True):
     is_private: bool = True  # until Slack says otherwise
     default_topics: str | None = Field(default=None, max_length=255)  # comma-separated slugs
     refreshed_at: datetime = _when()
+
+
+class ChannelMember(SQLModel, table=True):
+    """Someone in a conversation the bot is in, as Slack last said (conversations.members, then
+    member_joined_channel and member_left_channel): what "popular in #eng-python, where you are"
+    needs. Slack's data, not the person's; read only through the channel cache's privacy
+    (storage.channels.public_channels_of), so a private channel's members are never shown."""
+
+    __tablename__ = "channel_member"
+    __table_args__ = (
+        UniqueConstraint("team_id", "channel_id", "user_id"),
+        Index("ix_channel_member_team_user", "team_id", "user_id"),  # the channels someone is in
+    )
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=ID)
+    team_id: str = Field(max_length=TEAM)
+    channel_id: str = Field(max_length=TEAM)
+    user_id: str = Field(max_length=TEAM)
+    seen_at: datetime = _when()  # when Slack last said they were there
 
 
 class DigestDelivery(SQLModel, table=True):

@@ -36,7 +36,7 @@ from sqlalchemy import ColumnElement, and_, exists, or_, true
 from sqlalchemy.orm import aliased
 from sqlmodel import col
 
-from storage.models import Item, ItemTag, ListItem, Recommendation, Save, Share
+from storage.models import Channel, Item, ItemTag, ListItem, Recommendation, Save, Share
 
 NOTE_PREFIX = "urn:peershelf:note:"
 # A link typed into a command is its typist's own share, recorded in no channel: it can never
@@ -139,3 +139,13 @@ def tag_seen_by(viewer: str | None) -> ColumnElement[bool]:
     if viewer is None:
         return col(ItemTag.is_private).is_(False)
     return or_(col(ItemTag.is_private).is_(False), col(ItemTag.created_by) == viewer)
+
+
+# -- conversations -----------------------------------------------------------------------------------
+
+
+def channel_in_the_open() -> ColumnElement[bool]:
+    """Channels (rows of the channel cache) whose activity, and who is in them, anyone may know of:
+    those Slack said are public. A channel never asked about has no row, so a query that joins the
+    cache counts it as private, and a channel made private drops out the moment the cache says so."""
+    return col(Channel.is_private).is_(False)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Select
+from sqlalchemy import Select, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -24,10 +25,13 @@ def upsert_workspace(
     """Record (or refresh) a workspace the bot is installed in; safe when two requests race to do it."""
     for _ in range(2):
         workspace = session.get(Workspace, team_id)
-        if workspace is None or workspace.uninstalled_at is not None:
+        arriving = workspace is None or workspace.uninstalled_at is not None
+        if arriving:
             schedule.forget(session.connection())  # its people's digests were not in the recorded next instant
         if workspace is None:
             workspace = Workspace(team_id=team_id, installed_at=now)
+        if arriving:  # who is in its channels is read at once (bot.services.members)
+            workspace.members_due_at = None
         workspace.name = name or workspace.name
         workspace.bot_user_id = bot_user_id or workspace.bot_user_id
         workspace.url = url or workspace.url
@@ -80,3 +84,32 @@ def installed_workspaces(*, session: Session) -> list[Workspace]:
     """Workspaces that have not uninstalled the app, oldest first."""
     statement = select(Workspace).where(Workspace.uninstalled_at == None).order_by(col(Workspace.installed_at))  # noqa: E711
     return list(session.exec(statement))
+
+
+def members_due(*, session: Session, now: datetime) -> list[str]:
+    """Installed workspaces whose channels' members are due to be read from Slack again."""
+    statement = select(Workspace.team_id).where(col(Workspace.uninstalled_at).is_(None), _members_due(now))
+    return list(session.exec(statement.order_by(col(Workspace.team_id))))
+
+
+def claim_members(*, session: Session, team_id: str, now: datetime, retry: timedelta) -> bool:
+    """Take the reading of a workspace's members for this process: True for exactly one caller
+    however many race. Its next turn moves `retry` on at once, so a process that dies while reading
+    leaves it to be read again then; `members_read` moves it to the week after."""
+    claimed = session.execute(
+        update(Workspace)
+        .where(col(Workspace.team_id) == team_id, col(Workspace.uninstalled_at).is_(None), _members_due(now))
+        .values(members_due_at=now + retry)
+    )
+    session.commit()
+    return bool(claimed.rowcount)  # type: ignore[attr-defined]
+
+
+def members_read(*, session: Session, team_id: str, next_at: datetime) -> None:
+    """A workspace's members were read: they are due again at `next_at`."""
+    session.execute(update(Workspace).where(col(Workspace.team_id) == team_id).values(members_due_at=next_at))
+    session.commit()
+
+
+def _members_due(now: datetime) -> Any:
+    return or_(col(Workspace.members_due_at).is_(None), col(Workspace.members_due_at) <= now)

@@ -43,6 +43,7 @@ def ana_uses_everything(driver: SlackDriver, slack: FakeSlack) -> None:
     driver.command(f"recommend <@{ANA}> {PUBLIC}", user=CAROL)
     driver.command("digest day fri", user=ANA)
     driver.command("roundup on", user=ANA)
+    driver.event({"type": "member_joined_channel", "user": ANA, "channel": "C0GENERAL1", "channel_type": "C"})
 
 
 def test_forget_me_asks_first_and_keeps_everything_until_confirmed(
@@ -71,8 +72,8 @@ def test_forgetting_leaves_no_row_of_the_person_and_keeps_what_colleagues_hold(
     driver: SlackDriver, slack: FakeSlack, services: Services
 ) -> None:
     ana_uses_everything(driver, slack)
-    assert {"save", "share", "interest", "follow", "curated_list", "subscription", "recommendation",
-            "person", "item_tag", "search_doc", "roundup"} <= set(rows_mentioning(services, ANA))  # fmt: skip
+    assert {"save", "share", "interest", "follow", "curated_list", "subscription", "recommendation", "person",
+            "item_tag", "search_doc", "roundup", "channel_member"} <= set(rows_mentioning(services, ANA))  # fmt: skip
 
     assert driver.press("forget_me", "me", user=ANA).status_code == 200
     said = wait_for(lambda: [c.params for c in slack.responses() if "forgotten you" in json.dumps(c.params)])

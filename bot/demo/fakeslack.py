@@ -54,7 +54,9 @@ class FakeSlack:
     oauth_codes: dict[str, dict[str, Any]] = field(default_factory=dict)
     messages: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # channel -> messages
     not_in: set[str] = field(default_factory=set)  # channels the bot is not a member of
+    members: dict[str, list[str]] = field(default_factory=dict)  # channel -> who is in it (the bot too)
     users_page: int = 200  # users.list returns at most this many members a page, whatever `limit` asks
+    members_page: int = 200  # and conversations.members
     answering: threading.Event = field(default_factory=threading.Event)  # cleared by hold(): calls wait
     _ts: itertools.count = field(default_factory=lambda: itertools.count(1))  # type: ignore[type-arg]
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -116,9 +118,18 @@ class FakeSlack:
         }
 
     def add_channel(
-        self, channel_id: str, name: str, *, private: bool = False, purpose: str = "", member: bool = True
+        self,
+        channel_id: str,
+        name: str,
+        *,
+        private: bool = False,
+        purpose: str = "",
+        member: bool = True,
+        members: list[str] | None = None,
     ) -> None:
-        """A conversation; `member`: the bot is in it (users.conversations lists it)."""
+        """A conversation; `member`: the bot is in it (users.conversations lists it, and
+        conversations.members names it); `members`: who else is (conversations.members)."""
+        self.members[channel_id] = [*(members or []), *([BOT_USER_ID] if member else [])]
         self.channels[channel_id] = {
             "is_member": member,
             "is_archived": False,
@@ -132,6 +143,19 @@ class FakeSlack:
             "purpose": {"value": purpose},
             "topic": {"value": ""},
         }
+
+    def join(self, channel_id: str, user_id: str) -> None:
+        """`user_id` joins a conversation (the app hears of it by member_joined_channel)."""
+        if user_id not in self.members.setdefault(channel_id, []):
+            self.members[channel_id].append(user_id)
+
+    def leave(self, channel_id: str, user_id: str) -> None:
+        if user_id in self.members.get(channel_id, []):
+            self.members[channel_id].remove(user_id)
+
+    def make_private(self, channel_id: str) -> None:
+        """The channel is converted to a private one (conversations.info says so from now on)."""
+        self.channels[channel_id].update(is_private=True, is_channel=False, is_group=True)
 
     def add_message(self, channel_id: str, message: dict[str, Any]) -> None:
         """A message already in a conversation, for conversations.history / .replies to return."""
@@ -310,7 +334,7 @@ class FakeSlack:
         return {"ok": True, "url": "ws://127.0.0.1:9/link/?ticket=fake"}
 
     @staticmethod
-    def _page(found: list[dict[str, Any]], params: dict[str, Any], default: int = 100) -> dict[str, Any]:
+    def _page(found: list[Any], params: dict[str, Any], default: int = 100) -> dict[str, Any]:
         """One page of `found`, as Slack pages: `limit` at a time, `response_metadata.next_cursor`."""
         start = int(str(params.get("cursor") or "offset:0").split(":", 1)[1])
         limit = int(params.get("limit") or default)
@@ -367,6 +391,14 @@ class FakeSlack:
         ]  # fmt: skip
         page = self._page(wanted, params)
         return {"ok": True, "channels": page["messages"], "response_metadata": page["response_metadata"]}
+
+    def _conversations_members(self, params: dict[str, Any], team_id: str) -> dict[str, Any]:
+        channel = self.channels.get(str(params.get("channel")))
+        if channel is None or (channel["is_private"] and not channel.get("is_member")):
+            return {"ok": False, "error": "channel_not_found"}
+        limit = min(int(params.get("limit") or 100), self.members_page)
+        page = self._page(list(self.members.get(channel["id"], [])), {**params, "limit": limit})
+        return {"ok": True, "members": page["messages"], "response_metadata": page["response_metadata"]}
 
     def _conversations_open(self, params: dict[str, Any], team_id: str) -> dict[str, Any]:
         users = str(params.get("users", ""))

@@ -25,6 +25,7 @@ from bot.runtime.server import ServerThread, build_asgi
 from bot.services import Services
 from bot.services.digests.delivery import DigestPass
 from bot.services.feeds import FeedPoller
+from bot.services.members import refresh_members
 from bot.services.pages import MetadataWorker
 from bot.services.recommendation_dms import send_due_notices
 from bot.services.shares import CaptureWorker
@@ -46,6 +47,7 @@ PEOPLE = {  # four people in three time zones
 }
 ANA, BEN, CHEN, DARA = PEOPLE
 CHANNELS = {"C0DEMOENG1": ("engineering", False), "G0DEMOLEAD": ("leads-private", True)}
+MEMBERS = {"C0DEMOENG1": [ANA, BEN, CHEN, DARA], "G0DEMOLEAD": [CHEN, DARA]}  # who is in each channel
 
 
 class Clock:
@@ -159,7 +161,7 @@ class Demo:
             for user_id, (name, tz) in PEOPLE.items():
                 self.slack.add_user(user_id, name, tz=tz)
             for channel_id, (name, private) in CHANNELS.items():
-                self.slack.add_channel(channel_id, name, private=private)
+                self.slack.add_channel(channel_id, name, private=private, members=MEMBERS[channel_id])
             self.clock = Clock(datetime(2026, 11, 23, 9, 0, tzinfo=UTC))  # Monday
             settings = Settings(
                 slack_bot_token=BOT_TOKEN,
@@ -174,6 +176,7 @@ class Demo:
             migrate.upgrade(services.engine)
             fetcher = settings.fetcher()
             self.worker = MetadataWorker(services, fetcher)
+            refresh_members(services, TEAM_ID)  # what a worker reads of a newly installed workspace
             try:
                 with ServerThread(build_asgi(create_app(services), services)) as app:
                     self.driver = SlackDriver(

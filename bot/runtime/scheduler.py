@@ -15,6 +15,7 @@ from bot.services.digests.delivery import run_digests
 from bot.services.events import prune_processed_events
 from bot.services.feeds import poll_feeds
 from bot.services.leaving import forget_departed
+from bot.services.members import refresh_due_members
 from bot.services.recommendation_dms import resend_undelivered, send_due_notices
 from bot.services.roundups import run_roundups
 from storage.claims import forget_heartbeats
@@ -84,4 +85,5 @@ def default_jobs(services: Services) -> list[Job]:
         Job("weekly-digests", 30, lambda: run_digests(services)),
         Job("history-imports", 30, lambda: run_waiting_backfills(services)),
         Job("channel-roundups", 30, lambda: run_roundups(services)),
+        Job("channel-members", 60, lambda: refresh_due_members(services)),  # a new install's within a minute
     ]

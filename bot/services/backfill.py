@@ -24,6 +24,7 @@ from slack_sdk.errors import SlackApiError
 from bot.services import Services
 from bot.services.capture import add_channel_topics, capture_message, save_items
 from bot.services.lookups import NotAColleague, colleague, conversation, known_conversation, workspace_url
+from bot.services.members import refresh_channel
 from bot.services.messages import read_message
 from bot.settings import Settings
 from bot.slack.client import client_for_team
@@ -150,6 +151,7 @@ class Backfiller:
     def run(self, row: Backfill) -> Tally:
         """Read the channel's history page by page until done, stopped or refused."""
         tally = Tally(row.channel_id, row.name, row.messages, row.links, row.saves, row.state)
+        refresh_channel(self.services, self.client, self.team_id, row.channel_id)  # who is in it, while here
         base = workspace_url(self.services, self.client, self.team_id)
         topics = default_topics(conversation(self.services, self.client, self.team_id, row.channel_id))
         try:

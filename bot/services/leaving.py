@@ -10,14 +10,17 @@ from datetime import timedelta
 
 from bot.services import Services
 from storage import workspaces
+from storage.channels import drop_members
 from storage.forget import forget_workspace
 
 logger = logging.getLogger(__name__)
 
 
 def leave(services: Services, team_id: str) -> None:
-    """Stop serving `team_id` now: digests, deliveries, notices and feed polls skip it from here on."""
+    """Stop serving `team_id` now: digests, deliveries, notices and feed polls skip it from here on.
+    Who is in its channels goes at once: nothing keeps it current, and a reinstall reads it again."""
     with services.new_session() as session:
+        drop_members(session=session, team_id=team_id)
         if workspaces.mark_left(session=session, team_id=team_id, now=services.clock()):
             days = services.settings.forget_after_days
             logger.info("workspace %s left; its data is deleted in %s days unless it installs again", team_id, days)
