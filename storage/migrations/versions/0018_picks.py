@@ -1,7 +1,7 @@
 """Picked for you: what each person waved off, each workspace's fitted weights, pages' keywords
 
 Revision ID: 0018
-Revises: 0016
+Revises: 0017
 Create Date: 2026-12-03 15:00:00.000000
 
 The weekly digest picks items for everyone from what they and their colleagues share and save
@@ -19,7 +19,7 @@ from alembic import op
 import storage.types
 
 revision: str = "0018"
-down_revision: str | None = "0016"
+down_revision: str | None = "0017"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
