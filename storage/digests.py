@@ -24,6 +24,7 @@ from storage.models import (
     Person,
     Recommendation,
     Save,
+    Share,
     Subscription,
 )
 from storage.types import UTCDateTime
@@ -32,8 +33,8 @@ from storage.visibility import in_the_open, tag_seen_by
 
 def candidates(*, session: Session, team_id: str) -> dict[str, datetime]:
     """People with something a digest could hold (interests, subscriptions, follows, saves or
-    recommendations received), each with when they first had any. People who turned their digest
-    off are left out."""
+    recommendations received) or who took part (shared, recommended: their picks come from it),
+    each with when they first had any. People who turned their digest off are left out."""
     everyone = union_all(
         select(col(Interest.user_id).label("user_id"), col(Interest.created_at).label("at")).where(
             Interest.team_id == team_id
@@ -42,6 +43,10 @@ def candidates(*, session: Session, team_id: str) -> dict[str, datetime]:
         select(col(Follow.follower_id), col(Follow.created_at)).where(Follow.team_id == team_id),
         select(col(Save.user_id), col(Save.saved_at)).where(Save.team_id == team_id),
         select(col(Recommendation.to_user_id), col(Recommendation.created_at)).where(Recommendation.team_id == team_id),
+        select(col(Recommendation.from_user_id), col(Recommendation.created_at)).where(
+            Recommendation.team_id == team_id
+        ),
+        select(col(Share.user_id), col(Share.shared_at)).where(Share.team_id == team_id),
     ).subquery()
     off = select(Person.user_id).where(Person.team_id == team_id, col(Person.digest_enabled).is_(False))
     statement = (

@@ -18,12 +18,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, delete
+from sqlalchemy import ColumnElement, delete, update
 from sqlalchemy import select as sa_select
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from storage.db import chunked, one_of
 from storage.models import (
+    Channel,
     CuratedList,
     Dismissal,
     Follow,
@@ -37,7 +39,7 @@ from storage.models import (
     Share,
     Subscription,
 )
-from storage.visibility import done_in_the_open, in_the_open, share_in_the_open, tag_seen_by
+from storage.visibility import channel_in_the_open, done_in_the_open, in_the_open, share_in_the_open, tag_seen_by
 
 
 class Appearance(NamedTuple):
@@ -63,7 +65,8 @@ class Open:
 
 @dataclass
 class Own:
-    """Each person's own activity: (item, what, when); `what` is shared, saved, done, sent, received."""
+    """Each person's own activity: (item, what, when); `what` is shared, saved, done, sent, received,
+    or listed (on a list of theirs)."""
 
     acts: dict[str, list[tuple[int, str, datetime]]] = field(default_factory=dict)
     dismissed: dict[str, set[int]] = field(default_factory=dict)
@@ -163,6 +166,14 @@ def own_activity(session: Session, *, team_id: str, users: list[str] | None, sin
                 )
             ):
                 add(str(user_id), int(item_id), what, at)
+        for item_id, owner, at in session.execute(  # what they put on their lists, or their lists' feeds did
+            sa_select(col(ListItem.item_id), col(CuratedList.owner_id), col(ListItem.added_at))
+            .join(CuratedList, col(CuratedList.id) == col(ListItem.list_id))
+            .where(
+                col(CuratedList.team_id) == team_id, col(ListItem.added_at) >= since, *whose(col(CuratedList.owner_id))
+            )
+        ):
+            add(str(owner), int(item_id), "listed", at)
         for user_id, item_id in session.execute(
             sa_select(col(Dismissal.user_id), col(Dismissal.item_id)).where(
                 col(Dismissal.team_id) == team_id, *whose(col(Dismissal.user_id))
@@ -216,6 +227,20 @@ def open_topics(session: Session, item_ids: Iterable[int]) -> dict[int, set[str]
     return found
 
 
+def channel_names(session: Session, *, team_id: str, channel_ids: Iterable[str]) -> dict[str, str]:
+    """The names of those of `channel_ids` that are public (a reason may name them)."""
+    found: dict[str, str] = {}
+    for chunk in chunked(sorted(set(channel_ids))):
+        for channel_id, name in session.execute(
+            sa_select(col(Channel.channel_id), col(Channel.name)).where(
+                col(Channel.team_id) == team_id, one_of(session, col(Channel.channel_id), chunk), channel_in_the_open()
+            )
+        ):
+            if name:
+                found[str(channel_id)] = str(name)
+    return found
+
+
 # -- Not for me --------------------------------------------------------------------------------------
 
 
@@ -258,11 +283,24 @@ def stored_model(session: Session, *, team_id: str) -> PickModel | None:
 
 
 def store_model(session: Session, *, team_id: str, weights: str, examples: int, positives: int, now: datetime) -> None:
-    """Keep the workspace's newest fit (a refit replaces it; two at once: the last one wins whole)."""
+    """Keep the workspace's newest fit: a refit replaces it whole; of two at once, one wins whole."""
+    values: dict[str, Any] = {"weights": weights, "examples": examples, "positives": positives, "fitted_at": now}
     row = session.get(PickModel, team_id, with_for_update=True)
-    if row is None:
-        session.add(PickModel(team_id=team_id, weights=weights, examples=examples, positives=positives, fitted_at=now))
-    else:
-        row.weights, row.examples, row.positives, row.fitted_at = weights, examples, positives, now
+    if row is not None:
+        for name, value in values.items():
+            setattr(row, name, value)
         session.add(row)
-    session.flush()
+        session.flush()
+        return
+    try:
+        with session.begin_nested():
+            session.add(
+                PickModel(team_id=team_id, weights=weights, examples=examples, positives=positives, fitted_at=now)
+            )
+    except IntegrityError:  # another process stored its fit first: this one replaces it
+        session.execute(
+            update(PickModel)
+            .where(col(PickModel.team_id) == team_id)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )

@@ -28,7 +28,12 @@ def test_the_demo_week_shows_what_each_person_would_see() -> None:
     assert "in _Learning Rust_" in ana
     assert "Understanding Ownership in Rust" in dara and "shared by @Ben" in dara
     assert "reorg" not in (ana + dara).lower()
-    assert result.digests[BEN] is None and result.digests[CHEN] is None
+    # Ben and Chen typed no setting: what their colleagues shared is picked for them, never their own.
+    ben, chen = result.digests[BEN] or "", result.digests[CHEN] or ""
+    assert "Picked for you" in ben and "Picked for you" in chen
+    assert "Blameless Postmortems" in ben and "Blameless Postmortems" not in chen  # Chen shared it
+    assert "Understanding Ownership in Rust" in chen and "Understanding Ownership in Rust" not in ben  # Ben's
+    assert "reorg" not in (ben + chen).lower()
     assert "Ana sees (the Home tab)" in output
 
 

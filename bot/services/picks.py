@@ -40,6 +40,7 @@ from sklearn.linear_model import LogisticRegression
 from sqlmodel import Session
 
 from bot.slack import blocks
+from storage import channels as channel_store
 from storage import picks as store
 from storage.picks import Appearance, Open, Own
 
@@ -88,7 +89,7 @@ DEFAULTS = {
     "fresh": 0.1,
     "dismissed": -1.0,
 }
-ACT_WEIGHT = {"shared": 1.0, "saved": 1.0, "done": 1.2, "sent": 0.7, "received": 0.5}
+ACT_WEIGHT = {"shared": 1.0, "saved": 1.0, "done": 1.2, "sent": 0.7, "received": 0.5, "listed": 1.0}
 TOOK = ("saved", "done")  # what counts as a win
 
 
@@ -113,7 +114,7 @@ class Weights:
             values = {name: float(stored.get(name, DEFAULTS[name])) for name in FEATURES}
         except (ValueError, TypeError, AttributeError):
             return cls(dict(DEFAULTS))
-        return cls(values, fitted=True)
+        return cls(values, fitted=bool(stored))
 
     def vector(self) -> np.ndarray:
         return np.array([self.values[name] for name in FEATURES], dtype=np.float64)
@@ -170,6 +171,7 @@ class World:
         )
         self.channels = sorted({a.channel_id for a in open_.appearances.values() if a.channel_id})
         self.channel_index = {c: n for n, c in enumerate(self.channels)}
+        self.channel_names: dict[str, str] = {}  # public channels' names, for reasons (Slack shows an id otherwise)
         self.sharers = sorted({a.sharer for a in open_.appearances.values() if a.sharer})
         self.sharer_index = {s: n for n, s in enumerate(self.sharers)}
 
@@ -401,7 +403,8 @@ def _sample_rows(features: np.ndarray, allowed: np.ndarray, limit: int, rng: ran
 # -- loading, fitting, picking -------------------------------------------------------------------------
 
 
-def load_world(session: Session, *, team_id: str, now: datetime, members: dict[str, set[str]] | None = None) -> World:
+def load_world(session: Session, *, team_id: str, now: datetime) -> World:
+    """Everything picking reads for one workspace, as of `now`: the last half year."""
     since = now - HISTORY
     open_ = store.in_the_open_since(session, team_id=team_id, since=since)
     own = store.own_activity(session, team_id=team_id, users=None, since=since)
@@ -409,7 +412,14 @@ def load_world(session: Session, *, team_id: str, now: datetime, members: dict[s
     wanted |= {i for acts in own.acts.values() for i, _, _ in acts}
     texts = store.texts(session, wanted)
     topics = store.open_topics(session, wanted)
-    return World(open_, own, texts, topics, members or {}, now)
+    channels = sorted({a.channel_id for a in open_.appearances.values() if a.channel_id})
+    members: dict[str, set[str]] = {}
+    for channel, people in channel_store.members_of(session=session, team_id=team_id, channel_ids=channels).items():
+        for person in people:
+            members.setdefault(person, set()).add(channel)
+    world = World(open_, own, texts, topics, members, now)
+    world.channel_names = store.channel_names(session, team_id=team_id, channel_ids=channels)
+    return world
 
 
 @dataclass
@@ -491,9 +501,12 @@ class Picker:
         self._scorer: Scorer | None = None
         self._scale: Scale | None = None
 
-    def pick(self, windows: dict[str, tuple[datetime, datetime]], *, limit: int = PICKS) -> dict[str, list[Pick]]:
+    def pick(
+        self, windows: dict[str, tuple[datetime, datetime]], *, limit: int = PICKS, first: set[str] | None = None
+    ) -> dict[str, list[Pick]]:
         """Up to `limit` picks for each person, from the items that reached the open in their window
-        (since their last digest, until now); older ones (up to four weeks) join a week that was thin."""
+        (since their last digest, until now). For someone whose first digest this is (`first`; None:
+        everyone), a thin week is filled from the weeks before: later, those were their last picks."""
         w = self.world
         if not windows:
             return {}
@@ -518,7 +531,7 @@ class Picker:
                 in_week = open_to_them & (appeared >= begin.timestamp())
                 ranked = np.argsort(-scores[row], kind="stable")
                 order = [j for j in ranked if in_week[j]][:limit]
-                if in_week.sum() < THIN:  # a thin week: the best of the weeks before fill it
+                if in_week.sum() < THIN and (first is None or user in first):
                     older = open_to_them & ~in_week & (appeared >= (begin - THIN_LOOKBACK + WEEK).timestamp())
                     order += [j for j in ranked if older[j]][: limit - len(order)]
                 found[user] = [
@@ -557,7 +570,19 @@ class Picker:
             reason = self._reason(FEATURES[int(f)], scorer, user, user_row, col, appearance)
             if reason:
                 return reason
-        return _shared_by(appearance)
+        return self._shared_by(appearance)
+
+    def _channel(self, channel_id: str) -> str:
+        name = self.world.channel_names.get(channel_id)
+        return f"<#{channel_id}|{name}>" if name else f"<#{channel_id}>"
+
+    def _shared_by(self, appearance: Appearance) -> str:
+        if appearance.sharer and appearance.channel_id:
+            return f"shared by <@{appearance.sharer}> in {self._channel(appearance.channel_id)}"
+        if appearance.list_id is not None:
+            name = self.world.open.list_names.get(appearance.list_id)
+            return f"new in _{blocks.slack_escape(name)}_" if name else "new on a list"
+        return "new this week"
 
     def _reason(
         self, feature: str, scorer: Scorer, user: str, user_row: int, col: int, appearance: Appearance
@@ -591,7 +616,7 @@ class Picker:
         if feature in ("popular",) and scorer.pool_saves[col] >= 2:
             return f"saved by {int(scorer.pool_saves[col])} colleagues"
         if feature in ("channel", "member") and appearance.channel_id:
-            where = f"<#{appearance.channel_id}>"
+            where = self._channel(appearance.channel_id)
             if scorer.pool_saves[col] >= 2:
                 return f"popular in {where}, where you are"
             return f"shared in {where}, where you are"
@@ -615,19 +640,17 @@ class Picker:
 
 
 def _what_you_did(acts: list[tuple[int, str, datetime]], item: int) -> str:
-    said = {"shared": "you shared", "saved": "you saved", "done": "you read", "sent": "you recommended"}
-    for wanted in ("done", "saved", "shared", "sent"):
+    said = {
+        "shared": "you shared",
+        "saved": "you saved",
+        "done": "you read",
+        "sent": "you recommended",
+        "listed": "on your list",
+    }
+    for wanted in ("done", "saved", "shared", "listed", "sent"):
         if any(i == item and what == wanted for i, what, _ in acts):
             return said[wanted]
     return "you were sent"
-
-
-def _shared_by(appearance: Appearance) -> str:
-    if appearance.sharer and appearance.channel_id:
-        return f"shared by <@{appearance.sharer}> in <#{appearance.channel_id}>"
-    if appearance.list_id is not None:
-        return "new on a list"
-    return "new this week"
 
 
 def weights_for(session: Session, *, team_id: str) -> Weights:
@@ -635,10 +658,9 @@ def weights_for(session: Session, *, team_id: str) -> Weights:
     return Weights.parse(row.weights if row is not None else None)
 
 
-def refit(session: Session, *, team_id: str, now: datetime, members: dict[str, set[str]] | None = None) -> Fit:
+def refit(session: Session, *, team_id: str, now: datetime) -> Fit:
     """Fit the workspace's weights on its earlier weeks and keep them (scheduled weekly)."""
-    world = load_world(session, team_id=team_id, now=now, members=members)
-    fitted = fit(world)
+    fitted = fit(load_world(session, team_id=team_id, now=now))
     store.store_model(
         session,
         team_id=team_id,
@@ -656,6 +678,27 @@ def refit(session: Session, *, team_id: str, now: datetime, members: dict[str, s
         "learned" if fitted.weights.fitted else "defaults",
     )
     return fitted
+
+
+def picker_for(session: Session, *, team_id: str, now: datetime, store_fit: bool = True) -> Picker:
+    """The workspace's picker as of `now`, with its fitted weights; a workspace never fitted is fitted
+    first (kept unless `store_fit` is False: a dry run changes nothing)."""
+    world = load_world(session, team_id=team_id, now=now)
+    row = store.stored_model(session, team_id=team_id)
+    if row is not None:
+        return Picker(world, Weights.parse(row.weights))
+    fitted = fit(world)
+    if store_fit:
+        store.store_model(
+            session,
+            team_id=team_id,
+            weights=json.dumps(fitted.weights.values if fitted.weights.fitted else {}),
+            examples=fitted.examples,
+            positives=fitted.positives,
+            now=now,
+        )
+        session.commit()
+    return Picker(world, fitted.weights)
 
 
 def needs_refit(session: Session, *, team_id: str, now: datetime) -> bool:

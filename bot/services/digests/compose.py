@@ -124,10 +124,13 @@ Choice = list[tuple[str, list[tuple[int, str]]]]  # sections as titles and (item
 def choose(plan_: Plan, public: dict[int, bool], own_shares: set[tuple[str, int]]) -> Choice:
     """Sections in order, only where not empty, five items each (three reminders); an item appears
     once; a person's own shares never fill their own sections; private items only where the
-    person may see them (recommended to them, on their shelf). `public` holds every existing item."""
-    chosen: Choice = []
+    person may see them (recommended to them, on their shelf). `public` holds every existing item.
+
+    Picks are chosen last, though shown second: what someone asked for (their lists, follows and
+    interests) keeps its place, and picks bring what those sections do not already hold."""
     seen: set[int] = set()
-    for title, candidates in plan_.sections:
+    by_title: dict[str, list[tuple[int, str]]] = {}
+    for title, candidates in sorted(plan_.sections, key=lambda section: section[0] == PICKED):
         limit = UNREAD_REMINDERS if title == "Still on your shelf" else PER_SECTION
         entries: list[tuple[int, str]] = []
         for item_id, why in candidates:
@@ -137,9 +140,8 @@ def choose(plan_: Plan, public: dict[int, bool], own_shares: set[tuple[str, int]
                 continue
             seen.add(item_id)
             entries.append((item_id, why))
-        if entries:
-            chosen.append((title, entries))
-    return chosen
+        by_title[title] = entries
+    return [(title, by_title[title]) for title, _ in plan_.sections if by_title.get(title)]
 
 
 def assemble(user_id: str, slot_at: datetime, chosen: Choice, items: dict[int, ItemCard]) -> Digest:
@@ -187,7 +189,8 @@ def build_all(
     picked: dict[str, list[Pick]] = {}
     if picker is not None:
         until = now or max(slots.values())
-        picked = picker.pick({user: (sinces[user], max(until, slots[user])) for user in users}, limit=PER_SECTION * 2)
+        windows = {user: (sinces[user], max(until, slots[user])) for user in users}
+        picked = picker.pick(windows, limit=PER_SECTION * 2, first={user for user in users if user not in sent})
     plans = []
     for user_id in users:
         slot = slots[user_id]

@@ -18,6 +18,7 @@ from bot.services import Services, lookups
 from bot.services.digests.compose import Digest, Week, build_all, render, tags_of, week_before
 from bot.services.digests.slots import current_slot, next_slot, next_slot_anywhere, preferences
 from bot.services.lookups import PROFILE_MAX_AGE, workspaces
+from bot.services.picks import Picker, picker_for
 from bot.services.recommendation_dms import client_for_team
 from bot.slack import blocks
 from storage import digests, schedule
@@ -60,6 +61,7 @@ class DigestPass:
         self.sleep = sleep
         self._weeks: dict[str, Week] = {}  # per workspace
         self._activity = Activity()
+        self._pickers: dict[str, Picker] = {}  # per workspace
 
     def run(self, team_id: str, *, now: datetime | None = None, dry_run: bool = False) -> PassResult:
         now = now or self.services.clock()
@@ -93,6 +95,7 @@ class DigestPass:
         pending = sorted(slots)
         if self.progress is not None:
             self.progress.grow(len(pending))
+        picker = self._picker(team_id, now, dry_run) if pending else None
         # In batches, so memory stays flat however large the workspace.
         for start in range(0, len(pending), BATCH):
             batch = {user: slots[user] for user in pending[start : start + BATCH]}
@@ -103,6 +106,8 @@ class DigestPass:
                     slots=batch,
                     week_for=lambda _slot: self._week(session, team_id, slots),
                     activity=self._activity,
+                    picker=picker,
+                    now=now,
                 )
                 tags = tags_of(session, [d for d in built.values() if not d.empty])
             if not dry_run:
@@ -137,6 +142,13 @@ class DigestPass:
                 slot = next_slot(now, weekday=day, at=at, tz_name=person.tz)
             soonest = min(soonest, slot)
         return soonest
+
+    def _picker(self, team_id: str, now: datetime, dry_run: bool) -> Picker:
+        """The workspace's picks for this pass, read once for all its batches."""
+        if team_id not in self._pickers:
+            with self.services.new_session() as session:
+                self._pickers[team_id] = picker_for(session, team_id=team_id, now=now, store_fit=not dry_run)
+        return self._pickers[team_id]
 
     def _week(self, session: Session, team_id: str, slots: dict[str, datetime]) -> Week:
         """The week's top items by topic, read once per pass and workspace: the seven days before the

@@ -34,9 +34,7 @@ def upgrade() -> None:
         sa.Column("user_id", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
         sa.Column("item_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("created_at", storage.types.UTCDateTime(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["item_id"], ["item.id"], name=op.f("fk_dismissal_item_id_item"), ondelete="CASCADE"
-        ),
+        sa.ForeignKeyConstraint(["item_id"], ["item.id"], name=op.f("fk_dismissal_item_id_item"), ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_dismissal")),
         sa.UniqueConstraint("team_id", "user_id", "item_id", name=op.f("uq_dismissal_team_id_user_id_item_id")),
     )
