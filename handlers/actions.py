@@ -22,7 +22,7 @@ from bot.services.forgetting import forget_me, summary
 from bot.services.lookups import refresh_profile
 from bot.services.recommendation_dms import deliver, refresh, refused_text
 from bot.services.recommendations import NotAllowed, act, recommend_suggested, recommendable
-from bot.services.saving import done_pressed, save_pressed
+from bot.services.saving import done_pressed, not_for_me_pressed, save_pressed
 from bot.slack import blocks
 from bot.slack.home import HISTORY_IMPORT
 from handlers.events import publish
@@ -37,7 +37,7 @@ def _reply(respond: Respond, text: str) -> None:
 
 def register(app: App, services: Services, shelf: Shelf) -> None:
     _forget_buttons(app, services)
-    _item_buttons(app, services)
+    _item_buttons(app, services, shelf)
     _recommendation_buttons(app, services)
     _home_controls(app, services, shelf)
 
@@ -64,7 +64,7 @@ def _forget_buttons(app: App, services: Services) -> None:
     app.action(blocks.FORGET_ME_NOT)(ack=ack_keep, lazy=[replace])
 
 
-def _item_buttons(app: App, services: Services) -> None:
+def _item_buttons(app: App, services: Services, shelf: Shelf) -> None:
     def on_item(press: Callable[..., str]) -> tuple[Callable[..., None], Callable[..., None]]:
         """A Save or Done button on an item card: done at once, said once Slack has its answer."""
 
@@ -82,6 +82,30 @@ def _item_buttons(app: App, services: Services) -> None:
     for action_id, press in (("item_save", save_pressed), ("item_done", done_pressed)):
         ack_press, say = on_item(press)
         app.action(action_id)(ack=ack_press, lazy=[say])
+
+    def ack_not_for_me(ack: Ack, body: dict[str, Any], action: dict[str, Any], context: BoltContext) -> None:
+        context["said"], context["link"] = not_for_me_pressed(
+            services, team_id=context.team_id or "", user_id=user_of(body), item_id=number_in(action.get("value"))
+        )
+        ack()
+
+    def fold(
+        body: dict[str, Any], action: dict[str, Any], context: BoltContext, client: WebClient, respond: Respond
+    ) -> None:
+        """The digest updates in place: the card folds into a line. On the Home tab, it is redrawn."""
+        link = context.get("link")
+        if (body.get("view") or {}).get("type") == "home":
+            publish(services, client, team_id=context.team_id or "", user_id=user_of(body), shelf=shelf)
+            return
+        message = body.get("message") or {}
+        channel = (body.get("container") or {}).get("channel_id") or (body.get("channel") or {}).get("id")
+        folded = blocks.waved_off(message.get("blocks") or [], number_in(action.get("value")), link or "")
+        if link is None or folded is None or not channel or not message.get("ts"):
+            _reply(respond, context["said"])
+            return
+        client.chat_update(channel=channel, ts=message["ts"], text=message.get("text") or "", blocks=folded)
+
+    app.action(blocks.NOT_FOR_ME)(ack=ack_not_for_me, lazy=[fold])
 
     def ack_recommend(ack: Ack, body: dict[str, Any], action: dict[str, Any], context: BoltContext) -> None:
         context["item"] = recommendable(

@@ -21,6 +21,7 @@ from storage.models import (
     ChannelMember,
     CuratedList,
     DigestDelivery,
+    Dismissal,
     Feed,
     FeedEntry,
     Follow,
@@ -112,6 +113,7 @@ def forget_person(*, session: Session, team_id: str, user_id: str) -> Forgotten:
         (Interest, Interest.user_id),
         (DigestDelivery, DigestDelivery.user_id),
         (ChannelMember, ChannelMember.user_id),  # which channels Slack said they are in
+        (Dismissal, Dismissal.user_id),  # what they waved off with Not for me
         (Person, Person.user_id),
     ):
         _affected(session, delete(model).where(col(model.team_id) == team_id, col(column) == user_id))

@@ -22,7 +22,7 @@ PUBLIC = "https://example.com/public-talk"
 PRIVATE = "https://example.com/private-memo"
 
 
-def ana_uses_everything(driver: SlackDriver, slack: FakeSlack) -> None:
+def ana_uses_everything(driver: SlackDriver, slack: FakeSlack, services: Services) -> None:
     slack.add_user(CAROL, "Carol")
     driver.event(message(f"<{PUBLIC}> #mustread great talk", ts="1764238600.000100"))
     driver.event(
@@ -44,12 +44,15 @@ def ana_uses_everything(driver: SlackDriver, slack: FakeSlack) -> None:
     driver.command("digest day fri", user=ANA)
     driver.command("roundup on", user=ANA)
     driver.event({"type": "member_joined_channel", "user": ANA, "channel": "C0GENERAL1", "channel_type": "C"})
+    driver.event(message("<https://example.com/not-for-ana>", user=BEN, ts="1764238600.000300"))
+    not_for_ana = next(i.id for i in items(services) if i.url.endswith("not-for-ana"))
+    driver.press("pick_not_for_me", str(not_for_ana), user=ANA)  # on a pick in her digest
 
 
 def test_forget_me_asks_first_and_keeps_everything_until_confirmed(
     driver: SlackDriver, slack: FakeSlack, services: Services
 ) -> None:
-    ana_uses_everything(driver, slack)
+    ana_uses_everything(driver, slack, services)
     before = rows_mentioning(services, ANA)
     response = driver.command("forget me", user=ANA)
     body = response.json()
@@ -71,9 +74,10 @@ def test_forget_me_asks_first_and_keeps_everything_until_confirmed(
 def test_forgetting_leaves_no_row_of_the_person_and_keeps_what_colleagues_hold(
     driver: SlackDriver, slack: FakeSlack, services: Services
 ) -> None:
-    ana_uses_everything(driver, slack)
+    ana_uses_everything(driver, slack, services)
     assert {"save", "share", "interest", "follow", "curated_list", "subscription", "recommendation", "person",
-            "item_tag", "search_doc", "roundup", "channel_member"} <= set(rows_mentioning(services, ANA))  # fmt: skip
+            "item_tag", "search_doc", "roundup", "channel_member",
+            "dismissal"} <= set(rows_mentioning(services, ANA))  # fmt: skip
 
     assert driver.press("forget_me", "me", user=ANA).status_code == 200
     said = wait_for(lambda: [c.params for c in slack.responses() if "forgotten you" in json.dumps(c.params)])
@@ -82,9 +86,9 @@ def test_forgetting_leaves_no_row_of_the_person_and_keeps_what_colleagues_hold(
 
     # Ben's save of the public talk and the public share stay; the share names nobody now.
     urls = {i.url: i for i in items(services)}
-    assert set(urls) == {PUBLIC}  # Ana's private memo and her own save are gone with her
+    assert set(urls) == {PUBLIC, "https://example.com/not-for-ana"}  # Ana's private memo and save are gone
     assert urls[PUBLIC].is_public
-    [share] = shares(services)
+    [share] = [s for s in shares(services) if s.user_id != BEN]
     assert share.user_id == "" and share.context is None and share.permalink is not None
     assert f"`{urls[PUBLIC].id}`" in reply_text(driver.command("mine", user=BEN))
     assert "#mustread" in reply_text(driver.command("search great talk", user=CAROL)) or "public-talk" in reply_text(

@@ -12,6 +12,7 @@ from sqlmodel import Session
 from bot.services import Services
 from storage import items as item_store
 from storage import lists as list_store
+from storage import picks as pick_store
 from storage import recommendations as rec_store
 from storage import tags as tag_store
 from storage.models import Item
@@ -34,7 +35,8 @@ def _item(item: Item) -> dict[str, Any]:
 
 
 def export(session: Session, *, team_id: str, user_id: str, now: datetime) -> dict[str, Any]:
-    """Saves with notes, lists, subscriptions, follows, interests, and recommendations sent and received."""
+    """Saves with notes, lists, subscriptions, follows, interests, what they marked *Not for me*, and
+    recommendations sent and received."""
     shelf = item_store.shelf(session=session, team_id=team_id, user_id=user_id)
     tags = tag_store.tag_names(session=session, item_ids=[item.id or 0 for _, item in shelf], viewer=user_id)
     own_lists = []
@@ -88,6 +90,11 @@ def export(session: Session, *, team_id: str, user_id: str, now: datetime) -> di
             }
             for rec, item in sent
         ],
+        "not_for_me": [
+            {**_item(item), "at": _when(at)}
+            for item_id, at in pick_store.dismissals(session, team_id=team_id, user_id=user_id)
+            if (item := session.get(Item, item_id)) is not None
+        ],
         "recommendations_received": [
             {**_item(item), "from": rec.from_user_id, "note": rec.note, "received_at": _when(rec.created_at)}
             for rec, item in received
@@ -110,5 +117,5 @@ def send_export(services: Services, client: WebClient, *, team_id: str, user_id:
         filename="peershelf-export.json",
         title="Your Peershelf data",
         initial_comment="Here is everything Peershelf keeps for you: saves and notes, lists, follows, "
-        "interests and recommendations.",
+        "interests, Not for me marks and recommendations.",
     )

@@ -1,4 +1,5 @@
-"""The App Home tab: a person's shelf, lists, interests, digest settings and the week's top items."""
+"""The App Home tab: a person's shelf, what was picked for them, lists, interests, digest settings and
+the week's top items."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 
 from bot.services import Services
 from bot.services.digests.slots import preferences
+from bot.services.picks import picks_for
 from bot.slack import home as home_tab
 from storage import backfills
 from storage import items as item_store
@@ -14,6 +16,7 @@ from storage import lists as list_store
 from storage import tags as tag_store
 from storage.activity import top_items
 from storage.people import get_person, interests_of
+from storage.snapshot import cards_by_id
 
 TOP_ROWS = 5
 
@@ -32,6 +35,9 @@ def home_view(
         interests = interests_of(session=session, team_id=team_id, user_id=user_id)
         person = get_person(session=session, team_id=team_id, user_id=user_id)
         top = top_items(session=session, team_id=team_id, since=now - timedelta(days=7), limit=TOP_ROWS)
+        picked = picks_for(session, team_id=team_id, user_id=user_id, now=now)
+        cards = cards_by_id(session, [pick.item_id for pick in picked])
+        picked_tags = tag_store.tag_names(session=session, item_ids=list(cards), viewer=user_id)
         imported = backfills.progress(session=session, team_id=team_id) if person and person.is_admin else None
     day, at = preferences(
         services.settings, person.digest_day if person else None, person.digest_time if person else None
@@ -50,6 +56,11 @@ def home_view(
         digest_time=f"{at:%H:%M}",
         time_zone=person.tz if person else None,
         top=top,
+        picks=[
+            (cards[pick.item_id], pick.why, picked_tags.get(pick.item_id, []))
+            for pick in picked
+            if pick.item_id in cards
+        ],
         commands=commands,
         **(history_panel(imported) if person and person.is_admin else {}),
     )

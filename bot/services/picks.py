@@ -29,6 +29,7 @@ from __future__ import annotations
 import json
 import logging
 import random
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -89,8 +90,9 @@ DEFAULTS = {
     "fresh": 0.1,
     "dismissed": -1.0,
 }
+PRIVATE_SIGNALS = ("interest", "follow", "listed", "dismissed")  # fed by a person's own settings and marks
+LEARNED = tuple(name for name in FEATURES if name not in PRIVATE_SIGNALS)
 ACT_WEIGHT = {"shared": 1.0, "saved": 1.0, "done": 1.2, "sent": 0.7, "received": 0.5, "listed": 1.0}
-TOOK = ("saved", "done")  # what counts as a win
 
 
 @dataclass
@@ -121,12 +123,19 @@ class Weights:
 
 
 def _text_of(text: store.Text | None, topics: Iterable[str]) -> str:
+    """An item's words for TF-IDF: its title, description, site and kind, and its keywords and
+    topics each also as one token (`kw_machine_learning`): a tag says more whole than in pieces."""
+    whole = [f"topic_{_token(topic)}" for topic in sorted(topics)]
     if text is None:
-        return " ".join(topics)
-    parts = [text.title or "", (text.description or "")[:600], text.site_name or "", f"kind{text.kind}"]
-    parts += [(text.keywords or "").replace(",", " ")]
-    parts += [topic.replace("-", " ") + f" topic{topic}" for topic in sorted(topics)]
-    return " ".join(parts)
+        return " ".join(whole)
+    keywords = [k.strip() for k in (text.keywords or "").split(",") if k.strip()]
+    whole += [f"kw_{_token(keyword)}" for keyword in keywords]
+    parts = [text.title or "", (text.description or "")[:600], text.site_name or "", f"kind_{text.kind}"]
+    return " ".join([*parts, *keywords, *whole])
+
+
+def _token(phrase: str) -> str:
+    return re.sub(r"\W+", "_", phrase.lower()).strip("_")
 
 
 class World:
@@ -153,7 +162,7 @@ class World:
         self.index = {i: n for n, i in enumerate(self.items)}
         self.texts, self.topics = texts, topics
         corpus = [_text_of(texts.get(i), topics.get(i, ())) for i in self.items]
-        self.vectorizer = TfidfVectorizer(sublinear_tf=True, min_df=1, max_df=0.5, stop_words="english")
+        self.vectorizer = TfidfVectorizer(sublinear_tf=True)
         try:
             self.vectors = self.vectorizer.fit_transform(corpus).tocsr().astype(np.float32)
         except ValueError:  # no words at all (every page unread yet)
@@ -274,15 +283,17 @@ class Scorer:
                 listed_in.setdefault(item, []).append(list_id)
         self.pool_listed_in = [set(listed_in.get(a.item_id, ())) for a in pool]
 
-    def features(self, users: list[int]) -> np.ndarray:
-        """(people, candidates, features) for the people at rows `users` of the world."""
+    def features(self, users: list[int], *, open_only: bool = False) -> np.ndarray:
+        """(people, candidates, features) for the people at rows `users` of the world. With
+        `open_only`, only what they did in the open counts (for a fit's weights and a pass's scale,
+        which every pick goes through: nobody's private activity may shape them)."""
         w = self.world
         n, c = len(users), len(self.pool)
         out = np.zeros((n, c, len(FEATURES)), dtype=np.float32)
         if not n or not c:
             return out
-        own = self.own[users]
-        own_binary = self.own_binary[users]
+        own = self.took[users] if open_only else self.own[users]
+        own_binary = self.took[users] if open_only else self.own_binary[users]
         # content: the person's profile (their items' words, weighted) against each candidate's words
         profile = own @ w.vectors
         norms = np.sqrt(np.asarray(profile.multiply(profile).sum(axis=1)).ravel())
@@ -308,7 +319,10 @@ class Scorer:
         counts = np.maximum(np.asarray(own_binary.sum(axis=1)).ravel(), 1.0)
         topic_profile = sparse.diags(1.0 / counts) @ (own_binary @ w.topic_matrix)
         out[:, :, 6] = (topic_profile @ self.pool_topics.T).toarray() / self.pool_topic_count[None, :]
-        for row, user_row in enumerate(users):
+        out[:, :, 10] = -self.pool_age_days[None, :] / 7.0
+        if open_only:
+            return out
+        for row, user_row in enumerate(users):  # their settings, and what they waved off
             user = w.people[user_row]
             interests = w.own.interests.get(user, set())
             if interests:
@@ -321,7 +335,6 @@ class Scorer:
             subscribed = w.own.subscriptions.get(user, set())
             if subscribed:
                 out[row, :, 9] = [1.0 if lists & subscribed else 0.0 for lists in self.pool_listed_in]
-        out[:, :, 10] = -self.pool_age_days[None, :] / 7.0
         dismissed_rows = [[w.index[i] for i in w.own.dismissed.get(w.people[u], ()) if i in w.index] for u in users]
         if any(dismissed_rows):
             rows = [r for r, cols in enumerate(dismissed_rows) for _ in cols]
@@ -330,13 +343,16 @@ class Scorer:
             out[:, :, 11] = ((waved @ w.vectors) @ self.pool_vectors.T).toarray()
         return out
 
-    def excluded(self, users: list[int]) -> np.ndarray:
+    def excluded(self, users: list[int], *, open_only: bool = False) -> np.ndarray:
         """(people, candidates): True where the person already has the item (shared, saved, done,
-        sent, was sent), waved it off, or shared or saved it in the open."""
+        sent, was sent), waved it off, or shared or saved it in the open (only the last with
+        `open_only`)."""
         w = self.world
-        mask = (self.own_binary[users][:, self.cols].toarray() > 0) | (self.took[users][:, self.cols].toarray() > 0)
+        mask = self.took[users][:, self.cols].toarray() > 0
+        if not open_only:
+            mask |= self.own_binary[users][:, self.cols].toarray() > 0
         for row, user_row in enumerate(users):
-            waved = w.own.dismissed.get(w.people[user_row])
+            waved = None if open_only else w.own.dismissed.get(w.people[user_row])
             if waved:
                 mask[row] |= np.array([a.item_id in waved for a in self.pool])
             mask[row] |= np.array([a.sharer == w.people[user_row] for a in self.pool])
@@ -437,12 +453,19 @@ def fit(world: World, *, weeks: int = FIT_WEEKS, seed: int = 7) -> Fit:
     week's saves (at random: a history import dates them all at their message) are taken as
     already made, as some are when a digest goes out; the rest, and any made after the cut, are
     the answers, left out of every signal. A logistic regression then learns, from each person's
-    candidates set against one another, how much each signal says."""
+    candidates set against one another, how much each signal says.
+
+    It learns only from what was done in the open (public shares, saves made in the open), so that
+    nobody's private activity shapes the weights everyone's picks go through. The signals only
+    private facts feed (interests, follows, subscriptions, Not for me) keep their default weights,
+    on the scale of the learned ones."""
     rng = random.Random(seed)
     rows: list[np.ndarray] = []
     labels: list[np.ndarray] = []
     positives = 0
-    took_by = {user: {item for item, what, _ in acts if what in TOOK} for user, acts in world.own.acts.items()}
+    took_by: dict[str, set[int]] = {}
+    for item, user, _ in world.open.saves:
+        took_by.setdefault(user, set()).add(item)
     for k in range(1, weeks + 1):
         cut = world.now - WEEK * k  # the newest week's saves are still coming in: it is never asked
         pool = world.candidates(cut - WEEK, cut)
@@ -458,11 +481,11 @@ def fit(world: World, *, weeks: int = FIT_WEEKS, seed: int = 7) -> Fit:
         hidden = {pair for pair in sorted(answers) if rng.random() >= SEEN_SHARE}
         scorer = Scorer(world, cut, pool, hidden)
         people = sorted({world.person[user] for user, _ in answers if user in world.person})
-        cut_rows, cut_labels, owners = [], [], []
+        cut_rows, cut_labels = [], []
         for start in range(0, len(people), SUB_BATCH):
             users = people[start : start + SUB_BATCH]
-            values = scorer.features(users)
-            excluded = scorer.excluded(users)
+            values = scorer.features(users, open_only=True)
+            excluded = scorer.excluded(users, open_only=True)
             for row, user_row in enumerate(users):
                 user = world.people[user_row]
                 y = np.array([(user, a.item_id) in answers for a in pool]) & ~excluded[row]
@@ -475,7 +498,6 @@ def fit(world: World, *, weeks: int = FIT_WEEKS, seed: int = 7) -> Fit:
                 cols = np.concatenate([positive_cols, negative_cols]).astype(np.int64)
                 cut_rows.append(values[row, cols])
                 cut_labels.append(np.concatenate([np.ones(len(positive_cols)), np.zeros(len(negative_cols))]))
-                owners.append(len(cols))
         if not cut_rows:
             continue
         scale = Scale.of(np.vstack(cut_rows))
@@ -489,8 +511,10 @@ def fit(world: World, *, weeks: int = FIT_WEEKS, seed: int = 7) -> Fit:
     x, y = np.vstack(rows), np.concatenate(labels)
     model = LogisticRegression(C=0.5, max_iter=1000, fit_intercept=True)
     model.fit(x, y)
-    learned = {name: round(float(w), 4) for name, w in zip(FEATURES, model.coef_[0], strict=True)}
-    return Fit(Weights(learned, fitted=True), examples, positives)
+    learned = dict(zip(FEATURES, model.coef_[0].tolist(), strict=True))
+    size = np.mean([abs(learned[name]) for name in LEARNED]) / np.mean([abs(DEFAULTS[name]) for name in LEARNED])
+    weights = {name: round(learned[name] if name in LEARNED else DEFAULTS[name] * size, 4) for name in FEATURES}
+    return Fit(Weights(weights, fitted=True), examples, positives)
 
 
 class Picker:
@@ -553,8 +577,8 @@ class Picker:
             rng = random.Random(3)
             people = list(range(len(self.world.people)))
             sample = sorted(rng.sample(people, min(len(people), SUB_BATCH)))
-            values = scorer.features(sample)
-            allowed = ~scorer.excluded(sample)
+            values = scorer.features(sample, open_only=True)
+            allowed = ~scorer.excluded(sample, open_only=True)
             self._scale = Scale.of(_sample_rows(values, allowed, 200_000, rng))
         return self._scale
 
@@ -707,3 +731,26 @@ def needs_refit(session: Session, *, team_id: str, now: datetime) -> bool:
         return True
     fitted_at = row.fitted_at if row.fitted_at.tzinfo else row.fitted_at.replace(tzinfo=now.tzinfo)
     return now - fitted_at >= REFIT_AFTER or fitted_at > now + timedelta(days=1)
+
+
+# -- the Home tab -----------------------------------------------------------------------------------
+
+HOME_FRESH = timedelta(minutes=15)  # a Home tab reuses the workspace's picker this long
+_home_pickers: dict[tuple[int, str], tuple[datetime, Picker]] = {}
+
+
+def picks_for(session: Session, *, team_id: str, user_id: str, now: datetime, limit: int = PICKS) -> list[Pick]:
+    """One person's picks as things stand (the Home tab): from the last week, or the weeks before
+    when it was thin. The workspace's facts are reread every quarter of an hour; the person's own
+    (what they took or waved off a moment ago) every time."""
+    key = (id(session.get_bind()), team_id)
+    cached = _home_pickers.get(key)
+    if cached is None or not (now - HOME_FRESH <= cached[0] <= now):
+        world = load_world(session, team_id=team_id, now=now)
+        cached = (now, Picker(world, weights_for(session, team_id=team_id)))
+        _home_pickers[key] = cached
+    built_at, picker = cached
+    found = picker.pick({user_id: (built_at - WEEK, built_at)}, limit=limit * 3).get(user_id, [])
+    mine = store.own_activity(session, team_id=team_id, users=[user_id], since=now - HISTORY)
+    taken = {item for item, _, _ in mine.acts.get(user_id, [])} | mine.dismissed.get(user_id, set())
+    return [pick for pick in found if pick.item_id not in taken][:limit]

@@ -21,6 +21,7 @@ from bot.services.lookups import channel_is_private, workspace_url
 from bot.services.recommendations import suggestions
 from bot.slack import blocks
 from storage import items as item_store
+from storage import picks as pick_store
 from storage.visibility import note_key
 
 Confirmation = tuple[str, list[blocks.Block]]  # fallback text and blocks
@@ -168,6 +169,19 @@ def save_pressed(services: Services, *, team_id: str, user_id: str, item_id: int
         )
     link = blocks.item_link(item)
     return f"Saved {link} to your shelf." if new else f"{link} is already on your shelf."
+
+
+def not_for_me_pressed(services: Services, *, team_id: str, user_id: str, item_id: int) -> tuple[str, str | None]:
+    """*Not for me* on a pick: never picked for them again, and items like it rank lower for them
+    (bot.services.picks). What they are told, and the item's link for the message's folded card
+    (None when there is no item to wave off)."""
+    with services.transaction() as session:
+        item = item_store.visible_item(session=session, team_id=team_id, user_id=user_id, item_id=item_id)
+        if item is None:
+            return "That item is no longer there.", None
+        pick_store.dismiss(session, team_id=team_id, user_id=user_id, item_id=item.id or 0, now=services.clock())
+    link = blocks.item_link(item)
+    return f"Got it: {link} is not for you. You'll see fewer like it.", link
 
 
 def done_pressed(services: Services, *, team_id: str, user_id: str, item_id: int) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Any, Protocol
 
 from bot.text import clip, slack_escape
@@ -213,11 +213,25 @@ def confirm_forget(text: str) -> list[Block]:
     return [section(text), {"type": "actions", "elements": [forget, button("Cancel", FORGET_ME_NOT, "keep")]}]
 
 
+NOT_FOR_ME = "pick_not_for_me"
+
 _ITEM_BUTTONS: dict[str, Callable[[Card], Block]] = {
     "save": lambda item: button("Save", "item_save", str(item.id)),
     "done": lambda item: button("Done", "item_done", str(item.id)),
     "recommend": lambda item: button("Recommend", "item_recommend", str(item.id)),
+    "not_for_me": lambda item: button("Not for me", NOT_FOR_ME, str(item.id)),
 }
+
+
+def waved_off(blocks: Sequence[Block], item_id: int, title: str) -> list[Block] | None:
+    """A message's blocks with one item's card (its line and its buttons, block `item:<id>`) folded
+    into a quiet line: what *Not for me* leaves in the digest. None when the card is not there."""
+    for n, block in enumerate(blocks):
+        if block.get("type") == "actions" and block.get("block_id") == f"item:{item_id}":
+            start = n - 1 if n and blocks[n - 1].get("type") == "section" else n
+            note = context(f"Not for you: {title}. Fewer like it from now on.")
+            return [*blocks[:start], note, *blocks[n + 1 :]]
+    return None
 
 
 def recommendation_blocks(
@@ -343,8 +357,11 @@ def suggestion_blocks(item: Card, people: list[tuple[str, list[str], str | None]
 # -- the weekly digest ------------------------------------------------------------------------------
 
 
-def digest_blocks(sections: Sequence[tuple[str, Sequence[tuple[Card, str, Sequence[str]]]]]) -> list[Block]:
-    """Each section a header and its item cards (with Save / Done / Recommend), within 50 blocks.
+def digest_blocks(
+    sections: Sequence[tuple[str, Sequence[tuple[Card, str, Sequence[str]]]]], *, dismissable: Collection[str] = ()
+) -> list[Block]:
+    """Each section a header and its item cards (with Save / Done / Recommend, and Not for me in the
+    sections named in `dismissable`), within 50 blocks.
 
     When everything would not fit, the last items give way and a footer says so.
     """
@@ -360,7 +377,10 @@ def digest_blocks(sections: Sequence[tuple[str, Sequence[tuple[Card, str, Sequen
             if len(shown) + 2 > budget:
                 left_out += 1
                 continue
-            shown += item_card(item, tags=tags, why=why, buttons=("save", "done", "recommend"))
+            buttons = (
+                ("save", "done", "recommend", "not_for_me") if title in dismissable else ("save", "done", "recommend")
+            )
+            shown += item_card(item, tags=tags, why=why, buttons=buttons)
     footer = "Change when this arrives with `/shelf digest day …` / `time …`, or `/shelf digest off`."
     if left_out:
         footer = f"{left_out} more didn't fit; `/shelf mine` has them. " + footer

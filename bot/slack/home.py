@@ -1,4 +1,4 @@
-"""The App Home tab, drawn from what a person has: shelf, lists, interests, digest settings, the week's top."""
+"""The App Home tab, drawn from what a person has: shelf, picks, lists, interests, digest settings, the week's top."""
 
 from __future__ import annotations
 
@@ -43,6 +43,7 @@ def home_view(
     time_zone: str | None,
     top: Sequence[tuple[Card, int]],
     commands: list[tuple[str, str]],
+    picks: Sequence[tuple[Card, str, Sequence[str]]] = (),
     history: str | None = None,
     history_button: str | None = None,
 ) -> Block:
@@ -59,6 +60,11 @@ def home_view(
         view += item_card(item, tags=tags, number=True, done=is_done, buttons=buttons, block_id=f"home:{item.id}")
     if unread + done > HOME_SHELF_ROWS:
         view.append(context(f"and {unread + done - HOME_SHELF_ROWS} more: `/shelf mine`"))
+
+    if picks:
+        view += [divider(), section("*Picked for you* — from what your colleagues shared lately")]
+        for item, why, tags in picks:
+            view += item_card(item, tags=tags, why=why, buttons=("save", "not_for_me"), block_id=f"home-pick:{item.id}")
 
     lists_text = (
         ", ".join(f"*{slack_escape(name)}*" for name in own_lists[:20]) or 'none yet (`/shelf list new "Name"`)'

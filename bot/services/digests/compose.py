@@ -232,7 +232,7 @@ def render(digest: Digest, tags: dict[int, list[str]]) -> tuple[str, list[blocks
         )
         for section in digest.sections
     ]
-    return text, blocks.digest_blocks(sections)
+    return text, blocks.digest_blocks(sections, dismissable={PICKED})
 
 
 def tags_of(session: Session, digests_: list[Digest]) -> dict[int, list[str]]:
