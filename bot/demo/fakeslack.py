@@ -54,6 +54,7 @@ class FakeSlack:
     oauth_codes: dict[str, dict[str, Any]] = field(default_factory=dict)
     messages: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # channel -> messages
     not_in: set[str] = field(default_factory=set)  # channels the bot is not a member of
+    members: dict[str, list[str]] = field(default_factory=dict)  # channel -> the people in it
     users_page: int = 200  # users.list returns at most this many members a page, whatever `limit` asks
     answering: threading.Event = field(default_factory=threading.Event)  # cleared by hold(): calls wait
     _ts: itertools.count = field(default_factory=lambda: itertools.count(1))  # type: ignore[type-arg]
