@@ -264,6 +264,8 @@ def cmd_feeds_poll(args: argparse.Namespace) -> int:
 def cmd_digest_run(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
+    if args.json and not args.dry_run:
+        args.parser.error("--json prints the digests a dry run would send: use it with --dry-run")
     now = None
     if args.now:
         try:
@@ -285,7 +287,7 @@ def cmd_digest_run(args: argparse.Namespace) -> int:
     from slack_sdk.errors import SlackApiError, SlackClientError
 
     from bot.services import Services
-    from bot.services.digests.delivery import run_digests
+    from bot.services.digests.delivery import as_record, run_digests
     from bot.slack.render import blocks_to_text
 
     _upgrade(settings)
@@ -293,7 +295,7 @@ def cmd_digest_run(args: argparse.Namespace) -> int:
     from bot.runtime.heartbeat import Heartbeat
 
     services = Services.from_settings(settings)
-    bar = progress("digests", total=0, unit="people")
+    bar = progress("digests", total=0, unit="people", quiet=args.json)
     try:
         with Heartbeat(services):  # a pass that dies midway leaves its digests to the next one at once
             results = run_digests(services, now=now, dry_run=args.dry_run, progress=bar)
@@ -301,6 +303,13 @@ def cmd_digest_run(args: argparse.Namespace) -> int:
         raise Stop(f"cannot reach Slack at SLACK_API_URL={settings.slack_api_url}: {error}") from None
     finally:
         bar.close()
+    if args.json:  # JSON Lines alone on stdout, one digest a line, for scripts
+        import json
+
+        for result in results:
+            for digest in result.digests:
+                print(json.dumps(as_record(result.team_id or "", digest), ensure_ascii=False))
+        return 0
     for result in results:
         for user_id, _text, shown in result.previews:
             print(f"--- digest for {user_id}\n{blocks_to_text(shown)}\n")
@@ -573,6 +582,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     digest_run.add_argument("--now", help="act as if at this ISO-8601 instant")
     digest_run.add_argument("--dry-run", action="store_true", help="print the digests instead of sending them")
+    digest_run.add_argument(
+        "--json",
+        action="store_true",
+        help="with --dry-run: print JSON Lines, one digest a line (team, user, slot, sections with their items)",
+    )
+    digest_run.set_defaults(parser=digest_run)
 
     backfill = _command(
         commands,

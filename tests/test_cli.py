@@ -365,6 +365,56 @@ def test_cron_commands_serve_every_installed_workspace_in_oauth_mode(tmp_path: P
     assert loaded & {"sqlalchemy", "sqlmodel", "alembic", "slack_sdk", "slack_bolt", "numpy", "bs4", "lxml"} == set()
 
 
+def test_a_dry_run_prints_each_digest_as_a_json_line_and_nothing_else(tmp_path: Path) -> None:
+    import json
+    from datetime import UTC, datetime, timedelta
+
+    from storage import migrate
+    from storage import recommendations as recommendation_store
+    from storage.db import session_factory
+    from storage.items import get_or_create_item, save_item
+    from storage.workspaces import upsert_workspace
+
+    database = f"sqlite:///{tmp_path / 'shelf.db'}"
+    engine = make_engine(database)
+    migrate.upgrade(engine)
+    monday = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)
+    with session_factory(engine)() as session:
+        upsert_workspace(session=session, team_id="T0PEERS01", name="Acme", bot_user_id="U0BOT0001", now=monday)
+        kept, sent = (
+            get_or_create_item(session=session, team_id="T0PEERS01", canonical_url=url, url=url, kind="article",
+                               title=title, now=monday)[0]
+            for url, title in (("https://example.com/kept", "Kept"), ("https://example.com/sent", "Sent"))
+        )  # fmt: skip
+        save_item(session=session, team_id="T0PEERS01", user_id="U0ANA0001", item=kept, source="command",
+                  now=datetime(2026, 11, 20, tzinfo=UTC))  # fmt: skip
+        recommendation_store.record(session=session, team_id="T0PEERS01", item=sent, from_user="U0BEN0001",
+                                    to_users=["U0ANA0001"], note=None, now=monday - timedelta(days=3))  # fmt: skip
+        session.commit()
+    engine.dispose()
+    oauth = {"SLACK_CLIENT_ID": "1.2", "SLACK_CLIENT_SECRET": "s", "DATABASE_URL": database}
+    result = peershelf("digest", "run", "--dry-run", "--json", "--now", "2026-11-30T10:00:00Z", cwd=tmp_path, **oauth)
+    assert result.returncode == 0, result.stderr
+    [line] = result.stdout.splitlines()  # no summary, no progress: one digest, one line
+    digest = json.loads(line)
+    assert list(digest) == ["team", "user", "slot", "sections"]
+    assert (digest["team"], digest["user"]) == ("T0PEERS01", "U0ANA0001")
+    assert datetime.fromisoformat(digest["slot"]) == datetime(2026, 11, 30, 9, 0, tzinfo=UTC)  # Monday 09:00, UTC
+    assert digest["sections"] == [
+        {"title": "Recommended to you",
+         "items": [{"url": "https://example.com/sent", "title": "Sent", "why": "recommended by <@U0BEN0001>"}]},
+        {"title": "Still on your shelf",
+         "items": [{"url": "https://example.com/kept", "title": "Kept", "why": "waiting on your shelf"}]},
+    ]  # fmt: skip
+    plain = peershelf("digest", "run", "--dry-run", "--now", "2026-11-30T10:00:00Z", cwd=tmp_path, **oauth)
+    assert "--- digest for U0ANA0001" in plain.stdout and "would send 1 digests" in plain.stdout, plain.stderr
+
+    refused = peershelf("digest", "run", "--json", cwd=tmp_path, **oauth)
+    assert refused.returncode == 2 and refused.stdout == ""
+    assert "usage: peershelf digest run" in refused.stderr and "use it with --dry-run" in refused.stderr
+    assert "Traceback" not in refused.stderr
+
+
 def test_help_starts_without_the_heavy_libraries() -> None:
     """`peershelf --help` (and every command's parser) imports none of what only some commands use."""
     script = (

@@ -7,6 +7,7 @@ import time as clock
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -40,6 +41,25 @@ class PassResult:
     not_due: int = 0
     next_at: datetime | None = None  # nothing was due: the soonest anything can be (None: unknown)
     previews: list[tuple[str, str, list[blocks.Block]]] = field(default_factory=list)  # dry run: (user, text, blocks)
+    team_id: str | None = None
+    digests: list[Digest] = field(default_factory=list)  # dry run: the same digests, as built (see as_record)
+
+
+def as_record(team_id: str, digest: Digest) -> dict[str, Any]:
+    """A dry run's digest as plain data (`digest run --dry-run --json`): its workspace, person, slot
+    (ISO-8601) and sections in order, each item with its address, title and why it is there."""
+    return {
+        "team": team_id,
+        "user": digest.user_id,
+        "slot": digest.slot_at.isoformat(),
+        "sections": [
+            {
+                "title": section.title,
+                "items": [{"url": item.url, "title": item.title, "why": why} for item, why in section.entries],
+            }
+            for section in digest.sections
+        ],
+    }
 
 
 class DigestPass:
@@ -65,7 +85,7 @@ class DigestPass:
 
     def run(self, team_id: str, *, now: datetime | None = None, dry_run: bool = False) -> PassResult:
         now = now or self.services.clock()
-        result = PassResult()
+        result = PassResult(team_id=team_id)
         with self.services.new_session() as session:
             since = digests.candidates(session=session, team_id=team_id)  # person -> when they first had something
             users = list(since)
@@ -118,6 +138,7 @@ class DigestPass:
                         result.skipped += 1
                     else:
                         result.previews.append((user_id, *render(digest, tags)))
+                        result.digests.append(digest)
                         result.sent += 1
             if self.progress is not None:
                 self.progress.update(len(batch))
