@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, delete, update
@@ -81,6 +81,7 @@ class Text(NamedTuple):
     site_name: str | None
     kind: str
     keywords: str | None = None
+    url: str | None = None
 
 
 def _aware(value: datetime) -> datetime:
@@ -202,15 +203,14 @@ def own_activity(session: Session, *, team_id: str, users: list[str] | None, sin
 
 
 def texts(session: Session, item_ids: Iterable[int]) -> dict[int, Text]:
-    """What each item says of itself (title, description, site, kind): what anyone who may see it reads."""
+    """What each item says of itself (title, description, site, kind, keywords, address): what
+    anyone who may see it reads."""
     found: dict[int, Text] = {}
+    columns = (Item.id, Item.title, Item.description, Item.site_name, Item.kind, Item.keywords, Item.url)
     for chunk in chunked(sorted(set(item_ids))):
-        for item_id, title, description, site, kind in session.execute(
-            sa_select(col(Item.id), col(Item.title), col(Item.description), col(Item.site_name), col(Item.kind)).where(
-                one_of(session, col(Item.id), chunk)
-            )
-        ):
-            found[int(item_id)] = Text(title, description, site, str(kind))
+        rows = session.execute(sa_select(*[col(c) for c in columns]).where(one_of(session, col(Item.id), chunk)))
+        for item_id, title, description, site, kind, keywords, url in rows:
+            found[int(item_id)] = Text(title, description, site, str(kind), keywords, url)
     return found
 
 
@@ -304,3 +304,25 @@ def store_model(session: Session, *, team_id: str, weights: str, examples: int, 
             .values(**values)
             .execution_options(synchronize_session=False)
         )
+
+
+def claim_refit(session: Session, *, team_id: str, now: datetime, every: timedelta) -> bool:
+    """Take the workspace's refit, due `every` after the last: of several processes, one does it.
+    A workspace never fitted gets default weights at once, replaced when the fit is stored."""
+    if session.get(PickModel, team_id) is None:
+        try:
+            with session.begin_nested():
+                session.add(PickModel(team_id=team_id, weights="{}", examples=0, positives=0, fitted_at=now))
+        except IntegrityError:  # another process took it first
+            session.rollback()
+            return False
+        session.commit()
+        return True
+    taken = session.execute(
+        update(PickModel)
+        .where(col(PickModel.team_id) == team_id, col(PickModel.fitted_at) <= now - every)
+        .values(fitted_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
+    return int(getattr(taken, "rowcount", 0) or 0) == 1

@@ -130,7 +130,7 @@ def test_buttons_save_finish_and_thank_update_the_dm_and_notify_the_recommender_
     driver.command(f"recommend <@{BEN}> {item_id}")
     [dm] = wait_for(lambda: dms_to(slack, BEN))
     rec = wait_for(lambda: [r for r in recommendations(services) if r.dm_ts])[0]
-    press = {"user": BEN, "channel": rec.dm_channel or "", "message_ts": rec.dm_ts or ""}
+    press: dict[str, Any] = {"user": BEN, "channel": rec.dm_channel or "", "message_ts": rec.dm_ts or ""}
 
     assert driver.press("rec_save", str(rec.id), **press).status_code == 200
     [save] = saves(services, BEN)

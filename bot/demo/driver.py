@@ -129,8 +129,9 @@ class SlackDriver:
         channel: str = "C0GENERAL1",
         message_ts: str = "1764237600.000100",
         block_id: str = "b",
+        blocks: list[dict[str, Any]] | None = None,
     ) -> httpx.Response:
-        """A button press (block_actions), as Slack sends it."""
+        """A button press (block_actions), as Slack sends it (with the message's `blocks`, if given)."""
         payload = {
             "type": "block_actions",
             "user": {"id": user, "username": user.lower(), "team_id": self.team_id},
@@ -140,7 +141,7 @@ class SlackDriver:
             "trigger_id": f"{next(_ids)}.1.trig",
             "team": {"id": self.team_id, "domain": "acme-learning"},
             "channel": {"id": channel, "name": "directmessage"},
-            "message": {"type": "message", "ts": message_ts, "text": ""},
+            "message": {"type": "message", "ts": message_ts, "text": "", **({"blocks": blocks} if blocks else {})},
             "response_url": self.response_url or "https://hooks.slack.com/actions/T/1/x",
             "actions": [
                 {

@@ -16,6 +16,7 @@ from bot.services.events import prune_processed_events
 from bot.services.feeds import poll_feeds
 from bot.services.leaving import forget_departed
 from bot.services.members import refresh_due_members
+from bot.services.picks import refit_due
 from bot.services.recommendation_dms import resend_undelivered, send_due_notices
 from bot.services.roundups import run_roundups
 from storage.claims import forget_heartbeats
@@ -83,6 +84,7 @@ def default_jobs(services: Services) -> list[Job]:
         Job("undelivered-recommendations", 30, lambda: resend_undelivered(services)),
         Job("poll-feeds", 30, lambda: poll_feeds(services)),
         Job("weekly-digests", 30, lambda: run_digests(services)),
+        Job("refit-picks", 3600, lambda: refit_due(services)),
         Job("history-imports", 30, lambda: run_waiting_backfills(services)),
         Job("channel-roundups", 30, lambda: run_roundups(services)),
         Job("channel-members", 60, lambda: refresh_due_members(services)),  # a new install's within a minute

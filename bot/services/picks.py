@@ -33,6 +33,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
 import numpy as np
 from scipy import linalg, sparse
@@ -40,6 +41,8 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sqlmodel import Session
 
+from bot.services import Services
+from bot.services.lookups import workspaces
 from bot.slack import blocks
 from storage import channels as channel_store
 from storage import picks as store
@@ -88,7 +91,7 @@ DEFAULTS = {
     "follow": 0.6,
     "listed": 0.6,
     "fresh": 0.1,
-    "dismissed": -1.0,
+    "dismissed": -3.0,  # a similarity of one half weighs like a strong signal against
 }
 PRIVATE_SIGNALS = ("interest", "follow", "listed", "dismissed")  # fed by a person's own settings and marks
 LEARNED = tuple(name for name in FEATURES if name not in PRIVATE_SIGNALS)
@@ -131,6 +134,8 @@ def _text_of(text: store.Text | None, topics: Iterable[str]) -> str:
     keywords = [k.strip() for k in (text.keywords or "").split(",") if k.strip()]
     whole += [f"kw_{_token(keyword)}" for keyword in keywords]
     parts = [text.title or "", (text.description or "")[:600], text.site_name or "", f"kind_{text.kind}"]
+    if text.url and not text.title:  # a page not read (yet): its address's words say something
+        parts.append(re.sub(r"[\W_]+", " ", urlsplit(text.url).path))
     return " ".join([*parts, *keywords, *whole])
 
 
@@ -513,7 +518,7 @@ def fit(world: World, *, weeks: int = FIT_WEEKS, seed: int = 7) -> Fit:
     model.fit(x, y)
     learned = dict(zip(FEATURES, model.coef_[0].tolist(), strict=True))
     size = np.mean([abs(learned[name]) for name in LEARNED]) / np.mean([abs(DEFAULTS[name]) for name in LEARNED])
-    weights = {name: round(learned[name] if name in LEARNED else DEFAULTS[name] * size, 4) for name in FEATURES}
+    weights = {name: round(float(learned[name] if name in LEARNED else DEFAULTS[name] * size), 4) for name in FEATURES}
     return Fit(Weights(weights, fitted=True), examples, positives)
 
 
@@ -587,7 +592,9 @@ class Picker:
         w = self.world
         user = w.people[user_row]
         appearance = scorer.pool[col]
-        contributions = scaled * self.weights.vector()
+        weights = self.weights.vector()
+        # A signal counts as a reason only where it is there and it speaks for the item.
+        contributions = np.where((weights > 0) & (scaled > 0), scaled * weights, 0.0)
         for f in np.argsort(-contributions):
             if contributions[f] <= 0:
                 break
@@ -725,12 +732,17 @@ def picker_for(session: Session, *, team_id: str, now: datetime, store_fit: bool
     return Picker(world, fitted.weights)
 
 
-def needs_refit(session: Session, *, team_id: str, now: datetime) -> bool:
-    row = store.stored_model(session, team_id=team_id)
-    if row is None:
-        return True
-    fitted_at = row.fitted_at if row.fitted_at.tzinfo else row.fitted_at.replace(tzinfo=now.tzinfo)
-    return now - fitted_at >= REFIT_AFTER or fitted_at > now + timedelta(days=1)
+def refit_due(services: Services) -> list[str]:
+    """Refit every workspace whose weights are a week old (scheduled): the workspaces refitted."""
+    done = []
+    for team_id in workspaces(services):
+        now = services.clock()
+        with services.new_session() as session:
+            if not store.claim_refit(session, team_id=team_id, now=now, every=REFIT_AFTER):
+                continue
+            refit(session, team_id=team_id, now=now)
+        done.append(team_id)
+    return done
 
 
 # -- the Home tab -----------------------------------------------------------------------------------
@@ -739,18 +751,34 @@ HOME_FRESH = timedelta(minutes=15)  # a Home tab reuses the workspace's picker t
 _home_pickers: dict[tuple[int, str], tuple[datetime, Picker]] = {}
 
 
-def picks_for(session: Session, *, team_id: str, user_id: str, now: datetime, limit: int = PICKS) -> list[Pick]:
-    """One person's picks as things stand (the Home tab): from the last week, or the weeks before
-    when it was thin. The workspace's facts are reread every quarter of an hour; the person's own
-    (what they took or waved off a moment ago) every time."""
+def cached_picker(session: Session, *, team_id: str, now: datetime) -> Picker:
+    """The workspace's picker for one person's look (the Home tab, a digest preview): its facts are
+    reread at most every quarter of an hour, however many people look."""
     key = (id(session.get_bind()), team_id)
     cached = _home_pickers.get(key)
     if cached is None or not (now - HOME_FRESH <= cached[0] <= now):
-        world = load_world(session, team_id=team_id, now=now)
-        cached = (now, Picker(world, weights_for(session, team_id=team_id)))
+        cached = (now, Picker(load_world(session, team_id=team_id, now=now), weights_for(session, team_id=team_id)))
         _home_pickers[key] = cached
-    built_at, picker = cached
-    found = picker.pick({user_id: (built_at - WEEK, built_at)}, limit=limit * 3).get(user_id, [])
+    return cached[1]
+
+
+def forget_cached(team_id: str) -> None:
+    """Someone waved an item off: this process's Home tabs and previews read the workspace again."""
+    for key in [key for key in _home_pickers if key[1] == team_id]:
+        _home_pickers.pop(key, None)
+
+
+def fresh_for(session: Session, *, team_id: str, user_id: str, now: datetime, found: list[Pick]) -> list[Pick]:
+    """`found` less what the person took or waved off since the cached picker read the workspace."""
     mine = store.own_activity(session, team_id=team_id, users=[user_id], since=now - HISTORY)
     taken = {item for item, _, _ in mine.acts.get(user_id, [])} | mine.dismissed.get(user_id, set())
-    return [pick for pick in found if pick.item_id not in taken][:limit]
+    return [pick for pick in found if pick.item_id not in taken]
+
+
+def picks_for(session: Session, *, team_id: str, user_id: str, now: datetime, limit: int = PICKS) -> list[Pick]:
+    """One person's picks as things stand (the Home tab): from the last week, or the weeks before
+    when it was thin."""
+    picker = cached_picker(session, team_id=team_id, now=now)
+    built_at = picker.world.now
+    found = picker.pick({user_id: (built_at - WEEK, built_at)}, limit=limit * 3).get(user_id, [])
+    return fresh_for(session, team_id=team_id, user_id=user_id, now=now, found=found)[:limit]

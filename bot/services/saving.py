@@ -18,6 +18,7 @@ from bot.reading.topics import Taxonomy
 from bot.services import Services
 from bot.services.capture import Message, Saved, capture_message, permalink, save_items, save_links, save_note
 from bot.services.lookups import channel_is_private, workspace_url
+from bot.services.picks import forget_cached
 from bot.services.recommendations import suggestions
 from bot.slack import blocks
 from storage import items as item_store
@@ -180,6 +181,7 @@ def not_for_me_pressed(services: Services, *, team_id: str, user_id: str, item_i
         if item is None:
             return "That item is no longer there.", None
         pick_store.dismiss(session, team_id=team_id, user_id=user_id, item_id=item.id or 0, now=services.clock())
+    forget_cached(team_id)  # their next look ranks items like it lower
     link = blocks.item_link(item)
     return f"Got it: {link} is not for you. You'll see fewer like it.", link
 

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from sqlmodel import Session
 
 from bot.services import Services
-from bot.services.picks import Pick, Picker
+from bot.services.picks import Pick, Picker, cached_picker, fresh_for
 from bot.slack import blocks
 from storage import digests
 from storage import tags as tag_store
@@ -166,7 +166,7 @@ def build_all(
     slots: dict[str, datetime],
     week_for: Callable[[datetime], Week],
     activity: Activity | None = None,
-    picker: Picker | None = None,
+    picker: Picker | Fresh | None = None,
     now: datetime | None = None,
 ) -> dict[str, Digest]:
     """Everyone's digest for their slot, from a handful of queries in all (see storage.snapshot),
@@ -189,7 +189,8 @@ def build_all(
     picked: dict[str, list[Pick]] = {}
     if picker is not None:
         until = now or max(slots.values())
-        windows = {user: (sinces[user], max(until, slots[user])) for user in users}
+        # Since their last digest; for a first one, the seven days before it is made.
+        windows = {user: (sinces[user] if user in sent else until - WEEK, max(until, slots[user])) for user in users}
         picked = picker.pick(windows, limit=PER_SECTION * 2, first={user for user in users if user not in sent})
     plans = []
     for user_id in users:
@@ -245,6 +246,22 @@ def week_before(session: Session, *, team_id: str, slot: datetime) -> Week:
     return digests.weekly_top(session=session, team_id=team_id, since=slot - WEEK)
 
 
+class Fresh:
+    """A cached picker whose picks leave out what the person took or waved off since it was read."""
+
+    def __init__(self, picker: Picker, session: Session, team_id: str, now: datetime) -> None:
+        self.picker, self.session, self.team_id, self.now = picker, session, team_id, now
+
+    def pick(
+        self, windows: dict[str, tuple[datetime, datetime]], *, limit: int, first: set[str] | None = None
+    ) -> dict[str, list[Pick]]:
+        found = self.picker.pick(windows, limit=limit * 2, first=first)
+        return {
+            user: fresh_for(self.session, team_id=self.team_id, user_id=user, now=self.now, found=got)[:limit]
+            for user, got in found.items()
+        }
+
+
 def preview(services: Services, *, team_id: str, user_id: str) -> tuple[str, list[blocks.Block]] | None:
     """`/shelf digest`: the person's next digest as it stands now, or None when it would be empty."""
     now = services.clock()
@@ -254,6 +271,8 @@ def preview(services: Services, *, team_id: str, user_id: str) -> tuple[str, lis
             team_id=team_id,
             slots={user_id: now},
             week_for=lambda slot: week_before(session, team_id=team_id, slot=slot),
+            picker=Fresh(cached_picker(session, team_id=team_id, now=now), session, team_id, now),
+            now=now,
         )[user_id]
         if built.empty:
             return None
