@@ -2,6 +2,10 @@
 
     python bench/digest.py [--people 10000] [--items 200000]
     DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test python bench/digest.py
+    python bench/digest.py --without-picks   # the same pass with no Picked for you, to compare
+
+The workspace's pick weights are refitted first, in a child process (the weekly background job),
+with its own time and memory printed; the pass then reads them as it would in production.
 
 The workspace (seeded, so every run builds the same one) has follows, list subscriptions,
 interests, shares, saves and recommendations for every person. The pass is the production one,
@@ -35,6 +39,7 @@ from sqlalchemy import func, insert, select  # noqa: E402
 from bot.reading.topics import load_taxonomy  # noqa: E402
 from bot.services import Services  # noqa: E402
 from bot.services.digests.delivery import DigestPass  # noqa: E402
+from bot.services.picks import refit  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from storage import migrate  # noqa: E402
 from storage.db import make_engine, session_factory  # noqa: E402
@@ -221,16 +226,40 @@ def counts(url: str) -> dict[str, int]:
     return found
 
 
-def run(url: str) -> None:
+def refit_apart(url: str) -> None:
+    """The weekly refit of the workspace's pick weights, in a child process: its time and memory."""
+    child = multiprocessing.get_context("spawn").Process(target=refit_once, args=(url,))
+    child.start()
+    child.join()
+    if child.exitcode != 0:
+        raise SystemExit(f"the refit failed (exit status {child.exitcode}); see above")
+
+
+def refit_once(url: str) -> None:
+    engine = make_engine(url)
+    started, cpu = time.perf_counter(), time.process_time()
+    with session_factory(engine)() as session:
+        fitted = refit(session, team_id=TEAM, now=NOW)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(
+        f"  refit of the pick weights: {time.perf_counter() - started:.1f} s ({time.process_time() - cpu:.1f} s CPU), "
+        f"peak RSS {peak / 1024:.0f} MB; {fitted.examples:,} pairs, {fitted.positives:,} saved, "
+        f"{'learned' if fitted.weights.fitted else 'defaults'}"
+    )
+
+
+def run(url: str, *, picks: bool = True) -> None:
     engine = make_engine(url)
     settings = Settings(slack_bot_token="xoxb-bench", database_url=url)
     services = Services(settings=settings, engine=engine, new_session=session_factory(engine), clock=lambda: NOW)
     paused: list[float] = []
     digest_pass = DigestPass(services, InstantSlack(), sleep=paused.append)  # production pacing, counted
+    if not picks:  # the same pass with no Picked for you, to see what picking costs
+        digest_pass._picker = lambda *args: None  # type: ignore[assignment,method-assign,return-value]
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     result = digest_pass.run(TEAM, now=NOW)
-    elapsed = time.perf_counter() - started
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     engine.dispose()
     print(
@@ -238,7 +267,8 @@ def run(url: str) -> None:
         f"{result.not_due:,} not due"
     )
     print(
-        f"  Peershelf's own work {elapsed:.1f} s; with the pacing between DMs "
+        f"  Peershelf's own work {elapsed:.1f} s ({cpu:.1f} s CPU){'' if picks else ', without picks'}; "
+        "with the pacing between DMs "
         f"({digest_pass.pace_seconds:g} s each) the pass takes {elapsed + sum(paused):,.0f} s of wall time"
     )
     print(f"  peak RSS {peak / 1024:.0f} MB ({(peak - before) / 1024:+.0f} MB during the pass)")
@@ -263,11 +293,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--people", type=int, default=10_000)
     parser.add_argument("--items", type=int, default=200_000)
+    parser.add_argument("--without-picks", action="store_true", help="the same pass with no Picked for you")
     args = parser.parse_args()
     with scratch_database("digest") as url:
         print(f"a weekly digest pass on {describe(url)}, at {NOW:%A %Y-%m-%d %H:%M} UTC")
         fill_apart(url, args.people, args.items)
-        run(url)
+        if not args.without_picks:
+            refit_apart(url)
+        run(url, picks=not args.without_picks)
 
 
 if __name__ == "__main__":

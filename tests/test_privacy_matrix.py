@@ -821,12 +821,18 @@ EXPECTED: dict[str, Any] = {
                             "  Peershelf posts this every week; /shelf roundup off stops it."],
     "a colleague's digest": ["Your week on Peershelf", "======================",
                              "Recommended to you", _line(BASICS, "#devops"), f"recommended by @{BEN}",
+                             "Picked for you", f"{PAGE_TITLE} (LINK) — article · #devops",
+                             f"shared by @{ANA}, whose finds you keep",
                              "  Change when this arrives with /shelf digest day … / time …, or /shelf digest off."],
 }  # fmt: skip
 # When Oli's link is not the private item's page (a note's permalink names another item: a Slack
 # message, unread, with no topics), what posting and saving it shows in a world without the note.
 ELSEWHERE: dict[str, Any] = {
     "suggested": [],
+    "a colleague's digest": [
+        line.replace(f"{PAGE_TITLE} (LINK) — article · #devops", "LINK (LINK) — article")
+        for line in EXPECTED["a colleague's digest"]
+    ],
     "heads-up": [EXPECTED["heads-up"][0].replace(PAGE_TITLE, "LINK")],
     "top in the open": [*EXPECTED["top in the open"][:2], "LINK (LINK) — article · 2 people",
                         *EXPECTED["top in the open"][3:]],

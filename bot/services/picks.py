@@ -167,10 +167,14 @@ class World:
         self.index = {i: n for n, i in enumerate(self.items)}
         self.texts, self.topics = texts, topics
         corpus = [_text_of(texts.get(i), topics.get(i, ())) for i in self.items]
+        # Words and their weights are learned from items in the open alone: a private item's words
+        # may shape its own reader's profile, never how everyone else's items are weighed.
+        public = set(open_.appearances) | {i for i, _, _ in open_.saves} | {i for i, _, _, _ in open_.shares}
         self.vectorizer = TfidfVectorizer(sublinear_tf=True)
         try:
-            self.vectors = self.vectorizer.fit_transform(corpus).tocsr().astype(np.float32)
-        except ValueError:  # no words at all (every page unread yet)
+            self.vectorizer.fit([text for item, text in zip(self.items, corpus, strict=True) if item in public])
+            self.vectors = self.vectorizer.transform(corpus).tocsr().astype(np.float32)
+        except ValueError:  # no words at all (nothing in the open, or every page unread yet)
             self.vectors = sparse.csr_matrix((len(self.items), 1), dtype=np.float32)
         names = sorted({t for ts in topics.values() for t in ts})
         self.topic_index = {t: n for n, t in enumerate(names)}
@@ -580,7 +584,8 @@ class Picker:
         """One scale for the whole pass, from a sample of its people."""
         if self._scale is None:
             rng = random.Random(3)
-            people = list(range(len(self.world.people)))
+            # People who did something in the open: who did something only in private changes nothing.
+            people = [int(n) for n in np.nonzero(np.diff(scorer.took.indptr))[0]]
             sample = sorted(rng.sample(people, min(len(people), SUB_BATCH)))
             values = scorer.features(sample, open_only=True)
             allowed = ~scorer.excluded(sample, open_only=True)
