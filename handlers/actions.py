@@ -103,7 +103,8 @@ def _item_buttons(app: App, services: Services, shelf: Shelf) -> None:
         if link is None or folded is None or not channel or not message.get("ts"):
             _reply(respond, context["said"])
             return
-        client.chat_update(channel=channel, ts=message["ts"], text=message.get("text") or "", blocks=folded)
+        fallback = message.get("text") or "Your weekly Peershelf digest"
+        client.chat_update(channel=channel, ts=message["ts"], text=fallback, blocks=folded)
 
     app.action(blocks.NOT_FOR_ME)(ack=ack_not_for_me, lazy=[fold])
 

@@ -170,6 +170,7 @@ class World:
         # Words and their weights are learned from items in the open alone: a private item's words
         # may shape its own reader's profile, never how everyone else's items are weighed.
         public = set(open_.appearances) | {i for i, _, _ in open_.saves} | {i for i, _, _, _ in open_.shares}
+        self.public = public
         self.vectorizer = TfidfVectorizer(sublinear_tf=True)
         try:
             self.vectorizer.fit([text for item, text in zip(self.items, corpus, strict=True) if item in public])
@@ -636,7 +637,8 @@ class Picker:
                 return f"saved by {alike} colleagues who save what you save"
             return None
         if feature == "content":
-            mine = scorer.own[user_row].indices
+            # Named only after what is in the open: a digest may be shown around; a private title stays out.
+            mine = np.array([n for n in scorer.own[user_row].indices if w.items[n] in w.public], dtype=np.int64)
             if not len(mine):
                 return None
             closeness = (w.vectors[mine] @ scorer.pool_vectors[col].T).toarray().ravel()
