@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, delete, update
+from sqlalchemy import ColumnElement, and_, delete, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -114,6 +114,14 @@ def in_the_open_since(session: Session, *, team_id: str, since: datetime) -> Ope
         )
     )
     found.saves = [(int(item_id), str(user_id), _aware(at)) for item_id, user_id, at in saves]
+    _list_additions(session, team_id=team_id, since=since, into=found)
+    return found
+
+
+def _list_additions(session: Session, *, team_id: str, since: datetime, into: Open) -> None:
+    """List additions of items in the open since `since`: an item first in the open by a list
+    appears then (an earlier public share keeps its sharer and channel)."""
+    found = into
     additions = session.execute(
         sa_select(col(ListItem.item_id), col(ListItem.list_id), col(ListItem.added_at), col(CuratedList.name))
         .join(CuratedList, col(CuratedList.id) == col(ListItem.list_id))
@@ -130,11 +138,56 @@ def in_the_open_since(session: Session, *, team_id: str, since: datetime) -> Ope
             found.appearances[int(item_id)] = Appearance(
                 int(item_id), when, seen.sharer if seen else None, seen.channel_id if seen else None, int(list_id)
             )
-    return found
 
 
-def own_activity(session: Session, *, team_id: str, users: list[str] | None, since: datetime) -> Own:
-    """What each of `users` (None: everyone) did since `since`, in private too, and their settings."""
+def workspace_since(session: Session, *, team_id: str, since: datetime) -> tuple[Open, Own]:
+    """`in_the_open_since` and everyone's `own_activity`, reading each share and save once: which
+    of them were done in the open is worked out in the same read."""
+    found, own = Open(), own_activity(session, team_id=team_id, users=None, since=since, shares_and_saves=False)
+    shares = session.execute(
+        sa_select(
+            col(Share.item_id),
+            col(Share.user_id),
+            col(Share.channel_id),
+            col(Share.shared_at),
+            and_(share_in_the_open(), in_the_open()).label("open"),
+        )
+        .join(Item, col(Item.id) == col(Share.item_id))
+        .where(col(Share.team_id) == team_id, col(Share.shared_at) >= since)
+        .order_by(col(Share.shared_at), col(Share.id))
+    )
+    for item_id, user_id, channel_id, at, in_open in shares:
+        item, user, when = int(item_id), str(user_id), _aware(at)
+        own.acts.setdefault(user, []).append((item, "shared", when))
+        if in_open:
+            found.shares.append((item, user, str(channel_id), when))
+            if item not in found.appearances:
+                found.appearances[item] = Appearance(item, when, user, str(channel_id), None)
+    saves = session.execute(
+        sa_select(
+            col(Save.item_id),
+            col(Save.user_id),
+            col(Save.status),
+            col(Save.saved_at),
+            and_(in_the_open(), done_in_the_open(Save.item_id, Save.saved_at)).label("open"),
+        )
+        .join(Item, col(Item.id) == col(Save.item_id))
+        .where(col(Save.team_id) == team_id, col(Save.saved_at) >= since)
+    )
+    for item_id, user_id, status, at, in_open in saves:
+        item, user, when = int(item_id), str(user_id), _aware(at)
+        own.acts.setdefault(user, []).append((item, "done" if status == "done" else "saved", when))
+        if in_open:
+            found.saves.append((item, user, when))
+    _list_additions(session, team_id=team_id, since=since, into=found)
+    return found, own
+
+
+def own_activity(
+    session: Session, *, team_id: str, users: list[str] | None, since: datetime, shares_and_saves: bool = True
+) -> Own:
+    """What each of `users` (None: everyone) did since `since`, in private too, and their settings
+    (without their shares and saves when `shares_and_saves` is False: `workspace_since` reads them)."""
     own = Own()
 
     def add(user: str, item_id: int, what: str, at: datetime) -> None:
@@ -146,18 +199,19 @@ def own_activity(session: Session, *, team_id: str, users: list[str] | None, sin
         def whose(column: Any, chunk: list[str] | None = chunk_of) -> list[ColumnElement[bool]]:
             return [] if chunk is None else [one_of(session, column, chunk)]
 
-        for item_id, user_id, at in session.execute(
-            sa_select(col(Share.item_id), col(Share.user_id), col(Share.shared_at)).where(
-                col(Share.team_id) == team_id, col(Share.shared_at) >= since, *whose(col(Share.user_id))
-            )
-        ):
-            add(str(user_id), int(item_id), "shared", at)
-        for item_id, user_id, status, at in session.execute(
-            sa_select(col(Save.item_id), col(Save.user_id), col(Save.status), col(Save.saved_at)).where(
-                col(Save.team_id) == team_id, col(Save.saved_at) >= since, *whose(col(Save.user_id))
-            )
-        ):
-            add(str(user_id), int(item_id), "done" if status == "done" else "saved", at)
+        if shares_and_saves:
+            for item_id, user_id, at in session.execute(
+                sa_select(col(Share.item_id), col(Share.user_id), col(Share.shared_at)).where(
+                    col(Share.team_id) == team_id, col(Share.shared_at) >= since, *whose(col(Share.user_id))
+                )
+            ):
+                add(str(user_id), int(item_id), "shared", at)
+            for item_id, user_id, status, at in session.execute(
+                sa_select(col(Save.item_id), col(Save.user_id), col(Save.status), col(Save.saved_at)).where(
+                    col(Save.team_id) == team_id, col(Save.saved_at) >= since, *whose(col(Save.user_id))
+                )
+            ):
+                add(str(user_id), int(item_id), "done" if status == "done" else "saved", at)
         for column, what in ((Recommendation.from_user_id, "sent"), (Recommendation.to_user_id, "received")):
             for item_id, user_id, at in session.execute(
                 sa_select(col(Recommendation.item_id), col(column), col(Recommendation.created_at)).where(

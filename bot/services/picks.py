@@ -37,8 +37,9 @@ from urllib.parse import urlsplit
 
 import numpy as np
 from scipy import linalg, sparse
-from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.feature_extraction.text import CountVectorizer
 from sklearn.linear_model import LogisticRegression
+from sklearn.preprocessing import normalize
 from sqlmodel import Session
 
 from bot.services import Services
@@ -139,6 +140,21 @@ def _text_of(text: store.Text | None, topics: Iterable[str]) -> str:
     return " ".join([*parts, *keywords, *whole])
 
 
+def _tfidf(corpus: list[str], public: np.ndarray) -> sparse.csr_matrix:
+    """TF-IDF rows (sublinear counts, smoothed IDF, unit length) of `corpus`, whose words and their
+    weights come from the `public` rows alone: a word only private items hold weighs nothing."""
+    try:
+        counts = CountVectorizer(dtype=np.float32).fit_transform(corpus).tocsr()
+    except ValueError:  # no words at all (every page unread yet)
+        return sparse.csr_matrix((len(corpus), 1), dtype=np.float32)
+    seen = counts[np.nonzero(public)[0]]
+    document_frequency = np.bincount(seen.indices, minlength=counts.shape[1]).astype(np.float32)
+    idf = np.where(document_frequency > 0, np.log((1 + seen.shape[0]) / (1 + document_frequency)) + 1, 0.0)
+    counts.data = 1 + np.log(counts.data)
+    weighted = (counts @ sparse.diags(idf.astype(np.float32))).tocsr()
+    return normalize(weighted).astype(np.float32)
+
+
 def _token(phrase: str) -> str:
     return re.sub(r"\W+", "_", phrase.lower()).strip("_")
 
@@ -165,18 +181,15 @@ class World:
         items |= {i for acts in own.acts.values() for i, _, _ in acts}
         self.items = sorted(items)
         self.index = {i: n for n, i in enumerate(self.items)}
-        self.texts, self.topics = texts, topics
+        self.topics = topics
+        # Titles are all a reason needs of the items' words once they are vectors (a pass holds many).
+        self.titles = {item: text.title for item, text in texts.items() if text.title}
         corpus = [_text_of(texts.get(i), topics.get(i, ())) for i in self.items]
         # Words and their weights are learned from items in the open alone: a private item's words
         # may shape its own reader's profile, never how everyone else's items are weighed.
         public = set(open_.appearances) | {i for i, _, _ in open_.saves} | {i for i, _, _, _ in open_.shares}
         self.public = public
-        self.vectorizer = TfidfVectorizer(sublinear_tf=True)
-        try:
-            self.vectorizer.fit([text for item, text in zip(self.items, corpus, strict=True) if item in public])
-            self.vectors = self.vectorizer.transform(corpus).tocsr().astype(np.float32)
-        except ValueError:  # no words at all (nothing in the open, or every page unread yet)
-            self.vectors = sparse.csr_matrix((len(self.items), 1), dtype=np.float32)
+        self.vectors = _tfidf(corpus, np.array([item in public for item in self.items], dtype=bool))
         names = sorted({t for ts in topics.values() for t in ts})
         self.topic_index = {t: n for n, t in enumerate(names)}
         rows, cols = [], []
@@ -286,12 +299,33 @@ class Scorer:
         self.pool_topics = world.topic_matrix[cols]
         self.pool_topic_count = np.maximum(np.asarray(self.pool_topics.sum(axis=1)).ravel(), 1.0)
         self.pool_age_days = np.array([(at - a.at).total_seconds() / 86400 for a in pool])
-        self.pool_lists = [a.list_id for a in pool]
         listed_in: dict[int, list[int]] = {}
         for list_id, items in world.open.list_items.items():
             for item in items:
                 listed_in.setdefault(item, []).append(list_id)
         self.pool_listed_in = [set(listed_in.get(a.item_id, ())) for a in pool]
+        self.pool_items = np.array([a.item_id for a in pool], dtype=np.int64)
+        self.list_index = {list_id: n for n, list_id in enumerate(sorted(world.open.list_items))}
+        entries = [(j, self.list_index[i]) for j, lists in enumerate(self.pool_listed_in) for i in lists]
+        self.pool_lists = sparse.csc_matrix(
+            (np.ones(len(entries), dtype=np.float32), ([j for j, _ in entries], [n for _, n in entries])),
+            shape=(len(pool), max(1, len(self.list_index))),
+        )
+        self._took_csc: sparse.csc_matrix | None = None
+        self._saved_pool: sparse.csc_matrix | None = None
+
+    def takers_of(self, items: np.ndarray) -> np.ndarray:
+        """Who shared or saved any of `items` (world columns) in the open."""
+        if self._took_csc is None:
+            self._took_csc = self.took.tocsc()
+        found = [_row(self._took_csc, int(item)) for item in items]
+        return np.unique(np.concatenate(found)) if found else np.zeros(0, dtype=np.int64)
+
+    def savers(self, col: int) -> np.ndarray:
+        """Who saved the candidate at pool column `col` in the open."""
+        if self._saved_pool is None:
+            self._saved_pool = self.saved[:, self.cols].tocsc()
+        return _row(self._saved_pool, col)
 
     def features(self, users: list[int], *, open_only: bool = False) -> np.ndarray:
         """(people, candidates, features) for the people at rows `users` of the world. With
@@ -321,7 +355,7 @@ class Scorer:
         for row, user_row in enumerate(users):
             mine = w.members.get(w.people[user_row], set())
             if mine:
-                out[row, :, 4] = [1.0 if a.channel_id in mine else 0.0 for a in self.pool]
+                out[row, :, 4] = np.isin(self.pool_channel, [w.channel_index[c] for c in mine if c in w.channel_index])
         per_sharer = np.asarray((own_binary @ self.sharer_of_item).todense())
         sharer_cols = np.where(self.pool_sharer >= 0, self.pool_sharer, 0)
         out[:, :, 5] = np.log1p(per_sharer[:, sharer_cols]) * (self.pool_sharer >= 0)[None, :]
@@ -341,10 +375,10 @@ class Scorer:
                     out[row, :, 7] = np.asarray(self.pool_topics[:, wanted].sum(axis=1)).ravel() > 0
             follows = w.own.follows.get(user, set())
             if follows:
-                out[row, :, 8] = [1.0 if a.sharer in follows else 0.0 for a in self.pool]
-            subscribed = w.own.subscriptions.get(user, set())
+                out[row, :, 8] = np.isin(self.pool_sharer, [w.sharer_index[f] for f in follows if f in w.sharer_index])
+            subscribed = [self.list_index[i] for i in w.own.subscriptions.get(user, ()) if i in self.list_index]
             if subscribed:
-                out[row, :, 9] = [1.0 if lists & subscribed else 0.0 for lists in self.pool_listed_in]
+                out[row, :, 9] = np.asarray(self.pool_lists[:, subscribed].sum(axis=1)).ravel() > 0
         dismissed_rows = [[w.index[i] for i in w.own.dismissed.get(w.people[u], ()) if i in w.index] for u in users]
         if any(dismissed_rows):
             rows = [r for r, cols in enumerate(dismissed_rows) for _ in cols]
@@ -362,10 +396,11 @@ class Scorer:
         if not open_only:
             mask |= self.own_binary[users][:, self.cols].toarray() > 0
         for row, user_row in enumerate(users):
-            waved = None if open_only else w.own.dismissed.get(w.people[user_row])
+            user = w.people[user_row]
+            waved = None if open_only else w.own.dismissed.get(user)
             if waved:
-                mask[row] |= np.array([a.item_id in waved for a in self.pool])
-            mask[row] |= np.array([a.sharer == w.people[user_row] for a in self.pool])
+                mask[row] |= np.isin(self.pool_items, list(waved))
+            mask[row] |= self.pool_sharer == w.sharer_index.get(user, -2)
         return mask
 
 
@@ -391,6 +426,11 @@ def _ease(took: sparse.csr_matrix, pool: np.ndarray) -> tuple[np.ndarray, np.nda
     weights = -inverse_cols / np.diag(inverse_cols[: len(pool)])[None, :]
     weights[np.arange(len(pool)), np.arange(len(pool))] = 0.0
     return items, weights.astype(np.float32)
+
+
+def _row(matrix: sparse.csr_matrix | sparse.csc_matrix, n: int) -> np.ndarray:
+    """The indices stored in row `n` of a CSR matrix (column `n` of a CSC one), read in place."""
+    return np.asarray(matrix.indices[matrix.indptr[n] : matrix.indptr[n + 1]])
 
 
 def _one_hot(assigned: np.ndarray, width: int) -> sparse.csr_matrix:
@@ -432,8 +472,7 @@ def _sample_rows(features: np.ndarray, allowed: np.ndarray, limit: int, rng: ran
 def load_world(session: Session, *, team_id: str, now: datetime) -> World:
     """Everything picking reads for one workspace, as of `now`: the last half year."""
     since = now - HISTORY
-    open_ = store.in_the_open_since(session, team_id=team_id, since=since)
-    own = store.own_activity(session, team_id=team_id, users=None, since=since)
+    open_, own = store.workspace_since(session, team_id=team_id, since=since)
     wanted = set(open_.appearances) | {i for i, _, _ in open_.saves} | {i for i, _, _, _ in open_.shares}
     wanted |= {i for acts in own.acts.values() for i, _, _ in acts}
     texts = store.texts(session, wanted)
@@ -527,6 +566,38 @@ def fit(world: World, *, weeks: int = FIT_WEEKS, seed: int = 7) -> Fit:
     return Fit(Weights(weights, fitted=True), examples, positives)
 
 
+class _Asked:
+    """What the reasons of one person's picks read, each worked out once for all of them."""
+
+    def __init__(self, scorer: Scorer, user_row: int, cols: list[int]) -> None:
+        self.scorer, self.user_row, self.cols = scorer, user_row, cols
+        self._neighbours: np.ndarray | None = None
+        self._closeness: tuple[np.ndarray, np.ndarray] | None = None
+
+    def neighbours(self) -> np.ndarray:
+        """People who took, in the open, something this person took."""
+        if self._neighbours is None:
+            mine = _row(self.scorer.own_binary, self.user_row)
+            self._neighbours = self.scorer.takers_of(mine) if len(mine) else np.zeros(0, dtype=np.int64)
+        return self._neighbours
+
+    def closest(self, col: int) -> tuple[int, float] | None:
+        """The person's item in the open closest in words to the candidate at `col`, and how close.
+        Named only after what is in the open: a digest may be shown around; a private title stays out."""
+        if self._closeness is None:
+            w = self.scorer.world
+            mine = np.array([n for n in _row(self.scorer.own, self.user_row) if w.items[n] in w.public], dtype=np.int64)
+            picked = self.scorer.pool_vectors[self.cols] if self.cols else self.scorer.pool_vectors[:0]
+            closeness = (w.vectors[mine] @ picked.T).toarray() if len(mine) else np.zeros((0, len(self.cols)))
+            self._closeness = (mine, closeness)
+        mine, closeness = self._closeness
+        if not len(mine) or col not in self.cols:
+            return None
+        column = closeness[:, self.cols.index(col)]
+        best = int(np.argmax(column))
+        return int(mine[best]), float(column[best])
+
+
 class Picker:
     """Picks for the people of one workspace at one instant, reusing what a pass has read."""
 
@@ -568,8 +639,9 @@ class Picker:
                 if in_week.sum() < THIN and (first is None or user in first):
                     older = open_to_them & ~in_week & (appeared >= (begin - THIN_LOOKBACK + WEEK).timestamp())
                     order += [j for j in ranked if older[j]][: limit - len(order)]
+                asked = _Asked(scorer, rows[row], order)
                 found[user] = [
-                    Pick(scorer.pool[j].item_id, self._why(scorer, rows[row], j, scaled[row, j]), float(scores[row, j]))
+                    Pick(scorer.pool[j].item_id, self._why(asked, j, scaled[row, j]), float(scores[row, j]))
                     for j in order
                 ]
         return found
@@ -593,10 +665,10 @@ class Picker:
             self._scale = Scale.of(_sample_rows(values, allowed, 200_000, rng))
         return self._scale
 
-    def _why(self, scorer: Scorer, user_row: int, col: int, scaled: np.ndarray) -> str:
+    def _why(self, asked: _Asked, col: int, scaled: np.ndarray) -> str:
         """The truest short reason: the signal that counted most for this pick, said plainly."""
-        w = self.world
-        user = w.people[user_row]
+        scorer, user_row = asked.scorer, asked.user_row
+        user = self.world.people[user_row]
         appearance = scorer.pool[col]
         weights = self.weights.vector()
         # A signal counts as a reason only where it is there and it speaks for the item.
@@ -604,7 +676,7 @@ class Picker:
         for f in np.argsort(-contributions):
             if contributions[f] <= 0:
                 break
-            reason = self._reason(FEATURES[int(f)], scorer, user, user_row, col, appearance)
+            reason = self._reason(FEATURES[int(f)], asked, user, col, appearance)
             if reason:
                 return reason
         return self._shared_by(appearance)
@@ -621,36 +693,27 @@ class Picker:
             return f"new in _{blocks.slack_escape(name)}_" if name else "new on a list"
         return "new this week"
 
-    def _reason(
-        self, feature: str, scorer: Scorer, user: str, user_row: int, col: int, appearance: Appearance
-    ) -> str | None:
-        w = self.world
+    def _reason(self, feature: str, asked: _Asked, user: str, col: int, appearance: Appearance) -> str | None:
+        w, scorer = self.world, asked.scorer
         if feature == "colleagues":
-            item_col = scorer.cols[col]
-            savers = scorer.saved[:, item_col].nonzero()[0]
-            mine = scorer.own_binary[user_row].indices
-            if not len(savers) or not len(mine):
-                return None
-            overlap = np.asarray((scorer.took[savers][:, mine]).sum(axis=1)).ravel()
-            alike = int(((overlap > 0) & (savers != user_row)).sum())
+            savers = scorer.savers(col)
+            alike = int(np.isin(savers, asked.neighbours()).sum() - (asked.user_row in savers))
             if alike >= 2:
                 return f"saved by {alike} colleagues who save what you save"
             return None
         if feature == "content":
-            # Named only after what is in the open: a digest may be shown around; a private title stays out.
-            mine = np.array([n for n in scorer.own[user_row].indices if w.items[n] in w.public], dtype=np.int64)
-            if not len(mine):
+            found = asked.closest(col)
+            if found is None:
                 return None
-            closeness = (w.vectors[mine] @ scorer.pool_vectors[col].T).toarray().ravel()
-            best = int(mine[int(np.argmax(closeness))])
-            if closeness.max() <= 0.05:
+            best, closeness = found
+            if closeness <= 0.05:
                 return None
             item = w.items[best]
-            text = w.texts.get(item)
-            if text is None or not text.title:
+            title = w.titles.get(item)
+            if not title:
                 return None
             did = _what_you_did(w.own.acts.get(user, []), item)
-            return f"close to _{blocks.slack_escape(text.title[:80])}_ {did}"
+            return f"close to _{blocks.slack_escape(title[:80])}_ {did}"
         if feature in ("popular",) and scorer.pool_saves[col] >= 2:
             return f"saved by {int(scorer.pool_saves[col])} colleagues"
         if feature in ("channel", "member") and appearance.channel_id:

@@ -191,7 +191,8 @@ def build_all(
         until = now or max(slots.values())
         # Since their last digest; for a first one, the seven days before it is made.
         windows = {user: (sinces[user] if user in sent else until - WEEK, max(until, slots[user])) for user in users}
-        picked = picker.pick(windows, limit=PER_SECTION * 2, first={user for user in users if user not in sent})
+        # A few beyond five: a pick another section already holds gives way to the next.
+        picked = picker.pick(windows, limit=PER_SECTION + 3, first={user for user in users if user not in sent})
     plans = []
     for user_id in users:
         slot = slots[user_id]
