@@ -267,6 +267,23 @@ def test_forget_me_leaves_nothing_learned_about_the_person(
         assert all(ANA not in (row.weights or "") for row in session.exec(select(PickModel)))
 
 
+def test_picks_that_cannot_be_made_leave_the_digest_and_home_tab_without_them(
+    driver: SlackDriver, slack: FakeSlack, services: Services, monkeypatch: Any
+) -> None:
+    week = Week(driver, slack, services)
+    a_rust_reader(week)
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("a bug in picking")
+
+    monkeypatch.setattr(picks.Picker, "pick", broken)
+    week.at(MONDAY)
+    assert home_picks(driver, slack, ANA) == []  # the Home tab is drawn all the same
+    sent = week.digests(MONDAY)
+    assert ANA in sent and not picked(sent[ANA])  # her digest goes out, without picks
+    assert "Still on your shelf" in json.dumps(sent[ANA])
+
+
 def test_reply_text_of_a_digest_preview_shows_picks(driver: SlackDriver, slack: FakeSlack, services: Services) -> None:
     week = Week(driver, slack, services)
     a_rust_reader(week)

@@ -3,12 +3,15 @@ the week's top items."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import logging
+from datetime import datetime, timedelta
 from typing import Any
+
+from sqlmodel import Session
 
 from bot.services import Services
 from bot.services.digests.slots import preferences
-from bot.services.picks import picks_for
+from bot.services.picks import Pick, picks_for
 from bot.slack import home as home_tab
 from storage import backfills
 from storage import items as item_store
@@ -17,6 +20,8 @@ from storage import tags as tag_store
 from storage.activity import top_items
 from storage.people import get_person, interests_of
 from storage.snapshot import cards_by_id
+
+logger = logging.getLogger(__name__)
 
 TOP_ROWS = 5
 
@@ -35,7 +40,7 @@ def home_view(
         interests = interests_of(session=session, team_id=team_id, user_id=user_id)
         person = get_person(session=session, team_id=team_id, user_id=user_id)
         top = top_items(session=session, team_id=team_id, since=now - timedelta(days=7), limit=TOP_ROWS)
-        picked = picks_for(session, team_id=team_id, user_id=user_id, now=now)
+        picked = _picks(session, team_id=team_id, user_id=user_id, now=now)
         cards = cards_by_id(session, [pick.item_id for pick in picked])
         picked_tags = tag_store.tag_names(session=session, item_ids=list(cards), viewer=user_id)
         imported = backfills.progress(session=session, team_id=team_id) if person and person.is_admin else None
@@ -64,6 +69,15 @@ def home_view(
         commands=commands,
         **(history_panel(imported) if person and person.is_admin else {}),
     )
+
+
+def _picks(session: Session, *, team_id: str, user_id: str, now: datetime) -> list[Pick]:
+    """The person's picks; none (and the trace kept) rather than no Home tab when they cannot be made."""
+    try:
+        return picks_for(session, team_id=team_id, user_id=user_id, now=now)
+    except Exception:
+        logger.exception("no picks on the Home tab of %s in team %s", user_id, team_id)
+        return []
 
 
 def history_panel(progress: backfills.Progress | None) -> dict[str, Any]:

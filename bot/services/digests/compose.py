@@ -192,7 +192,10 @@ def build_all(
         # Since their last digest; for a first one, the seven days before it is made.
         windows = {user: (sinces[user] if user in sent else until - WEEK, max(until, slots[user])) for user in users}
         # A few beyond five: a pick another section already holds gives way to the next.
-        picked = picker.pick(windows, limit=PER_SECTION + 3, first={user for user in users if user not in sent})
+        try:
+            picked = picker.pick(windows, limit=PER_SECTION + 3, first={user for user in users if user not in sent})
+        except Exception:  # the rest of each digest still goes out; the trace is kept
+            logger.exception("no picks for %s people of team %s", len(users), team_id)
     plans = []
     for user_id in users:
         slot = slots[user_id]

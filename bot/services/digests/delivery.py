@@ -81,7 +81,7 @@ class DigestPass:
         self.sleep = sleep
         self._weeks: dict[str, Week] = {}  # per workspace
         self._activity = Activity()
-        self._pickers: dict[str, Picker] = {}  # per workspace
+        self._pickers: dict[str, Picker | None] = {}  # per workspace (None: no picks this pass)
 
     def run(self, team_id: str, *, now: datetime | None = None, dry_run: bool = False) -> PassResult:
         now = now or self.services.clock()
@@ -164,11 +164,16 @@ class DigestPass:
             soonest = min(soonest, slot)
         return soonest
 
-    def _picker(self, team_id: str, now: datetime, dry_run: bool) -> Picker:
-        """The workspace's picks for this pass, read once for all its batches."""
+    def _picker(self, team_id: str, now: datetime, dry_run: bool) -> Picker | None:
+        """The workspace's picks for this pass, read once for all its batches. Picks that cannot be
+        made leave the digests without them, never without digests."""
         if team_id not in self._pickers:
-            with self.services.new_session() as session:
-                self._pickers[team_id] = picker_for(session, team_id=team_id, now=now, store_fit=not dry_run)
+            try:
+                with self.services.new_session() as session:
+                    self._pickers[team_id] = picker_for(session, team_id=team_id, now=now, store_fit=not dry_run)
+            except Exception:  # the trace is kept; everything else in the digests still goes out
+                logger.exception("no picks for team %s this pass", team_id)
+                self._pickers[team_id] = None
         return self._pickers[team_id]
 
     def _week(self, session: Session, team_id: str, slots: dict[str, datetime]) -> Week:
