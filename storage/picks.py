@@ -295,6 +295,34 @@ def channel_names(session: Session, *, team_id: str, channel_ids: Iterable[str])
     return found
 
 
+def still_in_the_open(session: Session, *, team_id: str, item_ids: Iterable[int]) -> set[int]:
+    """Which of `item_ids` are in the open in this workspace now (a cached pick is checked again)."""
+    found: set[int] = set()
+    for chunk in chunked(sorted(set(item_ids))):
+        found |= {
+            int(item_id)
+            for (item_id,) in session.execute(
+                sa_select(col(Item.id)).where(
+                    col(Item.team_id) == team_id, one_of(session, col(Item.id), chunk), in_the_open()
+                )
+            )
+        }
+    return found
+
+
+def public_shares(session: Session, *, team_id: str, item_ids: Iterable[int]) -> set[tuple[int, str, str]]:
+    """(item, sharer, channel) of the shares of `item_ids` anyone may know of now."""
+    found: set[tuple[int, str, str]] = set()
+    for chunk in chunked(sorted(set(item_ids))):
+        for item_id, user_id, channel_id in session.execute(
+            sa_select(col(Share.item_id), col(Share.user_id), col(Share.channel_id)).where(
+                col(Share.team_id) == team_id, one_of(session, col(Share.item_id), chunk), share_in_the_open()
+            )
+        ):
+            found.add((int(item_id), str(user_id), str(channel_id)))
+    return found
+
+
 # -- Not for me --------------------------------------------------------------------------------------
 
 
@@ -307,8 +335,11 @@ def dismiss(session: Session, *, team_id: str, user_id: str, item_id: int, now: 
     ).first()
     if known is not None:
         return False
-    session.add(Dismissal(team_id=team_id, user_id=user_id, item_id=item_id, created_at=now))
-    session.flush()
+    try:
+        with session.begin_nested():  # two presses at once: one row, and no error for the other
+            session.add(Dismissal(team_id=team_id, user_id=user_id, item_id=item_id, created_at=now))
+    except IntegrityError:
+        return False
     return True
 
 
@@ -358,6 +389,17 @@ def store_model(session: Session, *, team_id: str, weights: str, examples: int, 
             .values(**values)
             .execution_options(synchronize_session=False)
         )
+
+
+def refit_failed(session: Session, *, team_id: str, now: datetime, every: timedelta) -> None:
+    """A claimed refit failed: due again at once (its weights, if any, stay as they were)."""
+    session.execute(
+        update(PickModel)
+        .where(col(PickModel.team_id) == team_id, col(PickModel.fitted_at) == now)
+        .values(fitted_at=now - every)
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
 
 
 def claim_refit(session: Session, *, team_id: str, now: datetime, every: timedelta) -> bool:

@@ -222,6 +222,23 @@ def test_a_private_item_is_never_picked_and_no_reason_reveals_a_save(
                 assert int(count) >= 2  # saves show only as counts, never one person's
 
 
+def test_a_pick_whose_channel_turned_private_leaves_the_home_tab_at_once(
+    driver: SlackDriver, slack: FakeSlack, services: Services
+) -> None:
+    week = Week(driver, slack, services)
+    a_rust_reader(week)
+    week.share("https://example.com/food/knife-skills", by=CAROL, channel=COOKING, when=MONDAY - timedelta(days=1))
+    week.at(MONDAY)
+    assert any("knife-skills" in line for line in home_picks(driver, slack, ANA))  # the picker is read now
+    week.at(MONDAY + timedelta(minutes=2))
+    driver.event(
+        message("made this channel private", user=CAROL, channel=COOKING, ts="1764500100.000100",
+                subtype="channel_convert_to_private")
+    )  # fmt: skip
+    shown = home_picks(driver, slack, ANA)  # within the quarter hour the picker is kept
+    assert not any("knife-skills" in line or "pasta" in line for line in shown)
+
+
 def test_a_newcomer_gets_what_is_popular_in_their_channels(
     driver: SlackDriver, slack: FakeSlack, services: Services
 ) -> None:

@@ -93,7 +93,8 @@ def export(session: Session, *, team_id: str, user_id: str, now: datetime) -> di
         "not_for_me": [
             {**_item(item), "at": _when(at)}
             for item_id, at in pick_store.dismissals(session, team_id=team_id, user_id=user_id)
-            if (item := session.get(Item, item_id)) is not None
+            if (item := item_store.visible_item(session=session, team_id=team_id, user_id=user_id, item_id=item_id))
+            is not None
         ],
         "recommendations_received": [
             {**_item(item), "from": rec.from_user_id, "note": rec.note, "received_at": _when(rec.created_at)}

@@ -810,7 +810,13 @@ def refit_due(services: Services) -> list[str]:
         with services.new_session() as session:
             if not store.claim_refit(session, team_id=team_id, now=now, every=REFIT_AFTER):
                 continue
-            refit(session, team_id=team_id, now=now)
+            try:
+                refit(session, team_id=team_id, now=now)
+            except Exception:  # due again at the next look, not in a week; the trace is kept
+                session.rollback()
+                store.refit_failed(session, team_id=team_id, now=now, every=REFIT_AFTER)
+                logger.exception("refitting the picks of team %s failed", team_id)
+                continue
         done.append(team_id)
     return done
 
@@ -839,10 +845,33 @@ def forget_cached(team_id: str) -> None:
 
 
 def fresh_for(session: Session, *, team_id: str, user_id: str, now: datetime, found: list[Pick]) -> list[Pick]:
-    """`found` less what the person took or waved off since the cached picker read the workspace."""
+    """`found`, read from a cached picker, as things are now: less what the person took or waved
+    off since, and what is no longer in the open; a reason naming a share that is no longer public
+    (made private, deleted, its sharer forgotten) says only that it is new."""
     mine = store.own_activity(session, team_id=team_id, users=[user_id], since=now - HISTORY)
     taken = {item for item, _, _ in mine.acts.get(user_id, [])} | mine.dismissed.get(user_id, set())
-    return [pick for pick in found if pick.item_id not in taken]
+    ids = [pick.item_id for pick in found if pick.item_id not in taken]
+    open_now = store.still_in_the_open(session, team_id=team_id, item_ids=ids)
+    shares = store.public_shares(session, team_id=team_id, item_ids=open_now)
+    fresh = []
+    for pick in found:
+        if pick.item_id not in open_now or pick.item_id in taken:
+            continue
+        sharer, channel = _NAMED_SHARER.search(pick.why), _NAMED_CHANNEL.search(pick.why)
+        still = any(
+            item == pick.item_id
+            and (sharer is None or user == sharer.group(1))
+            and (channel is None or where == channel.group(1))
+            for item, user, where in shares
+        )
+        if (sharer or channel) and not still:
+            pick = Pick(pick.item_id, "new lately", pick.score)
+        fresh.append(pick)
+    return fresh
+
+
+_NAMED_SHARER = re.compile(r"<@(U[A-Z0-9]+)>")
+_NAMED_CHANNEL = re.compile(r"<#([CG][A-Z0-9]+)")
 
 
 def picks_for(session: Session, *, team_id: str, user_id: str, now: datetime, limit: int = PICKS) -> list[Pick]:
