@@ -256,25 +256,32 @@ def own_activity(
     return own
 
 
-def texts(session: Session, item_ids: Iterable[int]) -> dict[int, Text]:
+def texts(session: Session, *, team_id: str, item_ids: Iterable[int]) -> dict[int, Text]:
     """What each item says of itself (title, description, site, kind, keywords, address): what
     anyone who may see it reads."""
     found: dict[int, Text] = {}
     columns = (Item.id, Item.title, Item.description, Item.site_name, Item.kind, Item.keywords, Item.url)
     for chunk in chunked(sorted(set(item_ids))):
-        rows = session.execute(sa_select(*[col(c) for c in columns]).where(one_of(session, col(Item.id), chunk)))
+        rows = session.execute(
+            sa_select(*[col(c) for c in columns]).where(
+                col(Item.team_id) == team_id, one_of(session, col(Item.id), chunk)
+            )
+        )
         for item_id, title, description, site, kind, keywords, url in rows:
             found[int(item_id)] = Text(title, description, site, str(kind), keywords, url)
     return found
 
 
-def open_topics(session: Session, item_ids: Iterable[int]) -> dict[int, set[str]]:
+def open_topics(session: Session, *, team_id: str, item_ids: Iterable[int]) -> dict[int, set[str]]:
     """The topics given to each item in the open (never a tag written in private)."""
     found: dict[int, set[str]] = {}
     for chunk in chunked(sorted(set(item_ids))):
         for item_id, tag in session.execute(
             sa_select(col(ItemTag.item_id), col(ItemTag.tag)).where(
-                one_of(session, col(ItemTag.item_id), chunk), col(ItemTag.removed).is_(False), tag_seen_by(None)
+                col(ItemTag.team_id) == team_id,
+                one_of(session, col(ItemTag.item_id), chunk),
+                col(ItemTag.removed).is_(False),
+                tag_seen_by(None),
             )
         ):
             found.setdefault(int(item_id), set()).add(str(tag))

@@ -475,8 +475,8 @@ def load_world(session: Session, *, team_id: str, now: datetime) -> World:
     open_, own = store.workspace_since(session, team_id=team_id, since=since)
     wanted = set(open_.appearances) | {i for i, _, _ in open_.saves} | {i for i, _, _, _ in open_.shares}
     wanted |= {i for acts in own.acts.values() for i, _, _ in acts}
-    texts = store.texts(session, wanted)
-    topics = store.open_topics(session, wanted)
+    texts = store.texts(session, team_id=team_id, item_ids=wanted)
+    topics = store.open_topics(session, team_id=team_id, item_ids=wanted)
     channels = sorted({a.channel_id for a in open_.appearances.values() if a.channel_id})
     members: dict[str, set[str]] = {}
     for channel, people in channel_store.members_of(session=session, team_id=team_id, channel_ids=channels).items():
