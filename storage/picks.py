@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, and_, delete, update
+from sqlalchemy import ColumnElement, and_, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -88,36 +88,6 @@ def _aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def in_the_open_since(session: Session, *, team_id: str, since: datetime) -> Open:
-    """Public shares (of items still in the open) and saves made in the open, since `since`; list
-    additions of items in the open, since then too."""
-    found = Open()
-    shares = session.execute(
-        sa_select(col(Share.item_id), col(Share.user_id), col(Share.channel_id), col(Share.shared_at))
-        .join(Item, col(Item.id) == col(Share.item_id))
-        .where(col(Share.team_id) == team_id, col(Share.shared_at) >= since, share_in_the_open(), in_the_open())
-        .order_by(col(Share.shared_at), col(Share.id))
-    )
-    for item_id, user_id, channel_id, at in shares:
-        when = _aware(at)
-        found.shares.append((int(item_id), str(user_id), str(channel_id), when))
-        if item_id not in found.appearances:
-            found.appearances[int(item_id)] = Appearance(int(item_id), when, str(user_id), str(channel_id), None)
-    saves = session.execute(
-        sa_select(col(Save.item_id), col(Save.user_id), col(Save.saved_at))
-        .join(Item, col(Item.id) == col(Save.item_id))
-        .where(
-            col(Save.team_id) == team_id,
-            col(Save.saved_at) >= since,
-            in_the_open(),
-            done_in_the_open(Save.item_id, Save.saved_at),
-        )
-    )
-    found.saves = [(int(item_id), str(user_id), _aware(at)) for item_id, user_id, at in saves]
-    _list_additions(session, team_id=team_id, since=since, into=found)
-    return found
-
-
 def _list_additions(session: Session, *, team_id: str, since: datetime, into: Open) -> None:
     """List additions of items in the open since `since`: an item first in the open by a list
     appears then (an earlier public share keeps its sharer and channel)."""
@@ -141,8 +111,9 @@ def _list_additions(session: Session, *, team_id: str, since: datetime, into: Op
 
 
 def workspace_since(session: Session, *, team_id: str, since: datetime) -> tuple[Open, Own]:
-    """`in_the_open_since` and everyone's `own_activity`, reading each share and save once: which
-    of them were done in the open is worked out in the same read."""
+    """What was done in the open since `since` (public shares of items still in the open, saves
+    made in the open, list additions), and everyone's `own_activity`, reading each share and save
+    once: which of them were done in the open is worked out in the same read."""
     found, own = Open(), own_activity(session, team_id=team_id, users=None, since=since, shares_and_saves=False)
     shares = session.execute(
         sa_select(
@@ -229,30 +200,17 @@ def own_activity(
             )
         ):
             add(str(owner), int(item_id), "listed", at)
-        for user_id, item_id in session.execute(
-            sa_select(col(Dismissal.user_id), col(Dismissal.item_id)).where(
-                col(Dismissal.team_id) == team_id, *whose(col(Dismissal.user_id))
-            )
-        ):
-            own.dismissed.setdefault(str(user_id), set()).add(int(item_id))
-        for user_id, topic in session.execute(
-            sa_select(col(Interest.user_id), col(Interest.topic)).where(
-                col(Interest.team_id) == team_id, *whose(col(Interest.user_id))
-            )
-        ):
-            own.interests.setdefault(str(user_id), set()).add(str(topic))
-        for follower, followee in session.execute(
-            sa_select(col(Follow.follower_id), col(Follow.followee_id)).where(
-                col(Follow.team_id) == team_id, *whose(col(Follow.follower_id))
-            )
-        ):
-            own.follows.setdefault(str(follower), set()).add(str(followee))
-        for user_id, list_id in session.execute(
-            sa_select(col(Subscription.user_id), col(Subscription.list_id)).where(
-                col(Subscription.team_id) == team_id, *whose(col(Subscription.user_id))
-            )
-        ):
-            own.subscriptions.setdefault(str(user_id), set()).add(int(list_id))
+        settings: tuple[tuple[Any, Any, Any, dict[str, set[Any]]], ...] = (
+            (Dismissal.team_id, Dismissal.user_id, Dismissal.item_id, own.dismissed),
+            (Interest.team_id, Interest.user_id, Interest.topic, own.interests),
+            (Follow.team_id, Follow.follower_id, Follow.followee_id, own.follows),
+            (Subscription.team_id, Subscription.user_id, Subscription.list_id, own.subscriptions),
+        )
+        for team, whose_column, value, into in settings:
+            for user_id, found in session.execute(
+                sa_select(col(whose_column), col(value)).where(col(team) == team_id, *whose(col(whose_column)))
+            ):
+                into.setdefault(str(user_id), set()).add(found)
     return own
 
 
@@ -358,13 +316,6 @@ def dismissals(session: Session, *, team_id: str, user_id: str) -> list[tuple[in
         .order_by(col(Dismissal.created_at), col(Dismissal.id))
     )
     return [(int(item_id), _aware(at)) for item_id, at in rows]
-
-
-def forget_dismissals(session: Session, *, team_id: str, user_id: str) -> int:
-    result = session.execute(
-        delete(Dismissal).where(col(Dismissal.team_id) == team_id, col(Dismissal.user_id) == user_id)
-    )
-    return int(getattr(result, "rowcount", 0) or 0)
 
 
 # -- the fitted weights ------------------------------------------------------------------------------

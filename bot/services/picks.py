@@ -762,15 +762,7 @@ def weights_for(session: Session, *, team_id: str) -> Weights:
 def refit(session: Session, *, team_id: str, now: datetime) -> Fit:
     """Fit the workspace's weights on its earlier weeks and keep them (scheduled weekly)."""
     fitted = fit(load_world(session, team_id=team_id, now=now))
-    store.store_model(
-        session,
-        team_id=team_id,
-        weights=json.dumps(fitted.weights.values if fitted.weights.fitted else {}),
-        examples=fitted.examples,
-        positives=fitted.positives,
-        now=now,
-    )
-    session.commit()
+    _keep(session, team_id=team_id, fitted=fitted, now=now)
     logger.info(
         "picks for team %s fitted on %s pairs (%s saved): %s",
         team_id,
@@ -790,16 +782,21 @@ def picker_for(session: Session, *, team_id: str, now: datetime, store_fit: bool
         return Picker(world, Weights.parse(row.weights))
     fitted = fit(world)
     if store_fit:
-        store.store_model(
-            session,
-            team_id=team_id,
-            weights=json.dumps(fitted.weights.values if fitted.weights.fitted else {}),
-            examples=fitted.examples,
-            positives=fitted.positives,
-            now=now,
-        )
-        session.commit()
+        _keep(session, team_id=team_id, fitted=fitted, now=now)
     return Picker(world, fitted.weights)
+
+
+def _keep(session: Session, *, team_id: str, fitted: Fit, now: datetime) -> None:
+    """Store a fit (defaults as "{}", so a later change to them reaches the workspace)."""
+    store.store_model(
+        session,
+        team_id=team_id,
+        weights=json.dumps(fitted.weights.values if fitted.weights.fitted else {}),
+        examples=fitted.examples,
+        positives=fitted.positives,
+        now=now,
+    )
+    session.commit()
 
 
 def refit_due(services: Services) -> list[str]:
@@ -874,10 +871,26 @@ _NAMED_SHARER = re.compile(r"<@(U[A-Z0-9]+)>")
 _NAMED_CHANNEL = re.compile(r"<#([CG][A-Z0-9]+)")
 
 
+class Fresh:
+    """A cached picker whose picks are checked against the workspace as it is now (`fresh_for`)."""
+
+    def __init__(self, picker: Picker, session: Session, team_id: str, now: datetime) -> None:
+        self.picker, self.session, self.team_id, self.now = picker, session, team_id, now
+
+    def pick(
+        self, windows: dict[str, tuple[datetime, datetime]], *, limit: int, first: set[str] | None = None
+    ) -> dict[str, list[Pick]]:
+        found = self.picker.pick(windows, limit=limit * 3, first=first)  # some may have dropped out since
+        return {
+            user: fresh_for(self.session, team_id=self.team_id, user_id=user, now=self.now, found=got)[:limit]
+            for user, got in found.items()
+        }
+
+
 def picks_for(session: Session, *, team_id: str, user_id: str, now: datetime, limit: int = PICKS) -> list[Pick]:
     """One person's picks as things stand (the Home tab): from the last week, or the weeks before
     when it was thin."""
     picker = cached_picker(session, team_id=team_id, now=now)
     built_at = picker.world.now
-    found = picker.pick({user_id: (built_at - WEEK, built_at)}, limit=limit * 3).get(user_id, [])
-    return fresh_for(session, team_id=team_id, user_id=user_id, now=now, found=found)[:limit]
+    fresh = Fresh(picker, session, team_id, now)
+    return fresh.pick({user_id: (built_at - WEEK, built_at)}, limit=limit).get(user_id, [])

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from sqlmodel import Session
 
 from bot.services import Services
-from bot.services.picks import Pick, Picker, cached_picker, fresh_for
+from bot.services.picks import Fresh, Pick, Picker, cached_picker
 from bot.slack import blocks
 from storage import digests
 from storage import tags as tag_store
@@ -248,22 +248,6 @@ def tags_of(session: Session, digests_: list[Digest]) -> dict[int, list[str]]:
 def week_before(session: Session, *, team_id: str, slot: datetime) -> Week:
     """The week's top items by topic in the seven days before `slot`: "top of the week in your interests"."""
     return digests.weekly_top(session=session, team_id=team_id, since=slot - WEEK)
-
-
-class Fresh:
-    """A cached picker whose picks leave out what the person took or waved off since it was read."""
-
-    def __init__(self, picker: Picker, session: Session, team_id: str, now: datetime) -> None:
-        self.picker, self.session, self.team_id, self.now = picker, session, team_id, now
-
-    def pick(
-        self, windows: dict[str, tuple[datetime, datetime]], *, limit: int, first: set[str] | None = None
-    ) -> dict[str, list[Pick]]:
-        found = self.picker.pick(windows, limit=limit * 2, first=first)
-        return {
-            user: fresh_for(self.session, team_id=self.team_id, user_id=user, now=self.now, found=got)[:limit]
-            for user, got in found.items()
-        }
 
 
 def preview(services: Services, *, team_id: str, user_id: str) -> tuple[str, list[blocks.Block]] | None:
