@@ -13,12 +13,13 @@ Candidates are only items in the open, so nothing private is ever picked for any
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from array import array
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, and_, update
+from sqlalchemy import ColumnElement, DateTime, and_, literal, type_coerce, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -42,31 +43,10 @@ from storage.models import (
 from storage.visibility import channel_in_the_open, done_in_the_open, in_the_open, share_in_the_open, tag_seen_by
 
 
-class Appearance(NamedTuple):
-    """An item reaching the open: its first public share, or its first list addition."""
-
-    item_id: int
-    at: datetime
-    sharer: str | None  # who shared it in public (None: it came from a list)
-    channel_id: str | None  # the public channel it was first shared in
-    list_id: int | None
-
-
-@dataclass
-class Open:
-    """A workspace's activity in the open since some instant."""
-
-    appearances: dict[int, Appearance] = field(default_factory=dict)  # item -> how it reached the open
-    shares: list[tuple[int, str, str, datetime]] = field(default_factory=list)  # item, user, channel, when
-    saves: list[tuple[int, str, datetime]] = field(default_factory=list)  # item, user, when (made in the open)
-    list_items: dict[int, set[int]] = field(default_factory=dict)  # list -> items on it
-    list_names: dict[int, str] = field(default_factory=dict)
-
-
 @dataclass
 class Own:
-    """Each person's own activity: (item, what, when); `what` is shared, saved, done, sent, received,
-    or listed (on a list of theirs)."""
+    """One person's own activity: (item, what, when); `what` is shared, saved, done, sent, received,
+    or listed (on a list of theirs); and their settings."""
 
     acts: dict[str, list[tuple[int, str, datetime]]] = field(default_factory=dict)
     dismissed: dict[str, set[int]] = field(default_factory=dict)
@@ -88,162 +68,245 @@ def _aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def _list_additions(session: Session, *, team_id: str, since: datetime, into: Open) -> None:
-    """List additions of items in the open since `since`: an item first in the open by a list
-    appears then (an earlier public share keeps its sharer and channel)."""
-    found = into
-    additions = session.execute(
-        sa_select(col(ListItem.item_id), col(ListItem.list_id), col(ListItem.added_at), col(CuratedList.name))
-        .join(CuratedList, col(CuratedList.id) == col(ListItem.list_id))
-        .join(Item, col(Item.id) == col(ListItem.item_id))
-        .where(col(CuratedList.team_id) == team_id, col(ListItem.added_at) >= since, in_the_open())
-        .order_by(col(ListItem.added_at), col(ListItem.id))
-    )
-    for item_id, list_id, at, name in additions:
-        when = _aware(at)
-        found.list_items.setdefault(int(list_id), set()).add(int(item_id))
-        found.list_names[int(list_id)] = str(name)
-        seen = found.appearances.get(int(item_id))
-        if seen is None or when < seen.at:
-            found.appearances[int(item_id)] = Appearance(
-                int(item_id), when, seen.sharer if seen else None, seen.channel_id if seen else None, int(list_id)
-            )
+class Facts:
+    """A workspace's activity since some instant, as columns of numbers (people and channels by
+    code): a busy workspace's half year holds hundreds of thousands of rows, and one Python object
+    per row would cost several times their memory.
+
+    - shares: item, person, channel, when, and whether the share is in the open;
+    - saves: item, person, when, whether made in the open, and whether marked done;
+    - recommendations: item, sender, receiver, when;
+    - listed: items on a person's own lists (item, owner, when);
+    - additions: list additions of items in the open (item, list, when), with `list_names`;
+    - each person's settings and Not for me marks (small: a few per person).
+    """
+
+    def __init__(self) -> None:
+        self.people: dict[str, int] = {}  # user -> code, in order of first sight
+        self.channels: dict[str, int] = {}
+        self.shares = _Columns("item", "person", "channel", "at", "open")
+        self.saves = _Columns("item", "person", "at", "open", "done")
+        self.recommendations = _Columns("item", "sender", "receiver", "at")
+        self.listed = _Columns("item", "owner", "at")
+        self.additions = _Columns("item", "list", "at")
+        self.list_names: dict[int, str] = {}
+        self.dismissed: dict[str, set[int]] = {}
+        self.interests: dict[str, set[str]] = {}
+        self.follows: dict[str, set[str]] = {}
+        self.subscriptions: dict[str, set[int]] = {}
+
+    def person(self, user: str) -> int:
+        return self.people.setdefault(user, len(self.people))
+
+    def channel(self, channel_id: str) -> int:
+        return self.channels.setdefault(channel_id, len(self.channels))
 
 
-def workspace_since(session: Session, *, team_id: str, since: datetime) -> tuple[Open, Own]:
-    """What was done in the open since `since` (public shares of items still in the open, saves
-    made in the open, list additions), and everyone's `own_activity`, reading each share and save
-    once: which of them were done in the open is worked out in the same read."""
-    found, own = Open(), own_activity(session, team_id=team_id, users=None, since=since, shares_and_saves=False)
-    shares = session.execute(
+class _Columns:
+    """Rows appended as numbers, read back as one array per column."""
+
+    def __init__(self, *names: str) -> None:
+        self.names = names
+        self._values: list[array[float]] = [array("d") for _ in names]
+
+    def add(self, *row: float) -> None:
+        for values, value in zip(self._values, row, strict=True):
+            values.append(value)
+
+    def extend(self, *columns: Iterable[float]) -> None:
+        """Many rows at once, given as one iterable per column."""
+        for values, column in zip(self._values, columns, strict=True):
+            values.extend(column)
+
+    def __len__(self) -> int:
+        return len(self._values[0])
+
+    def __getitem__(self, name: str) -> array[float]:
+        return self._values[self.names.index(name)]
+
+
+_EPOCH = datetime(1970, 1, 1)
+
+
+def _naive(column: Any) -> Any:
+    """A UTC column read as the naive UTC value it is stored as: a bulk read turns each into
+    seconds at once (`_stamps`), and attaching a zone to each first doubles the cost."""
+    return type_coerce(col(column), DateTime())
+
+
+def _stamps(values: Iterable[datetime]) -> list[float]:
+    """Seconds since the epoch of naive UTC datetimes."""
+    return [(value - _EPOCH).total_seconds() for value in values]
+
+
+def _rows(result: Any, size: int = 20_000) -> Iterator[list[list[Any]]]:
+    """A result's columns, a few thousand rows at a time (never the whole result in memory)."""
+    while rows := result.fetchmany(size):
+        yield [list(column) for column in zip(*rows, strict=True)]
+
+
+def workspace_facts(session: Session, *, team_id: str, since: datetime) -> Facts:
+    """Everything picking reads of a workspace's people since `since`: every share and save (and
+    which of them were done in the open, worked out in the same read), recommendations, list
+    entries, and everyone's settings. Read a few thousand rows at a time, kept as columns of numbers."""
+    facts = Facts()
+    connection = session.connection()
+    person, channel = facts.person, facts.channel
+    shares = connection.execute(
         sa_select(
             col(Share.item_id),
             col(Share.user_id),
             col(Share.channel_id),
-            col(Share.shared_at),
+            _naive(Share.shared_at),
             and_(share_in_the_open(), in_the_open()).label("open"),
         )
         .join(Item, col(Item.id) == col(Share.item_id))
         .where(col(Share.team_id) == team_id, col(Share.shared_at) >= since)
         .order_by(col(Share.shared_at), col(Share.id))
     )
-    for item_id, user_id, channel_id, at, in_open in shares:
-        item, user, when = int(item_id), str(user_id), _aware(at)
-        own.acts.setdefault(user, []).append((item, "shared", when))
-        if in_open:
-            found.shares.append((item, user, str(channel_id), when))
-            if item not in found.appearances:
-                found.appearances[item] = Appearance(item, when, user, str(channel_id), None)
-    saves = session.execute(
+    for item_id, user_id, channel_id, at, in_open in _rows(shares):
+        facts.shares.extend(item_id, map(person, user_id), map(channel, channel_id), _stamps(at), map(bool, in_open))
+    saves = connection.execute(
         sa_select(
             col(Save.item_id),
             col(Save.user_id),
-            col(Save.status),
-            col(Save.saved_at),
+            _naive(Save.saved_at),
             and_(in_the_open(), done_in_the_open(Save.item_id, Save.saved_at)).label("open"),
+            col(Save.status) == "done",
         )
         .join(Item, col(Item.id) == col(Save.item_id))
         .where(col(Save.team_id) == team_id, col(Save.saved_at) >= since)
     )
-    for item_id, user_id, status, at, in_open in saves:
-        item, user, when = int(item_id), str(user_id), _aware(at)
-        own.acts.setdefault(user, []).append((item, "done" if status == "done" else "saved", when))
-        if in_open:
-            found.saves.append((item, user, when))
-    _list_additions(session, team_id=team_id, since=since, into=found)
-    return found, own
+    for item_id, user_id, at, in_open, done in _rows(saves):
+        facts.saves.extend(item_id, map(person, user_id), _stamps(at), map(bool, in_open), map(bool, done))
+    sent = connection.execute(
+        sa_select(
+            col(Recommendation.item_id),
+            col(Recommendation.from_user_id),
+            col(Recommendation.to_user_id),
+            _naive(Recommendation.created_at),
+        ).where(col(Recommendation.team_id) == team_id, col(Recommendation.created_at) >= since)
+    )
+    for item_id, sender, receiver, at in _rows(sent):
+        facts.recommendations.extend(item_id, map(person, sender), map(person, receiver), _stamps(at))
+    listed = connection.execute(  # what they put on their lists, or their lists' feeds did
+        sa_select(col(ListItem.item_id), col(CuratedList.owner_id), _naive(ListItem.added_at))
+        .join(CuratedList, col(CuratedList.id) == col(ListItem.list_id))
+        .where(col(CuratedList.team_id) == team_id, col(ListItem.added_at) >= since)
+    )
+    for item_id, owner, at in _rows(listed):
+        facts.listed.extend(item_id, map(person, owner), _stamps(at))
+    additions = connection.execute(
+        sa_select(col(ListItem.item_id), col(ListItem.list_id), _naive(ListItem.added_at), col(CuratedList.name))
+        .join(CuratedList, col(CuratedList.id) == col(ListItem.list_id))
+        .join(Item, col(Item.id) == col(ListItem.item_id))
+        .where(col(CuratedList.team_id) == team_id, col(ListItem.added_at) >= since, in_the_open())
+        .order_by(col(ListItem.added_at), col(ListItem.id))
+    )
+    for item_id, list_id, at, name in _rows(additions):
+        facts.additions.extend(item_id, list_id, _stamps(at))
+        facts.list_names.update(zip(map(int, list_id), map(str, name), strict=True))
+    _settings(session, team_id=team_id, users=None, into=facts)
+    return facts
 
 
-def own_activity(
-    session: Session, *, team_id: str, users: list[str] | None, since: datetime, shares_and_saves: bool = True
-) -> Own:
-    """What each of `users` (None: everyone) did since `since`, in private too, and their settings
-    (without their shares and saves when `shares_and_saves` is False: `workspace_since` reads them)."""
+def _settings(session: Session, *, team_id: str, users: list[str] | None, into: Facts | Own) -> None:
+    """Each person's Not for me marks, interests, follows and subscriptions (None: everyone's)."""
+    settings: tuple[tuple[Any, Any, Any, dict[str, set[Any]]], ...] = (
+        (Dismissal.team_id, Dismissal.user_id, Dismissal.item_id, into.dismissed),
+        (Interest.team_id, Interest.user_id, Interest.topic, into.interests),
+        (Follow.team_id, Follow.follower_id, Follow.followee_id, into.follows),
+        (Subscription.team_id, Subscription.user_id, Subscription.list_id, into.subscriptions),
+    )
+    for team, whose_column, value, found in settings:
+        whose = [] if users is None else [one_of(session, col(whose_column), users)]
+        for user_id, setting in session.connection().execute(
+            sa_select(col(whose_column), col(value)).where(col(team) == team_id, *whose)
+        ):
+            found.setdefault(str(user_id), set()).add(setting)
+
+
+def own_activity(session: Session, *, team_id: str, user_id: str, since: datetime) -> Own:
+    """What one person did since `since`, in private too, and their settings (a cached pick is
+    checked against what they did since it was made)."""
     own = Own()
-
-    def add(user: str, item_id: int, what: str, at: datetime) -> None:
-        own.acts.setdefault(user, []).append((item_id, what, _aware(at)))
-
-    chunks: list[list[str] | None] = [None] if users is None else list(chunked(users))
-    for chunk_of in chunks:
-
-        def whose(column: Any, chunk: list[str] | None = chunk_of) -> list[ColumnElement[bool]]:
-            return [] if chunk is None else [one_of(session, column, chunk)]
-
-        if shares_and_saves:
-            for item_id, user_id, at in session.execute(
-                sa_select(col(Share.item_id), col(Share.user_id), col(Share.shared_at)).where(
-                    col(Share.team_id) == team_id, col(Share.shared_at) >= since, *whose(col(Share.user_id))
-                )
-            ):
-                add(str(user_id), int(item_id), "shared", at)
-            for item_id, user_id, status, at in session.execute(
-                sa_select(col(Save.item_id), col(Save.user_id), col(Save.status), col(Save.saved_at)).where(
-                    col(Save.team_id) == team_id, col(Save.saved_at) >= since, *whose(col(Save.user_id))
-                )
-            ):
-                add(str(user_id), int(item_id), "done" if status == "done" else "saved", at)
-        for column, what in ((Recommendation.from_user_id, "sent"), (Recommendation.to_user_id, "received")):
-            for item_id, user_id, at in session.execute(
-                sa_select(col(Recommendation.item_id), col(column), col(Recommendation.created_at)).where(
-                    col(Recommendation.team_id) == team_id,
-                    col(Recommendation.created_at) >= since,
-                    *whose(col(column)),
-                )
-            ):
-                add(str(user_id), int(item_id), what, at)
-        for item_id, owner, at in session.execute(  # what they put on their lists, or their lists' feeds did
-            sa_select(col(ListItem.item_id), col(CuratedList.owner_id), col(ListItem.added_at))
-            .join(CuratedList, col(CuratedList.id) == col(ListItem.list_id))
-            .where(
-                col(CuratedList.team_id) == team_id, col(ListItem.added_at) >= since, *whose(col(CuratedList.owner_id))
+    acts = own.acts.setdefault(user_id, [])
+    reads: tuple[tuple[Any, Any, Any, str | None], ...] = (
+        (Share, Share.user_id, Share.shared_at, "shared"),
+        (Save, Save.user_id, Save.saved_at, None),
+        (Recommendation, Recommendation.from_user_id, Recommendation.created_at, "sent"),
+        (Recommendation, Recommendation.to_user_id, Recommendation.created_at, "received"),
+    )
+    for model, whose, when, what in reads:
+        status = col(Save.status) if model is Save else literal(what)
+        for item_id, at, said in session.execute(
+            sa_select(col(model.item_id), col(when), status).where(
+                col(model.team_id) == team_id, col(whose) == user_id, col(when) >= since
             )
         ):
-            add(str(owner), int(item_id), "listed", at)
-        settings: tuple[tuple[Any, Any, Any, dict[str, set[Any]]], ...] = (
-            (Dismissal.team_id, Dismissal.user_id, Dismissal.item_id, own.dismissed),
-            (Interest.team_id, Interest.user_id, Interest.topic, own.interests),
-            (Follow.team_id, Follow.follower_id, Follow.followee_id, own.follows),
-            (Subscription.team_id, Subscription.user_id, Subscription.list_id, own.subscriptions),
+            kind = ("done" if said == "done" else "saved") if model is Save else str(said)
+            acts.append((int(item_id), kind, _aware(at)))
+    for item_id, at in session.execute(
+        sa_select(col(ListItem.item_id), col(ListItem.added_at))
+        .join(CuratedList, col(CuratedList.id) == col(ListItem.list_id))
+        .where(
+            col(CuratedList.team_id) == team_id, col(CuratedList.owner_id) == user_id, col(ListItem.added_at) >= since
         )
-        for team, whose_column, value, into in settings:
-            for user_id, found in session.execute(
-                sa_select(col(whose_column), col(value)).where(col(team) == team_id, *whose(col(whose_column)))
-            ):
-                into.setdefault(str(user_id), set()).add(found)
+    ):
+        acts.append((int(item_id), "listed", _aware(at)))
+    _settings(session, team_id=team_id, users=[user_id], into=own)
     return own
 
 
-def texts(session: Session, *, team_id: str, item_ids: Iterable[int]) -> dict[int, Text]:
+RUN = 20_000  # ids read together by range where they are dense
+
+
+def _by_id(session: Session, column: Any, item_ids: Iterable[int]) -> Iterator[tuple[ColumnElement[bool], set[int]]]:
+    """Conditions that read rows of `item_ids` a slice at a time, each with the ids it is for: a slice
+    whose ids fill at least half their range is read as that range (one query instead of many; the
+    few rows between are dropped by the caller), a sparse one by id."""
+    ids = sorted(set(item_ids))
+    for start in range(0, len(ids), RUN):
+        run = ids[start : start + RUN]
+        if run[-1] - run[0] < 2 * len(run):
+            yield col(column).between(run[0], run[-1]), set(run)
+        else:
+            for chunk in chunked(run):
+                yield one_of(session, col(column), chunk), set(chunk)
+
+
+def texts(session: Session, *, team_id: str, item_ids: Iterable[int]) -> Iterator[tuple[int, Text]]:
     """What each item says of itself (title, description, site, kind, keywords, address): what
-    anyone who may see it reads."""
-    found: dict[int, Text] = {}
-    columns = (Item.id, Item.title, Item.description, Item.site_name, Item.kind, Item.keywords, Item.url)
-    for chunk in chunked(sorted(set(item_ids))):
-        rows = session.execute(
-            sa_select(*[col(c) for c in columns]).where(
-                col(Item.team_id) == team_id, one_of(session, col(Item.id), chunk)
+    anyone who may see it reads. In order of id, read a slice at a time."""
+    for where, wanted in _by_id(session, Item.id, item_ids):
+        rows = session.connection().execute(
+            sa_select(
+                col(Item.id),
+                col(Item.title),
+                col(Item.description),
+                col(Item.site_name),
+                col(Item.kind),
+                col(Item.keywords),
+                col(Item.url),
             )
+            .where(col(Item.team_id) == team_id, where)
+            .order_by(col(Item.id))
         )
         for item_id, title, description, site, kind, keywords, url in rows:
-            found[int(item_id)] = Text(title, description, site, str(kind), keywords, url)
-    return found
+            if item_id in wanted:
+                yield int(item_id), Text(title, description, site, str(kind), keywords, url)
 
 
-def open_topics(session: Session, *, team_id: str, item_ids: Iterable[int]) -> dict[int, set[str]]:
-    """The topics given to each item in the open (never a tag written in private)."""
-    found: dict[int, set[str]] = {}
-    for chunk in chunked(sorted(set(item_ids))):
-        for item_id, tag in session.execute(
+def open_topics(session: Session, *, team_id: str, item_ids: Iterable[int]) -> Iterator[tuple[int, str]]:
+    """(item, topic) for the topics given to each item in the open (never a tag written in private)."""
+    for where, wanted in _by_id(session, ItemTag.item_id, item_ids):
+        for item_id, tag in session.connection().execute(
             sa_select(col(ItemTag.item_id), col(ItemTag.tag)).where(
-                col(ItemTag.team_id) == team_id,
-                one_of(session, col(ItemTag.item_id), chunk),
-                col(ItemTag.removed).is_(False),
-                tag_seen_by(None),
+                col(ItemTag.team_id) == team_id, where, col(ItemTag.removed).is_(False), tag_seen_by(None)
             )
         ):
-            found.setdefault(int(item_id), set()).add(str(tag))
-    return found
+            if item_id in wanted:
+                yield int(item_id), str(tag)
 
 
 def channel_names(session: Session, *, team_id: str, channel_ids: Iterable[str]) -> dict[str, str]:

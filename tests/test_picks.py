@@ -16,7 +16,7 @@ from bot.services import Services, picks
 from bot.services.digests.delivery import DigestPass
 from bot.slack.client import web_client
 from storage.models import Dismissal, PickModel
-from storage.picks import Appearance, Open, Own, Text
+from storage.picks import Facts, Text
 from tests.helpers import items, message, reply_text, wait_for
 
 ANA, BEN, CAROL, DAVE, ERIN, FRANK, SAM = (
@@ -278,7 +278,7 @@ def test_forget_me_leaves_nothing_learned_about_the_person(
     with services.new_session() as session:
         assert len(list(session.exec(select(Dismissal)))) == 0
         world = picks.load_world(session, team_id=TEAM, now=MONDAY)
-    assert ANA not in world.people and ANA not in world.own.acts and ANA not in world.members
+    assert ANA not in world.people and world.members.shape[0] == len(world.people)
     # The workspace's weights are a handful of numbers about no one; nothing there names her.
     with services.new_session() as session:
         assert all(ANA not in (row.weights or "") for row in session.exec(select(PickModel)))
@@ -314,13 +314,14 @@ def test_reply_text_of_a_digest_preview_shows_picks(driver: SlackDriver, slack: 
 def two_communities(weeks: int = 6) -> picks.World:
     """Forty people in two channels; each saves most of what their own channel shares, a few days on."""
     now = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
-    found, own = Open(), Own()
+    facts = Facts()
     texts: dict[int, Text] = {}
     members: dict[str, set[str]] = {}
     people = {channel: [f"U{channel[-1]}{n:04d}" for n in range(20)] for channel in ("C0A", "C0B")}
     words = {"C0A": "rust ownership borrow async tokio", "C0B": "sourdough pasta oven recipe flour"}
     item = 0
     rng = random.Random(5)
+    saves = []
     for channel, them in people.items():
         for person in them:
             members.setdefault(person, set()).add(channel)
@@ -329,16 +330,21 @@ def two_communities(weeks: int = 6) -> picks.World:
             item += 1
             at = now - timedelta(days=weeks * 7 - day)
             sharer = them[(day * 3) % len(them)]
-            found.appearances[item] = Appearance(item, at, sharer, channel, None)
-            found.shares.append((item, sharer, channel, at))
-            own.acts.setdefault(sharer, []).append((item, "shared", at))
+            facts.shares.add(item, facts.person(sharer), facts.channel(channel), at.timestamp(), True)
             texts[item] = Text(f"{words[channel]} part {item}", words[channel], None, "article")
             for person in people["C0A"] + people["C0B"]:
                 keen = 0.5 if person in them else 0.03
                 if person != sharer and rng.random() < keen and at + timedelta(days=2) < now:
-                    found.saves.append((item, person, at + timedelta(days=2)))
-                    own.acts.setdefault(person, []).append((item, "saved", at + timedelta(days=2)))
-    return picks.World(found, own, texts, {}, members, now)
+                    saves.append((item, person, at + timedelta(days=2)))
+    for item, person, at in saves:
+        facts.saves.add(item, facts.person(person), at.timestamp(), True, False)
+    return picks.World(
+        facts,
+        members,
+        now,
+        texts=lambda ids: sorted((i, texts[i]) for i in ids if i in texts),
+        topics=lambda ids: [],
+    )
 
 
 def test_weights_are_learned_from_earlier_weeks_and_picks_follow_them() -> None:
@@ -349,7 +355,8 @@ def test_weights_are_learned_from_earlier_weeks_and_picks_follow_them() -> None:
     chosen = picks.Picker(world, fitted.weights).pick({"UA0001": (world.now - picks.WEEK, world.now)})
     assert chosen["UA0001"], "picks for someone of the first channel"
     for pick in chosen["UA0001"]:
-        assert world.open.appearances[pick.item_id].channel_id == "C0A"
+        column = world.column(pick.item_id)
+        assert column is not None and world.appearance(column).channel_id == "C0A"
 
 
 def test_too_little_history_keeps_the_default_weights() -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -53,7 +53,7 @@ class Plan:
 
     user_id: str
     slot_at: datetime
-    sections: list[tuple[str, list[tuple[int, str]]]]
+    sections: list[tuple[str, Sequence[tuple[int, str | Pick]]]]  # a pick's reason is worked out once it is chosen
     public_only: set[str]  # titles of sections that may only hold public items the person did not share
 
 
@@ -68,7 +68,7 @@ def plan(
     since: datetime,
     topics: list[str],
     week: Week,
-    picked: list[tuple[int, str]] = (),  # type: ignore[assignment]
+    picked: list[tuple[int, Pick]] = (),  # type: ignore[assignment]
 ) -> Plan:
     """Candidate items per section, in order, generously: the final cut happens once items are known."""
     recommended = [
@@ -139,7 +139,7 @@ def choose(plan_: Plan, public: dict[int, bool], own_shares: set[tuple[str, int]
             if title in plan_.public_only and (not public[item_id] or (plan_.user_id, item_id) in own_shares):
                 continue
             seen.add(item_id)
-            entries.append((item_id, why))
+            entries.append((item_id, why if isinstance(why, str) else why.why))
         by_title[title] = entries
     return [(title, by_title[title]) for title, _ in plan_.sections if by_title.get(title)]
 
@@ -208,7 +208,7 @@ def build_all(
                 since=since,
                 topics=interests.get(user_id, []),
                 week=week_for(slot),
-                picked=[(pick.item_id, pick.why) for pick in picked.get(user_id, [])],
+                picked=[(pick.item_id, pick) for pick in picked.get(user_id, [])],
             )
         )
     public = visibility(session, {item_id for p in plans for _, candidates in p.sections for item_id, _ in candidates})
