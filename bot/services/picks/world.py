@@ -6,15 +6,16 @@ from __future__ import annotations
 
 import re
 from array import array
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from functools import lru_cache
+from itertools import count
 from typing import Any
 from urllib.parse import urlsplit
 
 import numpy as np
 from scipy import sparse
-from sklearn.feature_extraction.text import CountVectorizer
 from sklearn.preprocessing import normalize
 from sqlmodel import Session
 
@@ -38,18 +39,18 @@ def _text_of(text: store.Text | None, topics: Iterable[str]) -> str:
     return " ".join([*parts, *keywords, *whole])
 
 
-_WORDS = CountVectorizer().build_analyzer()  # scikit-learn's words: lower case, two letters or more
+_WORD = re.compile(r"(?u)\b\w\w+\b")  # the words CountVectorizer finds by default: two letters or more
 
 
 def _counts(documents: Iterable[str]) -> sparse.csr_matrix:
-    """How often each word occurs in each of `documents`, one row each. CountVectorizer's own
-    counting keeps every occurrence as a Python object until the end (about 90 MB for a busy
-    workspace's half year); this keeps them as 4-byte numbers."""
-    vocabulary: dict[str, int] = {}
-    number = vocabulary.setdefault
+    """How often each word (in lower case) occurs in each of `documents`, one row each: what
+    CountVectorizer counts, kept as 4-byte numbers as they come (its own counting keeps every
+    occurrence as a Python object until the end: about 90 MB for a busy workspace's half year)."""
+    vocabulary: defaultdict[str, int] = defaultdict(count().__next__)
+    number = vocabulary.__getitem__
     words, ends = array("i"), array("q", [0])
     for document in documents:
-        words.extend([number(word, len(vocabulary)) for word in _WORDS(document)])
+        words.extend(map(number, _WORD.findall(document.lower())))
         ends.append(len(words))
     counts = sparse.csr_matrix(
         (
