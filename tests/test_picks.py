@@ -312,7 +312,7 @@ def test_reply_text_of_a_digest_preview_shows_picks(driver: SlackDriver, slack: 
 
 
 def two_communities(weeks: int = 6) -> picks.World:
-    """Forty people in two channels; each saves most of what their own channel shares, a few days on."""
+    """Forty people in two channels; each saves half of what their own channel shares, mostly within a few days."""
     now = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
     facts = Facts()
     texts: dict[int, Text] = {}
@@ -334,8 +334,9 @@ def two_communities(weeks: int = 6) -> picks.World:
             texts[item] = Text(f"{words[channel]} part {item}", words[channel], None, "article")
             for person in people["C0A"] + people["C0B"]:
                 keen = 0.5 if person in them else 0.03
-                if person != sharer and rng.random() < keen and at + timedelta(days=2) < now:
-                    saves.append((item, person, at + timedelta(days=2)))
+                saved = at + timedelta(days=rng.expovariate(1 / 2))  # most within a few days
+                if person != sharer and rng.random() < keen and saved < now:
+                    saves.append((item, person, saved))
     for item, person, at in saves:
         facts.saves.add(item, facts.person(person), at.timestamp(), True, False)
     return picks.World(
@@ -354,9 +355,14 @@ def test_weights_are_learned_from_earlier_weeks_and_picks_follow_them() -> None:
     assert fitted.weights.values["colleagues"] > 0 or fitted.weights.values["content"] > 0
     chosen = picks.Picker(world, fitted.weights).pick({"UA0001": (world.now - picks.WEEK, world.now)})
     assert chosen["UA0001"], "picks for someone of the first channel"
-    for pick in chosen["UA0001"]:
-        column = world.column(pick.item_id)
-        assert column is not None and world.appearance(column).channel_id == "C0A"
+    columns = [world.column(pick.item_id) for pick in chosen["UA0001"]]
+    channels = [world.appearance(column).channel_id for column in columns if column is not None]
+    # What their own channel shared comes first; the other's only once none of it is left.
+    assert channels[0] == "C0A" and channels == sorted(channels), channels
+    for user in ("UA0002", "UB0001", "UB0002"):
+        found = picks.Picker(world, fitted.weights).pick({user: (world.now - picks.WEEK, world.now)})[user]
+        first = world.column(found[0].item_id)
+        assert first is not None and world.appearance(first).channel_id == "C0" + user[1], user
 
 
 def test_too_little_history_keeps_the_default_weights() -> None:

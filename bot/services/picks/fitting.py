@@ -15,7 +15,7 @@ from bot.services.picks.model import (
     LEARNED,
     MIN_POSITIVES,
     NEGATIVES_PER_PERSON,
-    SEEN_SHARE,
+    SAVE_DELAY,
     SUB_BATCH,
     WEEK,
     Scale,
@@ -36,11 +36,14 @@ def fit(world: World, *, weeks: int = FIT_WEEKS, seed: int = 7) -> Fit:
     """Weights learned from the workspace's own earlier weeks.
 
     At each cut (one, two, … weeks ago) the question a digest asks is put again: of the items that
-    reached the open in the week before the cut, which did each person go on to save? Half of the
-    week's saves (at random: a history import dates them all at their message) are taken as
-    already made, as some are when a digest goes out; the rest, and any made after the cut, are
-    the answers, left out of every signal. A logistic regression then learns, from each person's
-    candidates set against one another, how much each signal says.
+    reached the open in the week before the cut, which did each person go on to save? The saves
+    made after the cut are the answers, left out of every signal; those made before it count as
+    made, as they would have when a digest went out then. A history import dates each save at its
+    message, so for those the cut is drawn: such a save counts as still to come with the chance
+    that a save comes that long after the share (exp(−age / SAVE_DELAY)): at a cut, most saves of
+    an item shared the day before are still to come, and nearly all of one shared a week before
+    are made. A logistic regression then learns, from each person's candidates set against one
+    another, how much each signal says.
 
     It learns only from what was done in the open (public shares, saves made in the open), so that
     nobody's private activity shapes the weights everyone's picks go through. The signals only
@@ -52,6 +55,10 @@ def fit(world: World, *, weeks: int = FIT_WEEKS, seed: int = 7) -> Fit:
     positives = 0
     n_items = len(world.items)
     took_by = np.unique(world.save_key[world.save_open])  # who saved what in the open, ever (person-item keys)
+    # Saves dated at the very moment their item reached the open: imported ones, whose time is not known.
+    undated = np.unique(
+        world.save_key[world.save_open & (np.abs(world.save_at - world.appear_at[world.save_item]) < 1)]
+    )
     for k in range(1, weeks + 1):
         cut = world.now - WEEK * k  # the newest week's saves are still coming in: it is never asked
         pool = world.candidates(cut - WEEK, cut)
@@ -63,7 +70,8 @@ def fit(world: World, *, weeks: int = FIT_WEEKS, seed: int = 7) -> Fit:
         asked = (place[item] >= 0) & (world.appear_sharer[item] != person)
         answers = took_by[asked]  # in order of person, then item: as people and items are numbered
         draws = np.array([rng.random() for _ in range(len(answers))])
-        hidden = answers[draws >= SEEN_SHARE] if len(answers) else answers
+        age = (cut.timestamp() - world.appear_at[answers % n_items]) / SAVE_DELAY.total_seconds()
+        hidden = answers[np.isin(answers, undated) & (draws < np.exp(-age))]
         scorer = Scorer(world, cut, pool, hidden)
         people = np.unique(answers // n_items)
         cut_rows, cut_labels = [], []

@@ -23,7 +23,7 @@ NEGATIVES_PER_PERSON = 60
 REFIT_AFTER = timedelta(days=7)
 EASE_ITEMS = 3500  # items the collaborative signal reads at most (a 3,500² solve: about a second)
 EASE_LAMBDA = 100.0
-SEEN_SHARE = 0.5  # in a fit, the share of a week's saves taken as already made (the rest are the answers)
+SAVE_DELAY = timedelta(days=1)  # how long after a share saves come, as a fit takes it for imported saves
 SUB_BATCH = 250  # people scored together: feature matrices stay a few tens of MB
 
 FEATURES = (

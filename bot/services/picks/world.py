@@ -39,13 +39,15 @@ def _text_of(text: store.Text | None, topics: Iterable[str]) -> str:
     return " ".join([*parts, *keywords, *whole])
 
 
-_WORD = re.compile(r"(?u)\b\w\w+\b")  # the words CountVectorizer finds by default: two letters or more
+# Words of two letters or more (CountVectorizer's), with hyphenated terms kept whole: "rna-seq",
+# "open-source" and "front-end" say more than their pieces.
+_WORD = re.compile(r"(?u)\b\w+(?:-\w+)+\b|\b\w\w+\b")
 
 
 def _counts(documents: Iterable[str]) -> sparse.csr_matrix:
-    """How often each word (in lower case) occurs in each of `documents`, one row each: what
-    CountVectorizer counts, kept as 4-byte numbers as they come (its own counting keeps every
-    occurrence as a Python object until the end: about 90 MB for a busy workspace's half year)."""
+    """How often each word (in lower case) occurs in each of `documents`, one row each, kept as
+    4-byte numbers as they come (CountVectorizer's own counting keeps every occurrence as a Python
+    object until the end: about 90 MB for a busy workspace's half year)."""
     vocabulary: defaultdict[str, int] = defaultdict(count().__next__)
     number = vocabulary.__getitem__
     words, ends = array("i"), array("q", [0])
