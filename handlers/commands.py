@@ -33,6 +33,9 @@ def register(app: App, services: Services, shelf: Shelf) -> None:
         def tell(text: str) -> None:
             respond(text=text, response_type="ephemeral", replace_original=False)
 
+        def show(text: str, shown: list[dict[str, Any]]) -> None:
+            respond(text=text, blocks=shown, response_type="ephemeral", replace_original=True)
+
         run_later(
             services,
             client,
@@ -40,7 +43,8 @@ def register(app: App, services: Services, shelf: Shelf) -> None:
             user_id=str(command.get("user_id") or ""),
             later=later,
             tell=tell,
+            show=show,
         )
 
-    # DMs, look-ups and uploads go out once Slack has its answer; the scheduler resends lost DMs.
+    # DMs, look-ups, uploads and previews go out once Slack has its answer; the scheduler resends lost DMs.
     app.command("/shelf")(ack=shelf_command, lazy=[after_ack])

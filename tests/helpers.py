@@ -109,6 +109,22 @@ def reply_text(response: Any) -> str:
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["response_type"] == "ephemeral"
+    return visible_text(body)
+
+
+def preview_text(driver: Any, slack: Any, user: str) -> str:
+    """`/shelf digest` as `user`: the preview that takes the place of the command's first answer."""
+    before = len(slack.responses())
+    answer = reply_text(driver.command("digest", user=user))
+    assert "Putting together a preview" in answer, answer
+    shown = wait_for(lambda: [c.params for c in slack.responses()[before:] if c.params.get("replace_original")])
+    assert shown, "no preview after the answer"
+    assert shown[0]["response_type"] == "ephemeral"
+    return visible_text(shown[0])
+
+
+def visible_text(body: dict[str, Any]) -> str:
+    """The text a message shows: its fallback text and its blocks'."""
     parts = [body.get("text", "")]
     for block in body.get("blocks") or []:
         if "text" in block:

@@ -17,7 +17,7 @@ from bot.services.digests.delivery import LEASE, DigestPass, run_digests
 from bot.services.digests.slots import current_slot
 from bot.slack.client import web_client
 from storage.models import DigestDelivery, Person
-from tests.helpers import items, message, reply_text
+from tests.helpers import items, message, preview_text, reply_text
 
 ANA, BEN, CAROL = "U0ANA0001", "U0BEN0001", "U0CAROL01"
 MONDAY_NOON_UTC = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)  # a Monday
@@ -361,8 +361,8 @@ def test_a_huge_digest_stays_within_block_kit_limits(driver: SlackDriver, servic
     assert all(len(b["text"]["text"]) <= 3000 for b in digest["blocks"] if b["type"] == "section")
 
 
-def test_digest_preview_and_settings(driver: SlackDriver, services: Services, week: None) -> None:
-    preview = reply_text(driver.command("digest", user=ANA))
+def test_digest_preview_and_settings(driver: SlackDriver, slack: FakeSlack, services: Services, week: None) -> None:
+    preview = preview_text(driver, slack, ANA)
     assert "A preview of your next digest" in preview and "Recommended to you" in preview
     assert "Mondays at 09:00 (Europe/Lisbon)" in reply_text(driver.command("digest on", user=ANA))
     assert "Fridays at 09:00" in reply_text(driver.command("digest day fri", user=ANA))

@@ -62,7 +62,7 @@ from storage.db import make_engine, session_factory
 from storage.models import CuratedList, Item, Recommendation
 from storage.visibility import note_key
 from tests.conftest import BACKENDS, SIGNING_SECRET, _drain, _empty_postgres, offline_resolver
-from tests.helpers import message, reply_text, wait_for
+from tests.helpers import message, preview_text, reply_text, wait_for
 from tests.pageserver import PageServer, page_server
 from tests.test_reactions import reaction
 
@@ -556,7 +556,7 @@ def digests(rig: Rig, *, now: datetime) -> dict[str, dict[str, Any]]:
 
 def read_digest(cell: Cell, rig: Rig) -> None:
     rig.at(THURSDAY)
-    cell.look(rig.command("digest", OLI))  # the preview
+    cell.look(preview_text(rig.driver, rig.slack, OLI))  # the preview
     digest = digests(rig, now=NEXT_MONDAY)[OLI]
     cell.look(json.dumps(digest, ensure_ascii=False))
     cell.count("digest", card_lines(digest["blocks"]))

@@ -11,6 +11,22 @@ from bot.slack import blocks
 from bot.slack.home import DAY_NAMES
 from bot.text import echo
 
+PREPARING = "Putting together a preview of your next digest…"
+
+
+def preview_reply(services: Services, *, team_id: str, user_id: str) -> Reply:
+    """The person's next digest as it stands now, as the answer to `/shelf digest`."""
+    shown = preview(services, team_id=team_id, user_id=user_id)
+    if shown is None:
+        return Reply(
+            "Your next digest is empty so far. Set `/shelf interests`, `/shelf follow` colleagues or "
+            "`/shelf subscribe` to lists, and it fills up."
+        )
+    text, digest_blocks = shown
+    return Reply(
+        text, [blocks.context("A preview of your next digest:"), *digest_blocks[: blocks.MAX_BLOCKS_MESSAGE - 1]]
+    )
+
 
 def describe(digest: DigestSettings) -> str:
     state = "on" if digest.enabled else "off"
@@ -99,13 +115,6 @@ class DigestCommands:
         return Reply(text, blocks.confirm_forget(text))
 
     def _preview(self, invocation: Invocation) -> Reply:
-        shown = preview(self.services, team_id=invocation.team_id, user_id=invocation.user_id)
-        if shown is None:
-            return Reply(
-                "Your next digest is empty so far. Set `/shelf interests`, `/shelf follow` colleagues or "
-                "`/shelf subscribe` to lists, and it fills up."
-            )
-        text, digest_blocks = shown
-        return Reply(
-            text, [blocks.context("A preview of your next digest:"), *digest_blocks[: blocks.MAX_BLOCKS_MESSAGE - 1]]
-        )
+        # Picks read the whole workspace: in a large one that takes longer than Slack waits for an
+        # answer, so the preview is built after it and shown in its place.
+        return Reply(PREPARING, later=Later(preview=True))

@@ -60,9 +60,10 @@ class Later:
     follows: tuple[str, ...] = ()  # people just followed, to check they are colleagues
     look_up: tuple[str, ...] = ()  # people whose profile (time zone) to refresh
     export: bool = False  # upload the person's data export
+    preview: bool = False  # build the person's digest preview and show it in place of the answer
 
     def __bool__(self) -> bool:
-        return bool(self.deliver or self.follows or self.look_up or self.export)
+        return bool(self.deliver or self.follows or self.look_up or self.export or self.preview)
 
 
 @dataclass(frozen=True)
