@@ -17,7 +17,7 @@ from bot.services.digests.delivery import DigestPass
 from bot.slack.client import web_client
 from storage.models import Dismissal, PickModel
 from storage.picks import Facts, Text
-from tests.helpers import items, message, reply_text, wait_for
+from tests.helpers import items, message, preview_text, wait_for
 
 ANA, BEN, CAROL, DAVE, ERIN, FRANK, SAM = (
     "U0ANA0001",
@@ -301,11 +301,26 @@ def test_picks_that_cannot_be_made_leave_the_digest_and_home_tab_without_them(
     assert "Still on your shelf" in json.dumps(sent[ANA])
 
 
+def test_a_pick_whose_reason_cannot_be_said_still_goes_out_with_a_plain_one(
+    driver: SlackDriver, slack: FakeSlack, services: Services, monkeypatch: Any
+) -> None:
+    week = Week(driver, slack, services)
+    a_rust_reader(week)
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("a bug in a reason")
+
+    monkeypatch.setattr(picks.Picker, "_why", broken)
+    sent = week.digests(MONDAY)
+    assert ANA in sent and picked(sent[ANA]), "her digest goes out, picks and all"
+    assert "new lately" in json.dumps(sent[ANA])
+
+
 def test_reply_text_of_a_digest_preview_shows_picks(driver: SlackDriver, slack: FakeSlack, services: Services) -> None:
     week = Week(driver, slack, services)
     a_rust_reader(week)
     week.at(MONDAY)
-    assert "Picked for you" in reply_text(driver.command("digest", user=ANA))
+    assert "Picked for you" in preview_text(driver, slack, ANA)
 
 
 # -- learning from the workspace's own weeks ------------------------------------------------------------
@@ -356,7 +371,7 @@ def test_weights_are_learned_from_earlier_weeks_and_picks_follow_them() -> None:
     chosen = picks.Picker(world, fitted.weights).pick({"UA0001": (world.now - picks.WEEK, world.now)})
     assert chosen["UA0001"], "picks for someone of the first channel"
     columns = [world.column(pick.item_id) for pick in chosen["UA0001"]]
-    channels = [world.appearance(column).channel_id for column in columns if column is not None]
+    channels = [str(world.appearance(column).channel_id) for column in columns if column is not None]
     # What their own channel shared comes first; the other's only once none of it is left.
     assert channels[0] == "C0A" and channels == sorted(channels), channels
     for user in ("UA0002", "UB0001", "UB0002"):

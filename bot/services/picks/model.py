@@ -4,12 +4,15 @@ scale signals are weighed on."""
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
 import numpy as np
+
+logger = logging.getLogger(__name__)
 
 PICKS = 5
 WEEK = timedelta(days=7)
@@ -72,7 +75,11 @@ class Pick:
     @property
     def why(self) -> str:
         if not isinstance(self._why, str):
-            self._why = self._why()
+            try:
+                self._why = self._why()
+            except Exception:  # the digest goes out all the same, with a plainer reason; the trace is kept
+                logger.exception("no reason for the pick of item %s", self.item_id)
+                self._why = "new lately"
         return self._why
 
 
