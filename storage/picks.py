@@ -1,12 +1,11 @@
 """What "Picked for you" learns from, read for a whole workspace at once, through the one rule.
 
-Two kinds of fact, kept apart because they may shape different people's picks:
-
-- **Done in the open** (`Open`): public shares of items in the open, and saves made once their
-  item was in the open (storage.visibility.done_in_the_open). These are what colleagues' picks
-  may learn from: who saves what, what is popular, who shares what where.
-- **Each person's own** (`Own`): everything they shared, saved, marked done, recommended, were
-  sent, or waved off, in private too. It shapes only that person's own picks.
+`workspace_facts` reads every share, save, recommendation and list entry of the last half year
+as columns of numbers (a busy workspace holds hundreds of thousands), and marks which were done in
+the open: public shares of items in the open, and saves made once their item was in the open
+(storage.visibility.done_in_the_open). Those are what colleagues' picks may learn from: who saves
+what, what is popular, who shares what where. Everything else a person did, in private too,
+shapes only that person's own picks; `taken_since` reads one person's, to check a cached pick.
 
 Candidates are only items in the open, so nothing private is ever picked for anyone.
 """
@@ -15,11 +14,10 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, DateTime, and_, literal, type_coerce, update
+from sqlalchemy import ColumnElement, DateTime, and_, type_coerce, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -41,18 +39,6 @@ from storage.models import (
     Subscription,
 )
 from storage.visibility import channel_in_the_open, done_in_the_open, in_the_open, share_in_the_open, tag_seen_by
-
-
-@dataclass
-class Own:
-    """One person's own activity: (item, what, when); `what` is shared, saved, done, sent, received,
-    or listed (on a list of theirs); and their settings."""
-
-    acts: dict[str, list[tuple[int, str, datetime]]] = field(default_factory=dict)
-    dismissed: dict[str, set[int]] = field(default_factory=dict)
-    interests: dict[str, set[str]] = field(default_factory=dict)
-    follows: dict[str, set[str]] = field(default_factory=dict)
-    subscriptions: dict[str, set[int]] = field(default_factory=dict)
 
 
 class Text(NamedTuple):
@@ -206,56 +192,56 @@ def workspace_facts(session: Session, *, team_id: str, since: datetime) -> Facts
     for item_id, list_id, at, name in _rows(additions):
         facts.additions.extend(item_id, list_id, _stamps(at))
         facts.list_names.update(zip(map(int, list_id), map(str, name), strict=True))
-    _settings(session, team_id=team_id, users=None, into=facts)
+    _settings(session, team_id=team_id, into=facts)
     return facts
 
 
-def _settings(session: Session, *, team_id: str, users: list[str] | None, into: Facts | Own) -> None:
-    """Each person's Not for me marks, interests, follows and subscriptions (None: everyone's)."""
+def _settings(session: Session, *, team_id: str, into: Facts) -> None:
+    """Everyone's Not for me marks, interests, follows and subscriptions."""
     settings: tuple[tuple[Any, Any, Any, dict[str, set[Any]]], ...] = (
         (Dismissal.team_id, Dismissal.user_id, Dismissal.item_id, into.dismissed),
         (Interest.team_id, Interest.user_id, Interest.topic, into.interests),
         (Follow.team_id, Follow.follower_id, Follow.followee_id, into.follows),
         (Subscription.team_id, Subscription.user_id, Subscription.list_id, into.subscriptions),
     )
-    for team, whose_column, value, found in settings:
-        whose = [] if users is None else [one_of(session, col(whose_column), users)]
+    for team, whose, value, found in settings:
         for user_id, setting in session.connection().execute(
-            sa_select(col(whose_column), col(value)).where(col(team) == team_id, *whose)
+            sa_select(col(whose), col(value)).where(col(team) == team_id)
         ):
             found.setdefault(str(user_id), set()).add(setting)
 
 
-def own_activity(session: Session, *, team_id: str, user_id: str, since: datetime) -> Own:
-    """What one person did since `since`, in private too, and their settings (a cached pick is
-    checked against what they did since it was made)."""
-    own = Own()
-    acts = own.acts.setdefault(user_id, [])
-    reads: tuple[tuple[Any, Any, Any, str | None], ...] = (
-        (Share, Share.user_id, Share.shared_at, "shared"),
-        (Save, Save.user_id, Save.saved_at, None),
-        (Recommendation, Recommendation.from_user_id, Recommendation.created_at, "sent"),
-        (Recommendation, Recommendation.to_user_id, Recommendation.created_at, "received"),
+def taken_since(session: Session, *, team_id: str, user_id: str, since: datetime) -> set[int]:
+    """The items one person shared, saved, recommended, was sent or put on a list of theirs since
+    `since`, in private too, and those they waved off (a cached pick is checked against them)."""
+    taken: set[int] = set()
+    reads: tuple[tuple[Any, Any, Any], ...] = (
+        (Share, Share.user_id, Share.shared_at),
+        (Save, Save.user_id, Save.saved_at),
+        (Recommendation, Recommendation.from_user_id, Recommendation.created_at),
+        (Recommendation, Recommendation.to_user_id, Recommendation.created_at),
     )
-    for model, whose, when, what in reads:
-        status = col(Save.status) if model is Save else literal(what)
-        for item_id, at, said in session.execute(
-            sa_select(col(model.item_id), col(when), status).where(
-                col(model.team_id) == team_id, col(whose) == user_id, col(when) >= since
-            )
-        ):
-            kind = ("done" if said == "done" else "saved") if model is Save else str(said)
-            acts.append((int(item_id), kind, _aware(at)))
-    for item_id, at in session.execute(
-        sa_select(col(ListItem.item_id), col(ListItem.added_at))
-        .join(CuratedList, col(CuratedList.id) == col(ListItem.list_id))
-        .where(
-            col(CuratedList.team_id) == team_id, col(CuratedList.owner_id) == user_id, col(ListItem.added_at) >= since
+    for model, whose, when in reads:
+        taken.update(
+            session.execute(
+                sa_select(col(model.item_id)).where(
+                    col(model.team_id) == team_id, col(whose) == user_id, col(when) >= since
+                )
+            ).scalars()
         )
-    ):
-        acts.append((int(item_id), "listed", _aware(at)))
-    _settings(session, team_id=team_id, users=[user_id], into=own)
-    return own
+    taken.update(
+        session.execute(
+            sa_select(col(ListItem.item_id))
+            .join(CuratedList, col(CuratedList.id) == col(ListItem.list_id))
+            .where(
+                col(CuratedList.team_id) == team_id,
+                col(CuratedList.owner_id) == user_id,
+                col(ListItem.added_at) >= since,
+            )
+        ).scalars()
+    )
+    taken.update(item_id for item_id, _ in dismissals(session, team_id=team_id, user_id=user_id))
+    return {int(item_id) for item_id in taken}
 
 
 RUN = 20_000  # ids read together by range where they are dense

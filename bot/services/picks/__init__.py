@@ -163,8 +163,7 @@ def fresh_for(session: Session, *, team_id: str, user_id: str, now: datetime, fo
     """`found`, read from a cached picker, as things are now: less what the person took or waved
     off since, and what is no longer in the open; a reason naming a share that is no longer public
     (made private, deleted, its sharer forgotten) says only that it is new."""
-    mine = store.own_activity(session, team_id=team_id, user_id=user_id, since=now - HISTORY)
-    taken = {item for item, _, _ in mine.acts.get(user_id, [])} | mine.dismissed.get(user_id, set())
+    taken = store.taken_since(session, team_id=team_id, user_id=user_id, since=now - HISTORY)
     ids = [pick.item_id for pick in found if pick.item_id not in taken]
     open_now = store.still_in_the_open(session, team_id=team_id, item_ids=ids)
     shares = store.public_shares(session, team_id=team_id, item_ids=open_now)
