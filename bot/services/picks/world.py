@@ -140,45 +140,36 @@ class World:
             facts.listed,
             facts.additions,
         )
-        self.items = np.unique(
-            np.concatenate(
-                [
-                    _ints(shares["item"]),
-                    _ints(saves["item"]),
-                    _ints(sent["item"]),
-                    _ints(listed["item"]),
-                    _ints(added["item"]),
-                ]
-            )
-        )
+        ids = {name: _ints(table["item"]) for name, table in (("shares", shares), ("saves", saves), ("sent", sent))}
+        ids |= {"listed": _ints(listed["item"]), "added": _ints(added["item"])}
+        self.items = np.unique(np.concatenate(list(ids.values())))
         n_items = len(self.items)
         # Shares (in the order they were made) and saves, by person row and item column.
-        self.share_item, self.share_person = self.columns(_ints(shares["item"])), recode[_ints(shares["person"])]
-        self.share_at, share_open = _floats(shares["at"]), _floats(shares["open"]) > 0
-        self.save_item, self.save_person = self.columns(_ints(saves["item"])), recode[_ints(saves["person"])]
+        self.share_item, self.share_person = self.columns(ids["shares"]), recode[_ints(shares["person"])]
+        self.share_at, self.share_open = _floats(shares["at"]), _floats(shares["open"]) > 0
+        self.save_item, self.save_person = self.columns(ids["saves"]), recode[_ints(saves["person"])]
         self.save_at, self.save_open = _floats(saves["at"]), _floats(saves["open"]) > 0
         self.save_key = self.save_person * n_items + self.save_item
-        self.share_open = share_open
         # How each item reached the open: its first public share, or a list addition before it.
         self.appear_at = np.full(n_items, np.inf)
         self.appear_sharer = np.full(n_items, -1, dtype=np.int64)
         self.appear_channel = np.full(n_items, -1, dtype=np.int64)
         self.appear_list = np.full(n_items, -1, dtype=np.int64)
         order = np.full(n_items, np.iinfo(np.int64).max, dtype=np.int64)
-        public_shares = np.nonzero(share_open)[0]
+        public_shares = np.nonzero(self.share_open)[0]
         first_items, first = _first(self.share_item[public_shares])
         chosen = public_shares[first]
         self.appear_at[first_items] = self.share_at[chosen]
         self.appear_sharer[first_items] = self.share_person[chosen]
         self.appear_channel[first_items] = _ints(shares["channel"])[chosen]
         order[first_items] = chosen
-        add_item, add_list, add_at = self.columns(_ints(added["item"])), _ints(added["list"]), _floats(added["at"])
+        add_item, add_list, add_at = self.columns(ids["added"]), _ints(added["list"]), _floats(added["at"])
         added_items, first = _first(add_item)
         earlier = add_at[first] < self.appear_at[added_items]
         fresh = np.isinf(self.appear_at[added_items])
         self.appear_at[added_items[earlier]] = add_at[first[earlier]]
         self.appear_list[added_items[earlier]] = add_list[first[earlier]]
-        order[added_items[fresh]] = len(shares["item"]) + first[fresh]
+        order[added_items[fresh]] = len(shares) + first[fresh]
         self.appear_order = order  # the order items first reached the open, for ties
         self.public = np.isfinite(self.appear_at)
         self.public[self.save_item[self.save_open]] = True
@@ -193,11 +184,12 @@ class World:
         self.list_item.sum_duplicates()
         self.list_item.data[:] = 1.0
         # Everything each person did, in private too: what it shapes is their own picks alone.
-        what = [np.full(len(shares["item"]), ACTS.index("shared"))]
+        what = [np.full(len(shares), ACTS.index("shared"))]
         what.append(np.where(_floats(saves["done"]) > 0, ACTS.index("done"), ACTS.index("saved")))
-        what += [np.full(len(sent["item"]), ACTS.index("sent")), np.full(len(sent["item"]), ACTS.index("received"))]
-        what.append(np.full(len(listed["item"]), ACTS.index("listed")))
-        sent_items, listed_items = self.columns(_ints(sent["item"])), self.columns(_ints(listed["item"]))
+        what += [np.full(len(sent), ACTS.index("sent")), np.full(len(sent), ACTS.index("received"))]
+        what.append(np.full(len(listed), ACTS.index("listed")))
+        sent_items, listed_items = self.columns(ids["sent"]), self.columns(ids["listed"])
+        sent_at = _floats(sent["at"])
         act_person = np.concatenate(
             [
                 self.share_person,
@@ -208,9 +200,7 @@ class World:
             ]
         )
         act_item = np.concatenate([self.share_item, self.save_item, sent_items, sent_items, listed_items])
-        act_at = np.concatenate(
-            [self.share_at, self.save_at, _floats(sent["at"]), _floats(sent["at"]), _floats(listed["at"])]
-        )
+        act_at = np.concatenate([self.share_at, self.save_at, sent_at, sent_at, _floats(listed["at"])])
         by_person = np.argsort(act_person, kind="stable")
         self.act_person, self.act_item = act_person[by_person], act_item[by_person]
         self.act_what, self.act_at = np.concatenate(what)[by_person].astype(np.int8), act_at[by_person]
