@@ -3,7 +3,7 @@ the bot is in (conversations.members, kept current by the join and leave events)
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -158,21 +158,24 @@ def drop_members(*, session: Session, team_id: str, channel_id: str | None = Non
 def public_channels_of(*, session: Session, team_id: str, user_ids: Iterable[str]) -> dict[str, set[str]]:
     """The public channels each of `user_ids` is in (only people in one are keys)."""
     found: dict[str, set[str]] = {}
-    for some in chunked(sorted(set(user_ids))):
-        statement = _in_the_open(team_id).where(one_of(session, col(ChannelMember.user_id), some))
-        for channel_id, user_id in session.execute(statement):
-            found.setdefault(user_id, set()).add(channel_id)
+    for channel_id, user_id in _memberships(session, team_id, col(ChannelMember.user_id), user_ids):
+        found.setdefault(user_id, set()).add(channel_id)
     return found
 
 
 def members_of(*, session: Session, team_id: str, channel_ids: Iterable[str]) -> dict[str, set[str]]:
     """Who is in each of `channel_ids` that is public (only public channels with members are keys)."""
     found: dict[str, set[str]] = {}
-    for some in chunked(sorted(set(channel_ids))):
-        statement = _in_the_open(team_id).where(one_of(session, col(ChannelMember.channel_id), some))
-        for channel_id, user_id in session.execute(statement):
-            found.setdefault(channel_id, set()).add(user_id)
+    for channel_id, user_id in _memberships(session, team_id, col(ChannelMember.channel_id), channel_ids):
+        found.setdefault(channel_id, set()).add(user_id)
     return found
+
+
+def _memberships(session: Session, team_id: str, column: Any, values: Iterable[str]) -> Iterator[tuple[str, str]]:
+    """(channel_id, user_id) of memberships of public channels whose `column` is one of `values`."""
+    for some in chunked(sorted(set(values))):
+        for channel_id, user_id in session.execute(_in_the_open(team_id).where(one_of(session, column, some))):
+            yield str(channel_id), str(user_id)
 
 
 def _in_the_open(team_id: str) -> Any:
