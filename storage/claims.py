@@ -107,4 +107,34 @@ def claim_due(
     session.commit()
     if not ids:
         return []
-    return list(session.exec(select(model).where(col(table.id).in_(ids)).order_by(col(table.id))))
+    return list(session.exec(select(model).where(col(table.id).in_(ids)).order_by(*order_by)))  # in their turn
+
+
+def renew(session: Session, model: type[Row], *, ids: list[int], holder: str, until: datetime) -> None:
+    """Extend `holder`'s lease on the rows `ids` it still holds to `until` (work waiting its turn)."""
+    table: Any = model
+    for chunk in _chunks(ids):
+        session.execute(
+            update(table)
+            .where(col(table.id).in_(chunk), col(table.claimed_by) == holder)
+            .values(claimed_until=until)
+            .execution_options(synchronize_session=False)
+        )
+    session.commit()
+
+
+def give_back(session: Session, model: type[Row], *, ids: list[int], holder: str) -> None:
+    """Release `holder`'s claims on the rows `ids` at once, for any process to take again."""
+    table: Any = model
+    for chunk in _chunks(ids):
+        session.execute(
+            update(table)
+            .where(col(table.id).in_(chunk), col(table.claimed_by) == holder)
+            .values(claimed_until=None, claimed_by=None)
+            .execution_options(synchronize_session=False)
+        )
+    session.commit()
+
+
+def _chunks(ids: list[int], size: int = 500) -> list[list[int]]:
+    return [ids[start : start + size] for start in range(0, len(ids), size)]

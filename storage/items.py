@@ -391,13 +391,28 @@ def save_counts(*, session: Session, item_ids: Sequence[int]) -> dict[int, int]:
 def claim_items_for_fetch(
     *, session: Session, now: datetime, lease: timedelta, limit: int, holder: str | None = None
 ) -> list[Item]:
-    """Take up to `limit` items due for fetching, leased to `holder` for `lease`, so no other worker takes them."""
+    """Take up to `limit` items due for fetching, leased to `holder` for `lease`, so no other worker
+    takes them. Newest first: what was shared a moment ago, then a history import from its latest
+    message back (an item is created at the moment of its first share), as people will look."""
     due = and_(
         col(Item.fetch_state) == "pending",
         or_(col(Item.next_fetch_at).is_(None), col(Item.next_fetch_at) <= now),
     )
-    order = [col(Item.next_fetch_at), col(Item.id)]
+    order = [col(Item.created_at).desc(), col(Item.id).desc()]
     return claim_due(session, Item, due=due, order_by=order, now=now, lease=lease, limit=limit, holder=holder)
+
+
+def put_off_fetches(*, session: Session, due: dict[int, datetime], holder: str) -> None:
+    """Give `holder`'s claimed items back to the queue, each due again at its time in `due`
+    (a site's turn), with no attempt counted."""
+    for item_id, when in due.items():
+        session.execute(
+            update(Item)
+            .where(col(Item.id) == item_id, col(Item.claimed_by) == holder)
+            .values(next_fetch_at=when, claimed_until=None, claimed_by=None)
+            .execution_options(synchronize_session=False)
+        )
+    session.commit()
 
 
 def record_fetch(

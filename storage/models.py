@@ -98,6 +98,7 @@ class Item(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("team_id", "canonical_url"),
         Index("ix_item_fetch_queue", "fetch_state", "next_fetch_at"),
+        Index("ix_item_fetch_newest", "fetch_state", "created_at"),  # the page reader's order
     )
 
     id: int | None = Field(default=None, primary_key=True, sa_type=ID)
