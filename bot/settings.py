@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 from dotenv import dotenv_values
 
 if TYPE_CHECKING:
-    from bot.reading.fetcher import Fetcher
+    from bot.reading.fetcher import AsyncFetcher, Fetcher
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -288,6 +288,14 @@ class Settings:
         from bot.reading.fetcher import Fetcher
 
         return Fetcher(
+            timeout=self.fetch_timeout, max_bytes=self.fetch_max_bytes, allow_private=self.fetch_allow_private
+        )
+
+    def async_fetcher(self) -> AsyncFetcher:
+        """The page reader's fetcher, with the same limits; create it inside its event loop."""
+        from bot.reading.fetcher import AsyncFetcher
+
+        return AsyncFetcher(
             timeout=self.fetch_timeout, max_bytes=self.fetch_max_bytes, allow_private=self.fetch_allow_private
         )
 

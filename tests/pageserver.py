@@ -22,11 +22,26 @@ class PageServer:
         self.hits: dict[str, int] = {}
         self.feeds: dict[str, tuple[str, str]] = {}  # name -> (content type, document), served at /feed/<name>
         self.conditional: list[dict[str, str]] = []  # the conditional headers each /feed request carried
+        self.last_agent: str | None = None  # the User-Agent of the last request
+        self.log: list[str] = []  # every request's path and query, in the order they came
+        # Requests being answered now, and the most there ever were, per Host header.
+        self.busy: dict[str, int] = {}
+        self.busiest: dict[str, int] = {}
+        self._lock = threading.Lock()
         server = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802
-                server._route(self)
+                host = self.headers.get("Host", "")
+                with server._lock:
+                    server.log.append(self.path)
+                    server.busy[host] = server.busy.get(host, 0) + 1
+                    server.busiest[host] = max(server.busiest.get(host, 0), server.busy[host])
+                try:
+                    server._route(self)
+                finally:
+                    with server._lock:
+                        server.busy[host] -= 1
 
             def log_message(self, *args: object) -> None:
                 pass
@@ -47,6 +62,7 @@ class PageServer:
         query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
         path = parts.path
         self.hits[path] = self.hits.get(path, 0) + 1
+        self.last_agent = request.headers.get("User-Agent")
         try:
             if path.startswith("/pages/"):
                 time.sleep(float(query.get("delay", 0)))  # a page that takes as long as real sites do
@@ -87,7 +103,8 @@ class PageServer:
             if path == "/paper.pdf":
                 return self._send(request, 200, b"%PDF-1.7\n" + b"0" * 10_000, "application/pdf")
             if path == "/status":
-                return self._send(request, int(query["code"]), b"nope", "text/html")
+                wait = {"Retry-After": query["retry"]} if "retry" in query else None
+                return self._send(request, int(query["code"]), b"nope", "text/html", headers=wait)
             if path == "/flaky":
                 # Fails the first `fail` requests for each `id`, then serves a page.
                 key = f"flaky:{query.get('id', '')}"

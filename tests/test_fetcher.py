@@ -2,16 +2,56 @@
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
-from bot.reading.fetcher import Fetcher, FetchFailed, FetchRefused, IPAddress, is_public_address, system_resolver
+from bot.reading.fetcher import (
+    AsyncFetcher,
+    Fetcher,
+    FetchFailed,
+    FetchRefused,
+    IPAddress,
+    Page,
+    is_public_address,
+    retry_after,
+    system_resolver,
+)
 from tests.pageserver import PageServer, page_server
 
 LOOPBACK = ipaddress.ip_address("127.0.0.1")
+
+
+class BlockingAsyncFetcher:
+    """`AsyncFetcher` behind `Fetcher`'s interface, in an event loop of its own per fetch."""
+
+    def __init__(self, **limits: Any) -> None:
+        self.limits = limits
+
+    def fetch(self, url: str, **conditions: Any) -> Page:
+        async def fetch() -> Page:
+            fetcher = AsyncFetcher(**self.limits)
+            try:
+                return await fetcher.fetch(url, **conditions)
+            finally:
+                await fetcher.aclose()
+
+        return asyncio.run(fetch())
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.fixture(autouse=True, params=["one at a time", "many at once"])
+def _both_fetchers(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test here runs against `Fetcher` and against the page reader's `AsyncFetcher`: the
+    same promises, whichever reads the page."""
+    if request.param == "many at once":
+        monkeypatch.setitem(globals(), "Fetcher", BlockingAsyncFetcher)
 
 
 @pytest.fixture(scope="module")
@@ -185,7 +225,21 @@ def test_charset_comes_from_the_header_or_the_page(fetcher: Fetcher, pages: Page
 
 
 def test_requests_identify_peershelf(fetcher: Fetcher, pages: PageServer) -> None:
-    assert "Peershelf" in fetcher.client.headers["User-Agent"]
+    fetcher.fetch(f"{pages.url}/gzipped")
+    assert "Peershelf" in (pages.last_agent or "")
+
+
+@pytest.mark.parametrize("header", ["120", "Wed, 01 Jan 2200 00:00:00 GMT"])
+def test_a_site_that_asks_for_rest_says_how_long(fetcher: Fetcher, pages: PageServer, header: str) -> None:
+    with pytest.raises(FetchFailed) as failed:
+        fetcher.fetch(f"{pages.url}/status?code=429&retry={header}")
+    assert failed.value.retryable
+    assert failed.value.retry_after is not None and failed.value.retry_after >= 120
+
+
+@pytest.mark.parametrize("header", [None, "", "soon", "Wed, 01 Jan 2000 00:00:00 GMT"])
+def test_a_retry_after_that_asks_for_nothing_is_nothing(header: str | None) -> None:
+    assert retry_after(header) in (None, 0.0)
 
 
 def test_a_translated_public_address_is_still_public() -> None:

@@ -8,16 +8,23 @@ connects to the very address it checked (no second lookup an attacker could stee
 of this again at every redirect. It reads at most `max_bytes` (after decompression, so a small
 compressed bomb cannot blow up), follows at most five redirects and gives up after `timeout`
 seconds in all.
+
+`Fetcher` does this for one page at a time; `AsyncFetcher` does the very same for many pages at
+once in one thread (the page reader), on httpx's async client.
 """
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import socket
 import time
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import httpx
@@ -50,10 +57,13 @@ class FetchRefused(Exception):
 class FetchFailed(Exception):
     """The fetch went wrong; `retryable` says whether trying later may help."""
 
-    def __init__(self, reason: str, *, retryable: bool, status: int | None = None) -> None:
+    def __init__(
+        self, reason: str, *, retryable: bool, status: int | None = None, retry_after: float | None = None
+    ) -> None:
         super().__init__(reason)
         self.retryable = retryable
         self.status = status
+        self.retry_after = retry_after  # seconds the site asked us to wait (Retry-After), if it did
 
 
 @dataclass(frozen=True)
@@ -113,8 +123,8 @@ def system_resolver(host: str, port: int) -> list[IPAddress]:
     return list(dict.fromkeys(ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos))
 
 
-class Fetcher:
-    """Fetches pages safely; hand tests a resolver or an address rule of their own."""
+class _Rules:
+    """What both fetchers share: which addresses may be reached, and how an answer is read."""
 
     def __init__(
         self,
@@ -130,14 +140,8 @@ class Fetcher:
         self.allow_private = allow_private
         self.resolver = resolver
         self.address_allowed = address_allowed
-        # trust_env=False: a proxy from the environment would connect on our behalf, unchecked.
-        self.client = httpx.Client(trust_env=False, follow_redirects=False, headers={"User-Agent": USER_AGENT})
 
-    def close(self) -> None:
-        self.client.close()
-
-    def check(self, url: str) -> tuple[str, IPAddress]:
-        """The host and the vetted address to connect to, or `FetchRefused`."""
+    def _vet(self, url: str) -> tuple[str, int]:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https"):
             raise FetchRefused(f"only http and https links are fetched, not {parts.scheme or 'this'}")
@@ -147,7 +151,9 @@ class Fetcher:
             raise FetchRefused("the link has an invalid port") from None
         if not host:
             raise FetchRefused("the link has no host")
-        addresses = self.resolver(host, port or (443 if parts.scheme == "https" else 80))
+        return host, port or (443 if parts.scheme == "https" else 80)
+
+    def _judge(self, host: str, addresses: list[IPAddress]) -> tuple[str, IPAddress]:
         if not addresses:
             raise FetchFailed(f"{host} has no address", retryable=True)
         if not self.allow_private:
@@ -156,16 +162,98 @@ class Fetcher:
                 raise FetchRefused(f"{host} is an internal address ({refused[0]}); it is never fetched")
         return host, addresses[0]
 
+    def check(self, url: str) -> tuple[str, IPAddress]:
+        """The host and the vetted address to connect to, or `FetchRefused`."""
+        host, port = self._vet(url)
+        return self._judge(host, self.resolver(host, port))
+
+    def _remaining(self, deadline: float) -> float:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise FetchFailed(f"no answer within {self.timeout:g} s", retryable=True)
+        return remaining
+
+    @staticmethod
+    def _request(url: str, address: IPAddress, conditions: dict[str, str]) -> tuple[httpx.URL, dict[str, str]]:
+        """Where to connect (the vetted address, never the name again) and the headers to send."""
+        given = httpx.URL(url)
+        headers = {
+            "Host": given.netloc.decode("ascii"),
+            "Accept": "text/html,application/xhtml+xml,*/*;q=0.8",
+            "Accept-Encoding": "gzip, deflate",
+            **conditions,
+        }
+        return given.copy_with(host=str(address)), headers
+
+    @staticmethod
+    def _answer(url: str, response: httpx.Response) -> Page | str | None:
+        """A redirect's next address (None without one), or the page without its body yet."""
+        if response.status_code in REDIRECTS:
+            location = response.headers.get("Location")
+            return urljoin(url, location) if location else None
+        if response.status_code >= 400:
+            code = response.status_code
+            raise FetchFailed(
+                f"HTTP {code}",
+                retryable=code >= 500 or code in (408, 429),
+                status=code,
+                retry_after=retry_after(response.headers.get("Retry-After")),
+            )
+        media_type, charset = _content_type(response.headers.get("Content-Type", ""))
+        return Page(
+            url,
+            response.status_code,
+            media_type or "text/html",
+            charset,
+            b"",
+            False,
+            etag=response.headers.get("ETag"),
+            last_modified=response.headers.get("Last-Modified"),
+        )
+
+    @staticmethod
+    def _wants_body(page: Page, response: httpx.Response) -> bool:
+        media_type, _ = _content_type(response.headers.get("Content-Type", ""))
+        return page.status != 304 and (media_type in READ_TYPES or not media_type)
+
+    def _take(self, body: bytearray, decoder: Callable[[bytes, int], bytes], raw: bytes, deadline: float) -> bool:
+        """Add one raw chunk to `body`; True once the page is longer than we read."""
+        body += decoder(raw, self.max_bytes + 1 - len(body))
+        if len(body) > self.max_bytes:
+            return True
+        if time.monotonic() > deadline:
+            raise FetchFailed(f"page still arriving after {self.timeout:g} s", retryable=True)
+        return False
+
+    def _body(self, page: Page, body: bytearray, truncated: bool) -> Page:
+        return replace(page, body=bytes(body[: self.max_bytes]), truncated=truncated)
+
+    def _conditions(self, etag: str | None, last_modified: str | None) -> dict[str, str]:
+        conditions = {"If-None-Match": etag, "If-Modified-Since": last_modified}
+        return {name: value for name, value in conditions.items() if value}
+
+
+class Fetcher(_Rules):
+    """Fetches pages safely, one at a time; hand tests a resolver or an address rule of their own."""
+
+    def __init__(self, **limits: Any) -> None:
+        super().__init__(**limits)
+        # trust_env=False: a proxy from the environment would connect on our behalf, unchecked.
+        self.client = httpx.Client(trust_env=False, follow_redirects=False, headers={"User-Agent": USER_AGENT})
+
+    def close(self) -> None:
+        self.client.close()
+
     def fetch(self, url: str, *, etag: str | None = None, last_modified: str | None = None) -> Page:
         """GET `url`, following up to five redirects, each one checked like the first.
 
         With `etag` / `last_modified` the request is conditional; an unchanged resource answers 304.
         """
         deadline = time.monotonic() + self.timeout
-        conditions = {"If-None-Match": etag, "If-Modified-Since": last_modified}
+        conditions = self._conditions(etag, last_modified)
         for _ in range(MAX_REDIRECTS + 1):
             host, address = self.check(url)
-            response = self._get(url, host, address, deadline, {k: v for k, v in conditions.items() if v})
+            response = self._get(url, host, address, deadline, conditions)
             if response is None:
                 raise FetchFailed("redirect without a Location header", retryable=False)
             if isinstance(response, str):
@@ -177,64 +265,108 @@ class Fetcher:
     def _get(
         self, url: str, host: str, address: IPAddress, deadline: float, conditions: dict[str, str]
     ) -> Page | str | None:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise FetchFailed(f"no answer within {self.timeout:g} s", retryable=True)
-        target = httpx.URL(url).copy_with(host=str(address))
-        headers = {
-            "Host": httpx.URL(url).netloc.decode("ascii"),
-            "Accept": "text/html,application/xhtml+xml,*/*;q=0.8",
-            "Accept-Encoding": "gzip, deflate",
-            **conditions,
-        }
+        target, headers = self._request(url, address, conditions)
+        timeout = httpx.Timeout(self._remaining(deadline))
         try:
             with self.client.stream(
-                "GET",
-                target,
-                headers=headers,
-                timeout=httpx.Timeout(remaining),
-                extensions={"sni_hostname": host},
+                "GET", target, headers=headers, timeout=timeout, extensions={"sni_hostname": host}
             ) as response:
-                if response.status_code in REDIRECTS:
-                    location = response.headers.get("Location")
-                    return urljoin(url, location) if location else None
-                if response.status_code >= 400:
-                    code = response.status_code
-                    raise FetchFailed(f"HTTP {code}", retryable=code >= 500 or code in (408, 429), status=code)
-                media_type, charset = _content_type(response.headers.get("Content-Type", ""))
-                body, truncated = b"", False
-                if response.status_code != 304 and (media_type in READ_TYPES or not media_type):
-                    body, truncated = self._read(response, deadline)
-                return Page(
-                    url,
-                    response.status_code,
-                    media_type or "text/html",
-                    charset,
-                    body,
-                    truncated,
-                    etag=response.headers.get("ETag"),
-                    last_modified=response.headers.get("Last-Modified"),
-                )
+                answer = self._answer(url, response)
+                if not isinstance(answer, Page) or not self._wants_body(answer, response):
+                    return answer
+                body, decoder = bytearray(), _decoder(response.headers.get("Content-Encoding", ""))
+                for raw in response.iter_raw():
+                    if self._take(body, decoder, raw, deadline):
+                        return self._body(answer, body, True)
+                return self._body(answer, body, False)
         except httpx.TimeoutException:
             raise FetchFailed(f"no answer within {self.timeout:g} s", retryable=True) from None
         except httpx.HTTPError as error:
             raise FetchFailed(f"{type(error).__name__}: {error}", retryable=True) from None
 
-    def _read(self, response: httpx.Response, deadline: float) -> tuple[bytes, bool]:
-        # Raw bytes, decompressed here with a bound on the output of every step: httpx would
-        # inflate a whole chunk at once, and a few kilobytes of gzip can inflate to gigabytes.
-        decoder = _decoder(response.headers.get("Content-Encoding", ""))
-        body = bytearray()
-        for raw in response.iter_raw():
-            body += decoder(raw, self.max_bytes + 1 - len(body))
-            if len(body) > self.max_bytes:
-                return bytes(body[: self.max_bytes]), True
-            if time.monotonic() > deadline:
-                raise FetchFailed(f"page still arriving after {self.timeout:g} s", retryable=True)
-        return bytes(body), False
+
+class AsyncFetcher(_Rules):
+    """`Fetcher` for many pages at once in one event loop, with the same checks at every step.
+
+    Names are resolved in the loop's default executor (the resolver is a blocking call), then the
+    request goes to the very address that was checked, as `Fetcher` does. Create and use it inside
+    one running loop; `aclose` it there."""
+
+    def __init__(self, *, connections: int = 100, **limits: Any) -> None:
+        super().__init__(**limits)
+        self.client = httpx.AsyncClient(
+            trust_env=False,
+            follow_redirects=False,
+            headers={"User-Agent": USER_AGENT},
+            limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections // 2),
+        )
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+    async def check_async(self, url: str) -> tuple[str, IPAddress]:
+        host, port = self._vet(url)
+        addresses = await asyncio.get_running_loop().run_in_executor(None, self.resolver, host, port)
+        return self._judge(host, addresses)
+
+    async def fetch(self, url: str, *, etag: str | None = None, last_modified: str | None = None) -> Page:
+        """As `Fetcher.fetch`."""
+        deadline = time.monotonic() + self.timeout
+        conditions = self._conditions(etag, last_modified)
+        for _ in range(MAX_REDIRECTS + 1):
+            host, address = await self.check_async(url)
+            response = await self._get(url, host, address, deadline, conditions)
+            if response is None:
+                raise FetchFailed("redirect without a Location header", retryable=False)
+            if isinstance(response, str):
+                url = response
+                continue
+            return response
+        raise FetchFailed(f"more than {MAX_REDIRECTS} redirects", retryable=False)
+
+    async def _get(
+        self, url: str, host: str, address: IPAddress, deadline: float, conditions: dict[str, str]
+    ) -> Page | str | None:
+        target, headers = self._request(url, address, conditions)
+        timeout = httpx.Timeout(self._remaining(deadline))
+        try:
+            async with asyncio.timeout(self._remaining(deadline)):
+                async with self.client.stream(
+                    "GET", target, headers=headers, timeout=timeout, extensions={"sni_hostname": host}
+                ) as response:
+                    answer = self._answer(url, response)
+                    if not isinstance(answer, Page) or not self._wants_body(answer, response):
+                        return answer
+                    body, decoder = bytearray(), _decoder(response.headers.get("Content-Encoding", ""))
+                    async for raw in response.aiter_raw():
+                        if self._take(body, decoder, raw, deadline):
+                            return self._body(answer, body, True)
+                    return self._body(answer, body, False)
+        except (httpx.TimeoutException, TimeoutError):
+            raise FetchFailed(f"no answer within {self.timeout:g} s", retryable=True) from None
+        except httpx.HTTPError as error:
+            raise FetchFailed(f"{type(error).__name__}: {error}", retryable=True) from None
+
+
+def retry_after(header: str | None) -> float | None:
+    """Seconds a Retry-After header asks for (a number of seconds or an HTTP date), or None."""
+    if not header:
+        return None
+    value = header.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
 def _decoder(content_encoding: str) -> Callable[[bytes, int], bytes]:
+    # Raw bytes are decompressed here with a bound on the output of every step: httpx would
+    # inflate a whole chunk at once, and a few kilobytes of gzip can inflate to gigabytes.
     encoding = content_encoding.strip().lower()
     if encoding in ("", "identity"):
         return lambda data, limit: data[:limit]
