@@ -11,16 +11,20 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
+
+from sqlmodel import Session
 
 from bot.reading.fetcher import Fetcher, FetchFailed, FetchRefused, Page
 from bot.reading.kinds import kind_of
 from bot.reading.links import preferred_canonical
 from bot.reading.metadata import Metadata, merge_oembed, oembed_endpoint, page_metadata
+from bot.reading.topics import TopicMatch
 from bot.services import Services
 from bot.services.tagging import auto_tag, topics_of
 from bot.text import clip
+from storage import claims
 from storage import items as item_store
 from storage.models import Item
 
@@ -55,8 +59,42 @@ class Outcome:
     error: str | None = None
 
 
+@dataclass
+class Read:
+    """What reading one item's page came to, waiting to be written."""
+
+    item: Item
+    outcome: Outcome
+    attempts: int
+    page: Page | None = None
+    oembed: dict[str, Any] | None = None
+    wait: timedelta | None = None  # how long the site asked us to wait (Retry-After), if it did
+
+
+def read_failed(item: Item, error: Exception) -> Read:
+    """The `Read` of a fetch that ended in `error`: refused for good, or tried again later."""
+    if isinstance(error, FetchRefused):
+        logger.info("item %s of team %s not fetched: %s", item.id, item.team_id, error)
+        return Read(item, Outcome("refused", str(error)), item.fetch_attempts)
+    attempts = item.fetch_attempts + 1
+    if isinstance(error, FetchFailed):
+        logger.info("item %s of team %s: fetch failed (%s)", item.id, item.team_id, error)
+        state = "pending" if error.retryable and attempts < MAX_ATTEMPTS else "failed"
+        wait = timedelta(seconds=min(error.retry_after, LONGEST_RETRY.total_seconds())) if error.retry_after else None
+        return Read(item, Outcome(state, str(error)), attempts, wait=wait)
+    # A bug in extraction must not kill the worker or lose the item.
+    logger.error("item %s of team %s: unexpected error while reading", item.id, item.team_id, exc_info=error)
+    return Read(item, Outcome("pending", f"internal error: {type(error).__name__}"), attempts)
+
+
+def parse_oembed(page: Page) -> dict[str, Any] | None:
+    document = json.loads(page.text())
+    return document if isinstance(document, dict) else None
+
+
 class MetadataWorker:
-    """Claims due items and fills in their metadata; `run_once` for tests and cron-like use."""
+    """Claims due items and fills in their metadata, one page at a time; `run_once` for tests,
+    the demo and cron-like use. `PageReader` reads many at once for `peershelf worker`."""
 
     def __init__(
         self,
@@ -88,77 +126,116 @@ class MetadataWorker:
     def process(self, item: Item) -> Outcome:
         try:
             page = self.fetcher.fetch(item.url)
-        except FetchRefused as refused:
-            logger.info("item %s of team %s not fetched: %s", item.id, item.team_id, refused)
-            return self._finish(item, Outcome("refused", str(refused)))
-        except FetchFailed as failed:
-            logger.info("item %s of team %s: fetch failed (%s)", item.id, item.team_id, failed)
-            attempts = item.fetch_attempts + 1
-            state = "pending" if failed.retryable and attempts < MAX_ATTEMPTS else "failed"
-            return self._finish(item, Outcome(state, str(failed)), attempts=attempts)
-        except Exception as error:  # a bug in extraction must not kill the worker or lose the item
-            logger.exception("item %s of team %s: unexpected error while fetching", item.id, item.team_id)
-            return self._finish(
-                item, Outcome("pending", f"internal error: {type(error).__name__}"), attempts=item.fetch_attempts + 1
-            )
-        return self._finish(item, Outcome("done"), page=page, oembed=self._oembed(item.url))
+        except Exception as error:
+            read = read_failed(item, error)
+        else:
+            read = Read(item, Outcome("done"), item.fetch_attempts, page=page, oembed=self._oembed(item.url))
+        write_reads(self.services, [read])
+        return read.outcome
 
     def _oembed(self, url: str) -> dict[str, Any] | None:
         endpoint = self.oembed(url)
         if endpoint is None:
             return None
         try:
-            page = self.fetcher.fetch(endpoint)
-            document = json.loads(page.text())
+            return parse_oembed(self.fetcher.fetch(endpoint))
         except (FetchFailed, FetchRefused, ValueError) as error:
             logger.info("no oEmbed for %s: %s", url, error)
             return None
-        return document if isinstance(document, dict) else None
 
-    def _finish(
-        self,
-        item: Item,
-        outcome: Outcome,
-        *,
-        attempts: int | None = None,
-        page: Page | None = None,
-        oembed: dict[str, Any] | None = None,
-    ) -> Outcome:
-        now = self.services.clock()
-        attempts = item.fetch_attempts if attempts is None else attempts
-        # Reading the page and tagging it happen before the write transaction: on SQLite, whatever
-        # runs inside it holds the one write lock that Slack's acks wait for.
-        meta = matches = None
-        if page is not None:
-            meta = page_metadata(page)
-            if oembed:
-                merge_oembed(meta, oembed)
-            preview = item.model_copy(update=metadata_values(item, page, meta))
-            with self.services.new_session() as session:
-                matches = topics_of(session, self.services.taxonomy, preview, keywords=meta.keywords)
-        with self.services.transaction() as session:
-            current = item_store.record_fetch(
-                session=session,
-                item_id=item.id or 0,
-                state=outcome.state,
-                error=clip(outcome.error, 512) if outcome.error else None,
-                attempts=attempts,
-                next_fetch_at=now + backoff(attempts) if outcome.state == "pending" else None,
-                fetched=page is not None,
-                now=now,
-            )
-            if current is None or page is None or meta is None:  # merged away meanwhile, or nothing read
-                return outcome
-            # Built again from the row as it is now (cheap: the page was read above).
-            item_store.update_metadata(session=session, item=current, values=metadata_values(current, page, meta))
-            candidate = preferred_canonical(current.canonical_url, page.url, meta.canonical_url)
-            # Where the link led, believed as a canonical address would be (not a bare home page
-            # for a deeper link): the item answers to it too, so sharing it finds this item.
-            landed = preferred_canonical(current.canonical_url, page.url, None)
-            current = item_store.move_to_url(session=session, item=current, canonical_url=candidate)
-            item_store.add_address(session=session, item=current, address=landed)
-            auto_tag(session, self.services.taxonomy, current, now=now, matches=matches)
-        return outcome
+
+@dataclass
+class _Understood:
+    meta: Metadata
+    matches: list[TopicMatch]
+
+
+def _understand(services: Services, read: Read) -> _Understood | None:
+    """What the page says and the topics it gets; outside the write transaction: on SQLite,
+    whatever runs inside it holds the one write lock that Slack's acks wait for."""
+    if read.page is None:
+        return None
+    meta = page_metadata(read.page)
+    if read.oembed:
+        merge_oembed(meta, read.oembed)
+    preview = read.item.model_copy(update=metadata_values(read.item, read.page, meta))
+    with services.new_session() as session:
+        matches = topics_of(session, services.taxonomy, preview, keywords=meta.keywords)
+    return _Understood(meta, matches)
+
+
+def write_reads(services: Services, reads: list[Read]) -> None:
+    """Record how each read ended, in one short transaction; the extraction happens before it.
+
+    An item whose page cannot be understood is tried again later like a failed fetch. If the
+    transaction fails, each read is written by itself, and a read that still cannot be written
+    gives its item back to the queue at once (its claim released), so nothing waits for a lease."""
+    prepared: list[tuple[Read, _Understood | None]] = []
+    for read in reads:
+        try:
+            prepared.append((read, _understand(services, read)))
+        except Exception as error:
+            prepared.append((read_failed(read.item, error), None))
+    try:
+        _write(services, prepared)
+        return
+    except Exception:
+        if len(prepared) == 1:
+            logger.exception("item %s: its page could not be recorded; giving it back", prepared[0][0].item.id)
+            give_back(services, [prepared[0][0].item])
+            return
+        logger.exception("a batch of %d pages could not be recorded together; writing each alone", len(prepared))
+    for one in prepared:
+        try:
+            _write(services, [one])
+        except Exception:
+            logger.exception("item %s: its page could not be recorded; giving it back", one[0].item.id)
+            give_back(services, [one[0].item])
+
+
+def give_back(services: Services, items: list[Item]) -> None:
+    """Release this process's claims on `items`, for any worker to take again at once."""
+    try:
+        with services.new_session() as session:
+            claims.give_back(session, Item, ids=[item.id or 0 for item in items], holder=services.holder)
+    except Exception:  # the database is away: the heartbeat's grace frees them instead
+        logger.exception("could not give back %d claimed pages", len(items))
+
+
+def _write(services: Services, prepared: list[tuple[Read, _Understood | None]]) -> None:
+    now = services.clock()
+    with services.transaction() as session:
+        for read, understood in prepared:
+            _record(services, session, read, understood, now)
+
+
+def _record(services: Services, session: Session, read: Read, understood: _Understood | None, now: datetime) -> None:
+    item, outcome, attempts, page = read.item, read.outcome, read.attempts, read.page
+    due = None
+    if outcome.state == "pending":
+        due = now + max(backoff(attempts), read.wait or timedelta(0))
+    current = item_store.record_fetch(
+        session=session,
+        item_id=item.id or 0,
+        state=outcome.state,
+        error=clip(outcome.error, 512) if outcome.error else None,
+        attempts=attempts,
+        next_fetch_at=due,
+        fetched=page is not None,
+        now=now,
+    )
+    if current is None or page is None or understood is None:  # merged away meanwhile, or nothing read
+        return
+    meta = understood.meta
+    # Built again from the row as it is now (cheap: the page was read above).
+    item_store.update_metadata(session=session, item=current, values=metadata_values(current, page, meta))
+    candidate = preferred_canonical(current.canonical_url, page.url, meta.canonical_url)
+    # Where the link led, believed as a canonical address would be (not a bare home page
+    # for a deeper link): the item answers to it too, so sharing it finds this item.
+    landed = preferred_canonical(current.canonical_url, page.url, None)
+    current = item_store.move_to_url(session=session, item=current, canonical_url=candidate)
+    item_store.add_address(session=session, item=current, address=landed)
+    auto_tag(session, services.taxonomy, current, now=now, matches=understood.matches)
 
 
 def metadata_values(item: Item, page: Page, meta: Metadata) -> dict[str, Any]:
