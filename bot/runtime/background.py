@@ -24,24 +24,24 @@ from bot.services import Services
 
 logger = logging.getLogger(__name__)
 
-# How often an idle page reader looks at the queue: the web process that fills it is another
-# process, so there is nothing to wake it but the clock.
+# How often an idle capture thread or page reader looks at its queue: the web process that fills
+# them is another process, so there is nothing to wake them but the clock.
 QUEUE_POLL_SECONDS = 1.0
-# Page readers: reading a page is mostly waiting for its site, so several wait at once.
-FETCH_THREADS = 8
-SQLITE_FETCH_THREADS = 2
+# Capture threads (pages have one reader that reads many at once: bot.runtime.reader).
+CAPTURE_THREADS = 4
+SQLITE_CAPTURE_THREADS = 2
 NICENESS = 10
 
 
 class Background:
     """Everything `peershelf worker` runs, started and stopped together."""
 
-    def __init__(self, services: Services, *, fetch_threads: int = FETCH_THREADS) -> None:
+    def __init__(self, services: Services, *, capture_threads: int = CAPTURE_THREADS) -> None:
         self.heartbeat = Heartbeat(services)
         self.scheduler = Scheduler(default_jobs(services))
         if services.engine.dialect.name == "sqlite":  # one writer at a time: more threads only queue for it
-            fetch_threads = min(fetch_threads, SQLITE_FETCH_THREADS)
-        self.pool = WorkerPool(services, threads=fetch_threads, idle_seconds=QUEUE_POLL_SECONDS)
+            capture_threads = min(capture_threads, SQLITE_CAPTURE_THREADS)
+        self.pool = WorkerPool(services, threads=capture_threads, idle_seconds=QUEUE_POLL_SECONDS)
 
     def start(self) -> None:
         self.heartbeat.start()
