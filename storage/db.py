@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -63,29 +65,66 @@ def write_now(engine: Engine, statement: Any, params: dict[str, Any] | None = No
             connection.exec_driver_sql(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
 
 
-YIELD_SHARE = 0.5  # a background process on SQLite pauses this share of each write transaction's length
+YIELD_SHARE = 0.5  # a background process on SQLite leaves a gap of this share of each write transaction's length
 YIELD_AT_MOST = 0.05
+_WRITES = re.compile(r"^\s*(?:INSERT|UPDATE|DELETE|REPLACE)\b", re.IGNORECASE)
+
+
+class _WriteTurns:
+    """One write transaction at a time among a process's threads, with a gap after each."""
+
+    def __init__(self, share: float) -> None:
+        self.share = share
+        self.lock = threading.Lock()
+        self.quiet_until = 0.0
+
+    def take(self, info: dict[str, Any]) -> None:
+        if "turn_since" in info:
+            return
+        # Waiting longer than SQLite's own busy timeout would only hide a transaction that never
+        # ends; then the write goes ahead and SQLite's lock decides, as without turns.
+        taken = self.lock.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000)
+        quiet = self.quiet_until - time.monotonic()
+        if quiet > 0:
+            time.sleep(quiet)
+        info["turn_since"] = time.monotonic() if taken else None
+
+    def give_back(self, info: dict[str, Any]) -> None:
+        if "turn_since" not in info:
+            return
+        since = info.pop("turn_since")
+        if since is not None:
+            self.quiet_until = time.monotonic() + min((time.monotonic() - since) * self.share, YIELD_AT_MOST)
+            self.lock.release()
 
 
 def yield_to_acks(engine: Engine, *, share: float = YIELD_SHARE) -> None:
-    """For a process that writes in the background (the worker) to a SQLite `engine`: after each
-    transaction it commits, pause for `share` of the time the transaction took. SQLite has one
-    write lock for the whole file; left to themselves the worker's threads hand it to each other
-    back to back, and an ack that Slack waits for finds it free only by luck. Background work is
-    slowed by at most a third; acks get gaps. Nothing changes on PostgreSQL."""
+    """For a process that writes in the background (the worker) to a SQLite `engine`: its threads
+    write one transaction at a time, and after each the next waits `share` of the time it took.
+    SQLite has one write lock for the whole file; left to themselves the worker's threads hand it
+    to each other back to back (one pausing after its commit only lets the next in), and an ack
+    that Slack waits for finds it free only by luck. The turn is taken at a transaction's first
+    write, when SQLite takes its lock too, and given back as it commits or rolls back (or its
+    connection goes back to the pool). Background writes are slowed by at most a third; acks get
+    gaps. Nothing changes on PostgreSQL."""
     if engine.dialect.name != "sqlite":
         return
+    turns = _WriteTurns(share)
 
-    @event.listens_for(Session, "after_begin")
-    def began(session: Session, transaction: Any, connection: Any) -> None:
-        if connection.engine is engine and transaction.parent is None:
-            session.info["began_at"] = time.monotonic()
+    @event.listens_for(engine, "before_cursor_execute")
+    def writing(connection: Any, cursor: Any, statement: str, *_: Any) -> None:
+        if _WRITES.match(statement):
+            turns.take(connection.info)
 
-    @event.listens_for(Session, "after_commit")
-    def committed(session: Session) -> None:
-        began_at = session.info.pop("began_at", None)
-        if began_at is not None:
-            time.sleep(min((time.monotonic() - began_at) * share, YIELD_AT_MOST))
+    @event.listens_for(engine, "commit")
+    @event.listens_for(engine, "rollback")
+    def ending(connection: Any) -> None:
+        turns.give_back(connection.info)
+
+    @event.listens_for(engine, "checkin")
+    @event.listens_for(engine, "invalidate")
+    def returned(_dbapi_connection: Any, record: Any, *_: Any) -> None:
+        turns.give_back(record.info)
 
 
 def _begin_before_savepoint(connection: Any, name: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from datetime import UTC, datetime
 
 import pytest
@@ -10,7 +11,7 @@ from sqlalchemy import text
 
 from bot.services import Services
 from storage import digests
-from storage.db import SQLITE_BUSY_TIMEOUT_MS
+from storage.db import SQLITE_BUSY_TIMEOUT_MS, make_engine, yield_to_acks
 from storage.events import claim_event
 from storage.people import remember_person
 
@@ -78,3 +79,63 @@ def test_a_transaction_that_fails_leaves_nothing_it_began_even_inside_a_savepoin
         )  # fmt: skip
         raise Failed
     assert items(services) == []
+
+
+def test_on_sqlite_the_workers_threads_take_turns_and_leave_an_ack_the_gap_between(database_url: str) -> None:
+    """Two of the worker's threads want to write while a third holds the lock: when it commits,
+    Slack's ack (another process's connection) goes in before the next of them, and a turn whose
+    transaction failed, or whose connection went back to the pool uncommitted, is given back."""
+    if not database_url.startswith("sqlite"):
+        pytest.skip("PostgreSQL has no single write lock to take turns at")
+    worker, web = make_engine(database_url), make_engine(database_url)
+    yield_to_acks(worker)
+    order: list[str] = []
+    holding, waiting = threading.Event(), threading.Event()
+    now = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+
+    def write(name: str, *, hold: bool = False) -> None:
+        with worker.begin() as connection:
+            if not hold:
+                waiting.set()
+            connection.execute(text("INSERT INTO processed_event (event_id, received_at) VALUES (:id, :at)"),
+                               {"id": f"Ev-{name}", "at": now})  # fmt: skip
+            if hold:
+                holding.set()
+                while not (waiting.is_set() and ack_waiting.is_set()):
+                    time.sleep(0.01)
+                time.sleep(0.1)  # the others are at the lock by now
+            order.append(name)
+
+    ack_waiting = threading.Event()
+
+    def ack() -> None:
+        ack_waiting.set()
+        claim_event(web, event_id="Ev-ack", team_id="T1", now=now)
+        order.append("ack")
+
+    first = threading.Thread(target=write, args=("first",), kwargs={"hold": True})
+    first.start()
+    holding.wait(5)
+    threads = [threading.Thread(target=write, args=("second",)), threading.Thread(target=ack)]
+    for thread in threads:
+        thread.start()
+    for thread in (first, *threads):
+        thread.join(10)
+    assert order == ["first", "ack", "second"]
+
+    with pytest.raises(RuntimeError), worker.begin() as connection:
+        connection.execute(text("DELETE FROM processed_event WHERE event_id = 'Ev-first'"))
+        raise RuntimeError("the transaction fails after its first write")
+    with worker.connect() as connection:  # a write left uncommitted when the connection goes back
+        connection.execute(text("DELETE FROM processed_event WHERE event_id = 'Ev-second'"))
+    started = time.monotonic()
+    with worker.begin() as connection:
+        connection.execute(text("DELETE FROM processed_event WHERE event_id = 'Ev-ack'"))
+    assert time.monotonic() - started < SQLITE_BUSY_TIMEOUT_MS / 1000 / 2  # its turn came, no timeout waited
+    with web.connect() as connection:
+        assert connection.execute(text("SELECT event_id FROM processed_event ORDER BY event_id")).scalars().all() == [
+            "Ev-first",
+            "Ev-second",
+        ]
+    worker.dispose()
+    web.dispose()
