@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -15,6 +16,7 @@ from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urljoin, urlsplit
 
+from htmldate import find_date
 from lxml import etree
 from lxml import html as lxml_html
 
@@ -22,6 +24,8 @@ from bot.reading.links import isbn13
 
 if TYPE_CHECKING:
     from bot.reading.fetcher import Page
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -214,12 +218,17 @@ class _Page:
         self.title: str | None = None
         self.json_ld: list[str] = []
         self.canonical: str | None = None
+        self.image_src: str | None = None  # <link rel="image_src">, the image a page names for sharing
         self.base: str | None = None
         self.root: Any = None  # the whole tree, for what the head does not say
         if any(c in text for c in _CONTROL_CHARACTERS):  # looking is cheaper than rewriting a clean page
             text = _CONTROLS.sub("", text)
         if "ld+json" in text or "LD+JSON" in text or "Ld+Json" in text:  # the regex only where it can match
             self.json_ld = [m.group(1)[:MAX_JSON_LD] for m in _LD_SCRIPT.finditer(text)][:MAX_JSON_LD_SCRIPTS]
+        if len(text) > PARSE_LIMIT:
+            # A long page's head is often mostly code: without it, the part built into a tree
+            # reaches the byline and date of the body.
+            text = _without_code(text)
         try:
             # A tree costs about half a kilobyte an element: the head and the start of the body are
             # where metadata lives, and a page of a million tags must not cost a gigabyte.
@@ -238,10 +247,33 @@ class _Page:
                 if self.title is None and not _in_svg(element):
                     self.title = element.text_content()
             elif tag == "link":
-                if self.canonical is None and "canonical" in (element.get("rel") or "").lower().split():
+                rel = (element.get("rel") or "").lower().split()
+                if self.canonical is None and "canonical" in rel:
                     self.canonical = element.get("href")
+                elif self.image_src is None and "image_src" in rel:
+                    self.image_src = element.get("href")
             elif self.base is None and element.get("href"):
                 self.base = element.get("href")
+
+
+_CODE_TAG = re.compile(r"<(/?)(script|style)\b", re.IGNORECASE)
+
+
+def _without_code(text: str) -> str:
+    """The page without its scripts and style sheets (JSON-LD is read before), in one pass."""
+    kept: list[str] = []
+    at, inside = 0, ""
+    for tag in _CODE_TAG.finditer(text):
+        closing, name = tag.group(1), tag.group(2).lower()
+        if not inside and not closing:
+            kept.append(text[at : tag.start()])
+            inside = name
+        elif inside == name and closing:
+            end = text.find(">", tag.end(), tag.end() + 100)
+            at, inside = (end + 1 if end >= 0 else tag.end()), ""
+    if not inside:
+        kept.append(text[at:])
+    return "".join(kept)
 
 
 def _in_svg(element: Any) -> bool:
@@ -331,6 +363,7 @@ def extract(html: str, url: str | None = None) -> Metadata:
         _author(main.get("author"))
         or _author(meta["author"])
         or _author(meta["article:author"])
+        or _author(meta["og:article:author"])
         or _author(meta["dc.creator"])
         or _author(meta["parsely-author"])
         or _author(_parsely(meta["parsely-page"]).get("author"))
@@ -340,7 +373,11 @@ def extract(html: str, url: str | None = None) -> Metadata:
         or _author(meta["citation_author"])
         or _body_author(page.root)
     )
-    result.site_name = _first(meta["og:site_name"], publisher.get("name"), meta["application-name"])
+    result.site_name = (
+        _first(meta["og:site_name"], publisher.get("name"), meta["application-name"])
+        or _title_suffix(page_title, _first(meta["og:title"], named, meta["twitter:title"]))
+        or _home_link_name(page.root, base)
+    )
     result.published_at = (
         parse_date(main.get("datePublished"))
         or parse_date(meta["article:published_time"])
@@ -357,10 +394,12 @@ def extract(html: str, url: str | None = None) -> Metadata:
         or parse_date(meta["publishdate"])
         or _body_date(page.root)
         or _date_in_url(url)
+        or _date_anywhere(page.root, url)
     )
     image = _first(_image(main.get("image")), _image(main.get("thumbnailUrl")), meta["og:image"],
                    meta["og:image:url"], meta["og:image:secure_url"], meta["twitter:image"],
-                   meta["twitter:image:src"])  # fmt: skip
+                   meta["twitter:image:src"], meta["image"], meta["thumbnailurl"], meta["thumbnail"],
+                   page.image_src, _body_image(page.root))  # fmt: skip
     result.image = urljoin(base, image) if image and base else image
     language = _first(main.get("inLanguage"), html_lang.group(1) if html_lang else None, meta["og:locale"])
     result.language = language.replace("_", "-").split("-")[0].lower() if language else None
@@ -395,7 +434,10 @@ def _image(value: Any) -> str | None:
     return _first(value)
 
 
-_BYLINE = '//*[contains(@class, "byline") or contains(@id, "byline") or contains(@class, "author")]'
+_BYLINE = (  # "byline", "FeatureByline", "author-name": both cases spelt out, cheaper than translate()
+    '//*[contains(@class, "byline") or contains(@class, "Byline") or contains(@id, "byline")'
+    ' or contains(@class, "author") or contains(@class, "Author")]'
+)
 _AUTHOR_LINK = '//a[contains(concat(" ", normalize-space(@rel), " "), " author ")] | //*[@itemprop="author"]'
 
 
@@ -411,10 +453,19 @@ def _body_author(root: Any) -> str | None:
     for element in root.xpath(_BYLINE):
         if "comment" in f"{element.get('class')} {element.get('id')}".lower():
             continue
-        found = _author(element.text_content())
-        if found and 3 <= len(found) <= 100:
+        found = _author(_DATED.sub("", _clean(element.text_content()) or ""))
+        if found and 3 <= len(found) <= 100 and len(found.split()) <= 8 and not _NOT_A_BYLINE.search(found):
             return found
     return None
+
+
+_NOT_A_BYLINE = re.compile(r"^(?:last\s+)?(?:updated|posted|published)\b|:$", re.IGNORECASE)
+_MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
+# A date a byline runs on into: "By Ana Lima March 25, 2015", "by Ben Ode22 Dec 2016".
+_DATED = re.compile(
+    rf"\s*(?:,|\bon\b|\|)?\s*(?:\d{{1,2}}\s+{_MONTH}\s+\d{{4}}|{_MONTH}\s+\d{{1,2}},?\s+\d{{4}}|\d{{4}}-\d{{2}}-\d{{2}}).*$",
+    re.IGNORECASE,
+)
 
 
 def _body_date(root: Any) -> datetime | None:
@@ -426,6 +477,124 @@ def _body_date(root: Any) -> datetime | None:
         if found:
             return found
     return None
+
+
+def _date_anywhere(root: Any, url: str | None) -> datetime | None:
+    """What htmldate finds where the page states a date in no field: a byline's date, a dated
+    heading, a date in an image's address, a timestamp in the text. Its fast mode, publication
+    dates rather than updates, never later than today."""
+    body = root.find("body") if root is not None else None
+    if body is None:
+        return None
+    try:
+        # The body alone: the head's dates were read above, and a modification date there (which
+        # htmldate falls back on when the head has no other) is not when the page was published.
+        found = find_date(body, extensive_search=False, original_date=True, url=url)
+    except Exception:  # noqa: BLE001 - a heuristic's slip costs the date, never the page
+        logger.debug("no date from htmldate", exc_info=True)
+        return None
+    return datetime.fromisoformat(found).replace(tzinfo=UTC) if found else None
+
+
+_SEPARATOR = re.compile(r"\s+(?:[|\-–—·»/]|::)\s+|\s*[|｜]\s*|(?<=[^\x00-\x7f])\s*_|_(?=[^\x00-\x7f])")
+_BRACKETED = re.compile(r"\[([^\[\]]{2,40})\]\s*$")
+_NOT_A_NAME = re.compile(r"^(?:part|chapter|episode|ep\.?|vol\.?|volume|page|step|issue|no\.?)\s*\d|^[\d\W]+$", re.I)
+
+
+def _title_suffix(page_title: str | None, title: str | None) -> str | None:
+    """The site's name a `<title>` ends with: "Headline | Startup Grind", "Headline - The New York
+    Times", "… [LWN.net]". When the page names its headline apart, what the `<title>` adds to it;
+    otherwise the last part, if short and after a longer one."""
+    if not page_title:
+        return None
+    bracketed = _BRACKETED.search(page_title)
+    if bracketed:
+        candidate = bracketed.group(1).strip()
+    elif title and page_title != title and page_title.startswith(title):
+        parts = _SEPARATOR.split(page_title[len(title) :], maxsplit=1)
+        if len(parts) < 2 or parts[0].strip():
+            return None
+        candidate = parts[1].strip()
+    else:
+        parts = _SEPARATOR.split(page_title)
+        candidate = parts[-1].strip()
+        if len(parts) < 2 or len(" ".join(parts[:-1]).strip()) <= len(candidate):
+            return None
+    if not 2 <= len(candidate) <= 40 or len(candidate.split()) > 5 or _NOT_A_NAME.search(candidate):
+        return None
+    return candidate if candidate != title else None  # "draft-04 - remoteStorage" names the document
+
+
+_GENERIC_LINK = re.compile(r"home|front page|main page|^(?:start|logo|back|menu|skip\b.*)$", re.IGNORECASE)
+
+
+def _home_link_name(root: Any, base: str | None) -> str | None:
+    """The name on the page's link to its site's home page: the logo's alt text, or the link's."""
+    if root is None or not base:
+        return None
+    host = urlsplit(base).hostname
+    for link in root.iter("a"):
+        href = (link.get("href") or "").strip()
+        if not href or href.rstrip("/").count("/") > 2:  # cheaply: a deeper path is no home page
+            continue
+        target = urlsplit(urljoin(base, href))
+        if target.hostname != host or target.path not in ("", "/") or target.query:
+            continue
+        names = [link.get("title"), link.get("aria-label"), link.text_content()]
+        names += [image.get("alt") for image in link.iter("img")]
+        for name in names:
+            cleaned = _clean(name)
+            if cleaned and 2 <= len(cleaned) <= 40 and cleaned[0].isalnum() and not _GENERIC_LINK.search(cleaned):
+                return cleaned
+    return None
+
+
+_NOT_PICTURES = re.compile(
+    r"logo|icon|avatar|sprite|\bpixel|spacer|\bblank\b|badge|button|emoji|licen[cs]e|math|\.svg(?:$|\?)", re.IGNORECASE
+)
+
+
+def _body_image(root: Any) -> str | None:
+    """A video's poster, else the page's first picture that is not an icon, a logo or a spacer:
+    one declared at least 300 pixels wide (or 200 high), or of no declared size and described
+    by its alt text; those of the article (or its figures) first."""
+    if root is None:
+        return None
+    for video in root.iter("video"):
+        if video.get("poster"):
+            return str(video.get("poster"))
+    for path in ("//article//img | //figure//img | //main//img", "//body//img"):
+        for image in root.xpath(path):
+            source = _picture_source(image)
+            if not source or _NOT_PICTURES.search(f"{source} {image.get('class')} {image.get('alt')}"):
+                continue
+            width, height = _pixels(image.get("width")), _pixels(image.get("height"))
+            if width is None and height is None:
+                alt = (image.get("alt") or "").strip()
+                if alt[:1].isalnum():
+                    return source
+            elif (width or 0) >= 300 or (height or 0) >= 200:
+                return source
+    return None
+
+
+def _picture_source(image: Any) -> str | None:
+    """An image's address: its src, or where the src is a placeholder the lazy loader's data-src
+    or the largest of a srcset (the last, by custom)."""
+    for value in (image.get("src"), image.get("data-src")):
+        address = (value or "").strip()
+        if address and not address.startswith("data:"):
+            return address
+    for value in (image.get("data-srcset"), image.get("srcset")):
+        address = re.split(r",\s+", (value or "").strip())[-1].split(" ", 1)[0]  # addresses may hold commas
+        if address and not address.startswith("data:"):
+            return address
+    return None
+
+
+def _pixels(value: str | None) -> int | None:
+    match = re.match(r"\s*(\d+)", value or "")
+    return int(match.group(1)) if match else None
 
 
 def _first_paragraph(root: Any) -> str | None:
