@@ -30,6 +30,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -68,9 +69,11 @@ def _in_process(target: object) -> tuple[multiprocessing.Process, str]:
     return process, mine.recv()
 
 
-def _send(args: tuple[str, str, int, float, int, int, float]) -> tuple[list[float], int]:
-    """The sender, in its own process: `count` events at `rate` a second, open loop."""
-    app_url, pages_url, first, rate, count, threads, delay = args
+def _send(args: tuple[Any, ...]) -> tuple[list[float], int]:
+    """The sender, in its own process: `count` events at `rate` a second, open loop. An eighth
+    argument spreads the links over that many sites: `pages_url` then holds `{site}`, 1 to N."""
+    app_url, pages_url, first, rate, count, threads, delay, *spread = args
+    sites = spread[0] if spread else 1
     driver = SlackDriver(app_url, SECRET)
     start = time.perf_counter() + 0.2
 
@@ -78,7 +81,8 @@ def _send(args: tuple[str, str, int, float, int, int, float]) -> tuple[list[floa
         time.sleep(max(0.0, start + n / rate - time.perf_counter()))
         page = PAGES[(first + n) % len(PAGES)]
         event = {"type": "message", "channel": "C0GENERAL1", "channel_type": "channel", "user": "U0ANA0001",
-                 "text": f"Worth reading <{pages_url}/pages/{page}?delay={delay}&n={first + n}>",
+                 "text": f"Worth reading <{pages_url.format(site=1 + (first + n) % sites)}/pages/{page}"
+                         f"?delay={delay}&n={first + n}>",
                  "ts": f"1764300000.{first + n:06d}"}  # fmt: skip
         body = driver.event_body(event, event_id=f"EvLoad{first + n:08d}")
         began = time.perf_counter()
