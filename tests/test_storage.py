@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import shutil
 import threading
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -81,13 +83,16 @@ def test_a_transaction_that_fails_leaves_nothing_it_began_even_inside_a_savepoin
     assert items(services) == []
 
 
-def test_on_sqlite_the_workers_threads_take_turns_and_leave_an_ack_the_gap_between(database_url: str) -> None:
+def test_on_sqlite_the_workers_threads_take_turns_and_leave_an_ack_the_gap_between(
+    sqlite_template: Path, tmp_path: Path
+) -> None:
     """Two of the worker's threads want to write while a third holds the lock: when it commits,
     Slack's ack (another process's connection) goes in before the next of them, and a turn whose
-    transaction failed, or whose connection went back to the pool uncommitted, is given back."""
-    if not database_url.startswith("sqlite"):
-        pytest.skip("PostgreSQL has no single write lock to take turns at")
-    worker, web = make_engine(database_url), make_engine(database_url)
+    transaction failed, or whose connection went back to the pool uncommitted, is given back.
+    (SQLite only: PostgreSQL has no single write lock to take turns at.)"""
+    path = tmp_path / "peershelf.db"
+    shutil.copy(sqlite_template, path)
+    worker, web = make_engine(f"sqlite:///{path}"), make_engine(f"sqlite:///{path}")
     yield_to_acks(worker)
     order: list[str] = []
     holding, waiting = threading.Event(), threading.Event()
