@@ -3,7 +3,8 @@
     python bench/topics.py [--corpus PATH/TO/topics-train] [LABELLED.json …]
 
 Each labelled set is a JSON list of items with a title, a description and the topics a person gave
-them (an empty list for off-topic content); the default is tests/fixtures/topics-dev.json. With
+them (an empty list for off-topic content), under `topics` or, as in a gold set that lists every
+fitting topic, `gold`; the default is tests/fixtures/topics-dev.json. With
 --corpus (a folder holding items.jsonl, the labelled corpus the topic model learns from; not in
 the repository), the held-out part of its split is measured too: the part that
 scripts/build_topic_model.py never trains or tunes on.
@@ -43,6 +44,11 @@ Tagger = Callable[[Item], list[str]]
 def load_corpus(folder: Path) -> list[Item]:
     with (folder / "items.jsonl").open(encoding="utf-8") as lines:
         return [json.loads(line) for line in lines if line.strip()]
+
+
+def labelled(path: Path) -> list[Item]:
+    """A labelled set, its labels under `topics` whether the file says `topics` or `gold`."""
+    return [{**item, "topics": item.get("topics", item.get("gold", []))} for item in json.loads(path.read_text())]
 
 
 def split(items: list[Item]) -> tuple[list[Item], list[Item]]:
@@ -127,7 +133,7 @@ def main() -> None:
     taxonomy.tag(title="warm up")
     print(f"taxonomy and topic model loaded in {(time.perf_counter() - started) * 1000:.0f} ms")
     taggers = {"peershelf": peershelf(taxonomy), "words alone": words_alone(taxonomy)}
-    sets: list[tuple[str, list[Item]]] = [(path.name, json.loads(path.read_text())) for path in args.labelled]
+    sets: list[tuple[str, list[Item]]] = [(path.name, labelled(path)) for path in args.labelled]
     if args.corpus:
         sets.insert(0, ("corpus held-out", split(load_corpus(args.corpus))[1]))
     for name, items in sets:

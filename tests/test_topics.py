@@ -96,6 +96,10 @@ def test_a_topic_an_admin_adds_with_a_label_and_words_works() -> None:
         "The best sourdough recipe for a lazy Sunday breakfast",
         "Hollywood actress opens up about her wedding on the red carpet",
         "Senator calls for vote on immigration bill after election",
+        # Hobbies: "learn" is no sign of learning at work.
+        "Learn to play jazz guitar in 30 days",
+        "Violin for adult beginners: learn your first songs",
+        "Pencil drawing: portraits step by step",
     ],
 )
 def test_off_work_content_gets_no_topic(title: str) -> None:

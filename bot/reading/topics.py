@@ -6,7 +6,7 @@ The tagger combines two signals and a learned calibration:
   "learning" (precise, but blind to prose that names no signal word);
 - meaning: how close the item's sentence vector (bot.reading.meaning) comes to each topic's own
   vector, made from its label, `about` sentences and signal words, and to off-work anchors
-  (sport, food, entertainment, politics, everyday life);
+  (sport, food, entertainment, politics, everyday life, hobbies);
 - a small logistic model over both (bot/reading/model/topic_model.json, learned by
   scripts/build_topic_model.py) that turns them into a probability per topic.
 
