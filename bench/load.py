@@ -171,12 +171,17 @@ def run(args: argparse.Namespace, rates: list[float], database_url: str, slack: 
               f"worker {_peak_mib(_workers(web.pid)[-1]):.0f} MiB", flush=True)  # fmt: skip
         recovery(engine, app_url, pages, web.pid, sent, args.page_delay)
     finally:
-        web.send_signal(signal.SIGTERM)
-        try:
-            web.wait(30)
-        except subprocess.TimeoutExpired:
-            web.kill()
+        _stop(web)
         engine.dispose()
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    """Stop `peershelf run` as a deployment would (SIGTERM), killing it if it has not gone in 30 s."""
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(30)
+    except subprocess.TimeoutExpired:
+        process.kill()
 
 
 def recovery(engine: object, app_url: str, pages: str, web: int, first: int, delay: float) -> None:

@@ -30,7 +30,6 @@ import asyncio
 import multiprocessing
 import os
 import random
-import signal
 import statistics
 import subprocess
 import sys
@@ -46,7 +45,18 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from load import SECRET, _count, _free_port, _in_process, _peak_mib, _send, _serve_slack, _wait, _workers  # noqa: E402
+from load import (  # noqa: E402
+    SECRET,
+    _count,
+    _free_port,
+    _in_process,
+    _peak_mib,
+    _send,
+    _serve_slack,
+    _stop,
+    _wait,
+    _workers,
+)
 from scratch import describe, scratch_database  # noqa: E402
 from sqlalchemy import insert  # noqa: E402
 from sqlmodel import col, select  # noqa: E402
@@ -211,11 +221,7 @@ def run(checkout: Path, args: argparse.Namespace, slack: str) -> None:
             worker_mib = _peak_mib(_workers(web.pid)[-1])
             errors = _count(engine, "SELECT count(*) FROM item WHERE fetch_state NOT IN ('done', 'pending')")
         finally:
-            web.send_signal(signal.SIGTERM)
-            try:
-                web.wait(30)
-            except subprocess.TimeoutExpired:
-                web.kill()
+            _stop(web)
             engine.dispose()
         order = read_order(database_url)
     p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] if latencies else float("nan")
