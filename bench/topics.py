@@ -88,7 +88,7 @@ def words_alone(taxonomy: Taxonomy) -> Tagger:
     """The taxonomy's lexicon on its own: topics with decisive points, a third of the best, off-work vetoes."""
 
     def tag(item: Item) -> list[str]:
-        points, _ = taxonomy._points(  # noqa: SLF001 - the baseline is the tagger's own first signal
+        points, _, _ = taxonomy._points(  # noqa: SLF001 - the baseline is the tagger's own first signal
             title=item["title"], description=item.get("description"), keywords=None, site=None, url=None
         )
         topics = {slug: p for slug, p in points.items() if not slug.startswith("elsewhere:")}

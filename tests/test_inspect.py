@@ -25,7 +25,7 @@ def test_a_saved_file_with_its_address_as_json(tmp_path: Path) -> None:
     result = inspect(str(page), "--url", "https://www.theguardian.com/x?utm_source=slack", "--json", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     found = json.loads(result.stdout)
-    assert list(found) == [*KEYS, "topic_words", "topic_evidence", "keywords"]
+    assert list(found) == [*KEYS, "topic_words", "topic_evidence", "topics_refused", "keywords"]
     assert found["title"].startswith("'What is the sea telling us?'")
     assert found["author"] == "Eleanor Ainge Roy"
     assert found["site_name"] == "the Guardian"
@@ -80,6 +80,24 @@ def test_topics_come_with_the_words_that_triggered_them(tmp_path: Path) -> None:
     assert evidence["words"] == {"javascript code": 6.0, "frontend": 2.0}
     assert 0.5 < evidence["probability"] <= 1 and 0 < evidence["meaning"] <= 1
     assert evidence["like"] and evidence["colleagues"] == 0
+
+
+def test_a_topic_the_words_point_at_but_not_given_says_why(tmp_path: Path) -> None:
+    def page(name: str, title: str) -> str:
+        path = tmp_path / f"{name}.html"
+        path.write_text(f"<html><head><title>{title}</title></head><body><p>{title}</p></body></html>")
+        return str(path)
+
+    piano = json.loads(inspect(page("piano", "Learn piano by ear: learn by doing"), "--json", cwd=tmp_path).stdout)
+    assert piano["topics"] == []
+    assert piano["topics_refused"]["learning"].startswith("off work: hobbies words (piano, by ear)")
+    python = json.loads(inspect(page("python", "Learning Python"), "--json", cwd=tmp_path).stdout)
+    assert python["topics"] == ["python"]
+    assert python["topics_refused"] == {
+        "learning": "“learning”: how the item teaches, not what it is about (another topic has words)"
+    }
+    text = inspect(page("python", "Learning Python"), cwd=tmp_path).stdout
+    assert "\n  not learning    “learning”: how the item teaches" in text
 
 
 def test_a_custom_topics_file_is_used(tmp_path: Path) -> None:

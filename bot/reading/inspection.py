@@ -42,14 +42,10 @@ def record(
     colleagues: Colleagues | None = None,
 ) -> dict[str, Any]:
     """The fields of SPEC §2, missing values as None, topics strongest first."""
-    matches = taxonomy.tag(
-        title=meta.title,
-        description=meta.description,
-        keywords=meta.keywords,
-        site=meta.site_name,
-        url=url,
-        colleagues=colleagues or NOBODY,
+    reading = taxonomy.read(
+        title=meta.title, description=meta.description, keywords=meta.keywords, site=meta.site_name, url=url
     )
+    matches = taxonomy.decide(reading, colleagues or NOBODY)
     if url:
         canonical: str | None = preferred_canonical(canonical_url(url), url, meta.canonical_url)
     elif meta.canonical_url and meta.canonical_url.startswith(("http://", "https://")):
@@ -71,6 +67,7 @@ def record(
         "topics": [m.slug for m in matches],
         "topic_words": {m.slug: list(m.evidence) for m in matches},
         "topic_evidence": {m.slug: evidence(m) for m in matches},
+        "topics_refused": taxonomy.refusals(reading, colleagues or NOBODY),
         "keywords": meta.keywords,
     }
 
@@ -142,9 +139,10 @@ def inspect_all(
 
 def as_json(found: dict[str, Any], *, with_source: bool) -> str:
     """The SPEC's keys, and what lies behind the topics, which bug reports need: `topic_words` (the
-    words behind each topic), `topic_evidence` (see `evidence`) and the page's `keywords`."""
+    words behind each topic), `topic_evidence` (see `evidence`), `topics_refused` (why a topic the
+    words point at was not given) and the page's `keywords`."""
     if "error" not in found:
-        extra = ("topic_words", "topic_evidence", "keywords")
+        extra = ("topic_words", "topic_evidence", "topics_refused", "keywords")
         found = {key: found.get(key) for key in (("source",) if with_source else ()) + KEYS + extra}
     elif not with_source:
         found = {"error": found["error"]}
@@ -161,6 +159,8 @@ def as_text(found: dict[str, Any]) -> str:
             lines.append(f"{'topics:':<18}{'—' if not value else ''}")
             for slug in value or []:
                 lines.append(f"  {slug:<16}{_why(found['topic_evidence'][slug])}")
+            for slug, why in (found.get("topics_refused") or {}).items():
+                lines.append(f"  not {slug:<12}{why}")
             continue
         shown = ", ".join(value) if isinstance(value, list) else value
         lines.append(f"{key + ':':<18}{shown if shown not in (None, '') else '—'}")

@@ -91,6 +91,7 @@ class Topic:
     synonyms: tuple[str, ...]
     about: tuple[str, ...] = ()  # short sentences saying what the topic covers, for its meaning
     signals: tuple[tuple[str, float], ...] = ()  # (word or phrase, weight) as written in the taxonomy
+    framing: tuple[str, ...] = ()  # signals that say how an item teaches, not what it is about
 
 
 @dataclass(frozen=True)
@@ -135,7 +136,7 @@ class Colleagues:
     NEAR = 0.5
     SURE = 0.8
     STEP = 2.0
-    PERSON_CAP = 2.5
+    PERSON_CAP = 2.0
     TOTAL_CAP = 5.0
 
     @classmethod
@@ -228,6 +229,14 @@ def chosen(probability: np.ndarray, threshold: float, relative: float) -> list[i
     return [int(i) for i in order if probability[i] >= threshold and probability[i] >= relative * best]
 
 
+def off_work(points: dict[str, float]) -> bool:
+    """Whether an item's words say it is off work (a piano course, a match report, a recipe) at
+    least as loudly as they name any topic: then it gets none, whatever its other words are."""
+    elsewhere = max((v for k, v in points.items() if k.startswith("elsewhere:")), default=0.0)
+    best = max((v for k, v in points.items() if not k.startswith("elsewhere:")), default=0.0)
+    return elsewhere > 0 and elsewhere >= best
+
+
 def explain(probability: float, words: dict[str, float], meaning: float, like: str, colleagues: float) -> str:
     """Why a topic was given, in one line: for a tag's evidence and for `peershelf inspect`."""
     parts = [f"{probability:.0%}: "]
@@ -248,6 +257,7 @@ class Reading:
     points: dict[str, float]
     evidence: dict[str, dict[str, float]]
     sentences: np.ndarray  # closeness to every topic sentence (label and `about`)
+    set_aside: dict[str, tuple[str, ...]] = field(default_factory=dict)  # framing words not counted, by topic
 
 
 Lexicon = dict[tuple[str, ...], list[tuple[str, float]]]
@@ -261,6 +271,7 @@ class Taxonomy:
     aliases: dict[str, str]  # slug, label or synonym (normalised) -> slug
     longest: int
     elsewhere: dict[str, list[tuple[str, float]]] = field(default_factory=dict)  # off-work group -> signals
+    framing: frozenset[tuple[str, str]] = frozenset()  # (topic slug, phrase as shown): see `_points`
 
     def resolve(self, tag: str) -> str | None:
         """The topic a #hashtag or an interest names (through synonyms), or None for a free tag."""
@@ -299,7 +310,9 @@ class Taxonomy:
         url: str | None = None,
     ) -> Reading:
         """The words and the meaning of an item, as features for each topic (in FEATURES order)."""
-        points, evidence = self._points(title=title, description=description, keywords=keywords, site=site, url=url)
+        points, evidence, set_aside = self._points(
+            title=title, description=description, keywords=keywords, site=site, url=url
+        )
         meaning = self._meaning
         text = ". ".join(part for part in (title, description, "; ".join(keywords or [])) if part)
         if not text and url:  # before the page is read, its address is all there is
@@ -335,7 +348,7 @@ class Taxonomy:
                 sentence - sentence.max(),
             ]
         )
-        return Reading(features, vector, dict(points), evidence, by_sentence)
+        return Reading(features, vector, dict(points), evidence, by_sentence, set_aside)
 
     def probabilities(self, reading: Reading, colleagues: Colleagues = NOBODY) -> np.ndarray:
         """The model's probability for each topic (in `topics` order)."""
@@ -349,6 +362,8 @@ class Taxonomy:
         meaning = self._meaning
         shift = colleagues.shift(reading.vector, meaning.slugs)
         probability = self._probabilities(reading, shift)
+        if off_work(reading.points):
+            return []
         matches = []
         for i in chosen(probability, meaning.model.threshold, meaning.model.relative):
             slug = meaning.slugs[i]
@@ -366,6 +381,39 @@ class Taxonomy:
             )
         return matches
 
+    def refusals(self, reading: Reading, colleagues: Colleagues = NOBODY) -> dict[str, str]:
+        """Why each topic the item's words point at was not given, in a line each (for inspect)."""
+        meaning = self._meaning
+        probability = self._probabilities(reading, colleagues.shift(reading.vector, meaning.slugs))
+        given = set(chosen(probability, meaning.model.threshold, meaning.model.relative))
+        given = set() if off_work(reading.points) else given
+        best = float(probability.max()) if len(probability) else 0.0
+        group, elsewhere = max(
+            ((k.removeprefix("elsewhere:"), v) for k, v in reading.points.items() if k.startswith("elsewhere:")),
+            key=lambda pair: pair[1],
+            default=("", 0.0),
+        )
+        reasons: dict[str, str] = {}
+        for i, slug in enumerate(meaning.slugs):
+            if i in given or not (reading.points.get(slug) or slug in reading.set_aside):
+                continue
+            if off_work(reading.points):
+                found = reading.evidence.get(f"elsewhere:{group}", {})
+                shown = ", ".join(sorted(found, key=lambda word: -found[word]))
+                reasons[slug] = (
+                    f"off work: {group} words ({shown}) weigh {elsewhere:g}, at least as much as any topic's"
+                )
+            elif slug not in reading.points:
+                shown = ", ".join(f"“{word}”" for word in reading.set_aside[slug])
+                reasons[slug] = f"{shown}: how the item teaches, not what it is about (another topic has words)"
+            elif probability[i] < meaning.model.threshold:
+                reasons[slug] = f"{probability[i]:.0%}, under the {meaning.model.threshold:.0%} a topic needs"
+            else:
+                reasons[slug] = (
+                    f"{probability[i]:.0%}, under {meaning.model.relative:.0%} of the best topic's {best:.0%}"
+                )
+        return reasons
+
     @cached_property
     def _meaning(self) -> _Meaning:
         return _Meaning.build(self, shipped(), shipped_model(), cache=VECTORS_FILE)
@@ -378,8 +426,9 @@ class Taxonomy:
         keywords: list[str] | None,
         site: str | None,
         url: str | None,
-    ) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
-        """Lexicon points per topic (and per off-work group), and the words that gave them."""
+    ) -> tuple[dict[str, float], dict[str, dict[str, float]], dict[str, tuple[str, ...]]]:
+        """Lexicon points per topic (and per off-work group), the words that gave them, and the
+        framing words set aside (see `_drop_framing`)."""
         scores: dict[str, float] = defaultdict(float)
         evidence: dict[str, dict[str, float]] = defaultdict(dict)
         fields = {
@@ -407,7 +456,25 @@ class Taxonomy:
                     for slug, weight in hints:
                         scores[slug] += weight
                         evidence[slug][domain] = weight
-        return scores, evidence
+        set_aside = self._drop_framing(scores, evidence) if self.framing else {}
+        return scores, evidence, set_aside
+
+    def _drop_framing(
+        self, scores: dict[str, float], evidence: dict[str, dict[str, float]]
+    ) -> dict[str, tuple[str, ...]]:
+        """A framing word ("learn", "course", "tutorial") says how an item teaches, not what it is
+        about: "Learning Python" is about Python. It counts for its topic only when no other topic
+        has words of its own. Returns the words set aside, by topic."""
+        set_aside: dict[str, tuple[str, ...]] = {}
+        framed = [(slug, shown) for slug in evidence for shown in evidence[slug] if (slug, shown) in self.framing]
+        for slug, shown in framed:
+            if any(p > 0 for other, p in scores.items() if other != slug and not other.startswith("elsewhere:")):
+                scores[slug] -= evidence[slug].pop(shown)
+                set_aside[slug] = (*set_aside.get(slug, ()), shown)
+                if scores[slug] <= 1e-9:
+                    del scores[slug]
+                    del evidence[slug]
+        return set_aside
 
     def _phrases(self, tokens: list[str]) -> set[tuple[str, ...]]:
         """Distinct lexicon phrases in `tokens`, longest match first at each position."""
@@ -559,6 +626,7 @@ def parse_taxonomy(document: Any, source: str = "taxonomy") -> Taxonomy:
     lexicon: Lexicon = defaultdict(list)
     domains: dict[str, list[tuple[str, float]]] = defaultdict(list)
     aliases: dict[str, str] = {}
+    framed: set[tuple[str, str]] = set()
     for slug, spec in raw_topics.items():
         where = f"{source}: topic {slug!r}"
         if not isinstance(slug, str) or not _SLUG.match(slug):
@@ -576,8 +644,21 @@ def parse_taxonomy(document: Any, source: str = "taxonomy") -> Taxonomy:
             points = _weight(weight, f"{where}: signal {signal!r}")
             lexicon[_phrase(signal, where)].append((slug, points))
             signals.append((str(signal), points))
+        framing = body.get("framing") or []
+        if not isinstance(framing, list):
+            raise TaxonomyError(f"{where}: framing must be a list of its signals")
+        for word in framing:
+            if str(word) not in {signal for signal, _ in signals}:
+                raise TaxonomyError(f"{where}: framing word {word!r} is not one of its signals")
+            framed.add((slug, " ".join(_phrase(word, where))))
         topics[slug] = Topic(
-            slug, label, str(body.get("group") or ""), tuple(str(s) for s in synonyms), tuple(about), tuple(signals)
+            slug,
+            label,
+            str(body.get("group") or ""),
+            tuple(str(s) for s in synonyms),
+            tuple(about),
+            tuple(signals),
+            tuple(str(word) for word in framing),
         )
         for domain, weight in _mapping(body.get("domains"), f"{where}: domains").items():
             domains[str(domain).lower().removeprefix("www.")].append((slug, _weight(weight, f"{where}: {domain}")))
@@ -594,7 +675,7 @@ def parse_taxonomy(document: Any, source: str = "taxonomy") -> Taxonomy:
             lexicon[_phrase(signal, where)].append((f"elsewhere:{group}", points))
             elsewhere.setdefault(str(group), []).append((str(signal), points))
     longest = max((len(p) for p in lexicon), default=1)
-    return Taxonomy(topics, dict(lexicon), dict(domains), aliases, longest, elsewhere)
+    return Taxonomy(topics, dict(lexicon), dict(domains), aliases, longest, elsewhere, frozenset(framed))
 
 
 @lru_cache(maxsize=8)
