@@ -1,13 +1,18 @@
 """Topic tagging over labelled sets: hit rate, precision, off-topic tagged, and time per item.
 
-    python bench/topics.py [--corpus PATH/TO/topics-train] [LABELLED.json …]
+    python bench/topics.py [--corpus PATH/TO/topics-train [--loso] [--zero-shot]] [LABELLED.json …]
 
 Each labelled set is a JSON list of items with a title, a description and the topics a person gave
 them (an empty list for off-topic content), under `topics` or, as in a gold set that lists every
 fitting topic, `gold`; the default is tests/fixtures/topics-dev.json. With
 --corpus (a folder holding items.jsonl, the labelled corpus the topic model learns from; not in
 the repository), the held-out part of its split is measured too: the part that
-scripts/build_topic_model.py never trains or tunes on.
+scripts/build_topic_model.py never trains or tunes on. With --loso (needs scikit-learn), each source
+of the corpus is also tagged by a calibration fitted on the other sources, as the build does. With
+--zero-shot (needs the build's extra and sentence-transformers: pip install -e '.[build]'
+sentence-transformers), the full all-MiniLM-L6-v2 compares each item with "This is about <label>."
+for every topic, its threshold chosen on the corpus's training part by the build's rule, on the
+same sets.
 
 Two taggers are measured in the same run: Peershelf's (words + meaning + learned calibration) and
 the taxonomy's words alone (the strongest topics whose lexicon points reach 3, as before the
@@ -31,7 +36,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.reading.topics import DECISIVE, MAX_TOPICS, Taxonomy, load_taxonomy  # noqa: E402
+from bot.reading.topics import DECISIVE, MAX_TOPICS, Taxonomy, load_taxonomy, shipped_model  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SPLIT_SEED = "peershelf-topics-1"
@@ -126,18 +131,32 @@ def measure(name: str, items: list[Item], taggers: dict[str, Tagger]) -> list[st
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--corpus", type=Path, help="folder with items.jsonl (measures its held-out split)")
+    parser.add_argument("--loso", action="store_true", help="leave one corpus source out (refits, scikit-learn)")
+    parser.add_argument("--zero-shot", action="store_true", help="the full sentence model zero-shot (torch)")
     parser.add_argument("labelled", nargs="*", type=Path, default=[ROOT / "tests/fixtures/topics-dev.json"])
     args = parser.parse_args()
+    if (args.loso or args.zero_shot) and not args.corpus:
+        parser.error("--loso and --zero-shot need --corpus")
     started = time.perf_counter()
     taxonomy = load_taxonomy()
     taxonomy.tag(title="warm up")
     print(f"taxonomy and topic model loaded in {(time.perf_counter() - started) * 1000:.0f} ms")
     taggers = {"peershelf": peershelf(taxonomy), "words alone": words_alone(taxonomy)}
     sets: list[tuple[str, list[Item]]] = [(path.name, labelled(path)) for path in args.labelled]
-    if args.corpus:
-        sets.insert(0, ("corpus held-out", split(load_corpus(args.corpus))[1]))
+    corpus = load_corpus(args.corpus) if args.corpus else []
+    if corpus:
+        sets.insert(0, ("corpus held-out", split(corpus)[1]))
     for name, items in sets:
         print("\n".join(measure(name, items, taggers)))
+    if args.loso or args.zero_shot:
+        sys.path.insert(0, str(ROOT / "scripts"))
+        import build_topic_model as build  # the build's own fitting, so the figures are the build's
+
+        if args.loso:
+            print("\nleave one source out (each source tagged by a calibration fitted on the others):")
+            build.leave_one_source_out(taxonomy, corpus, shipped_model().threshold)
+        if args.zero_shot:
+            build.minilm_zero_shot(taxonomy, split(corpus)[0], dict(sets))
 
 
 if __name__ == "__main__":

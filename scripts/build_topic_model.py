@@ -191,6 +191,26 @@ def report(
     return ours, words
 
 
+def leave_one_source_out(taxonomy: Taxonomy, corpus: list[Item], threshold: float) -> tuple[list[float], list[float]]:
+    """Each source of the corpus tagged by a calibration fitted on the others (at `threshold`): the
+    hit of ours and of the words alone on each source with 30 or more on-topic items, printed."""
+    hits, words_hits = [], []
+    for source in sorted({i["source"] for i in corpus}):
+        rest = [i for i in corpus if i["source"] != source]
+        mine = [i for i in corpus if i["source"] == source]
+        rx, ry = design(taxonomy, rest)
+        alone = TopicModel(*fit(rx, ry), threshold, RELATIVE, ANCHORS)
+        f, words = report(f"leave out {source}", mine, taxonomy, alone)
+        if sum(1 for i in mine if i["topics"]) >= 30:
+            hits.append(f["hit"])
+            words_hits.append(words["hit"])
+    print(
+        f"leave-one-source-out hit, averaged over the {len(hits)} sources with 30+ on-topic items: {np.mean(hits):.1%} "
+        f"(words alone {np.mean(words_hits):.1%})"
+    )
+    return hits, words_hits
+
+
 def minilm_zero_shot(taxonomy: Taxonomy, train: list[Item], tests: dict[str, list[Item]]) -> None:
     """The best alternative seen before: the full all-MiniLM-L6-v2 (torch) comparing each item with
     "This is about <label>." for every topic; topics above a threshold chosen on train by the same
@@ -246,20 +266,7 @@ def main() -> None:
     results = {"held-out": report("corpus held-out", held_out, taxonomy, model)[0]}
     dev = json.loads(ARGS.dev.read_text())
     results["dev"] = report(ARGS.dev.name + " (never tuned on)", dev, taxonomy, model)[0]
-    hits, words_hits = [], []
-    for source in sorted({i["source"] for i in corpus}):
-        rest = [i for i in corpus if i["source"] != source]
-        mine = [i for i in corpus if i["source"] == source]
-        rx, ry = design(taxonomy, rest)
-        alone = TopicModel(*fit(rx, ry), threshold, RELATIVE, ANCHORS)
-        f, words = report(f"leave out {source}", mine, taxonomy, alone)
-        if sum(1 for i in mine if i["topics"]) >= 30:
-            hits.append(f["hit"])
-            words_hits.append(words["hit"])
-    print(
-        f"leave-one-source-out hit, averaged over the {len(hits)} sources with 30+ on-topic items: {np.mean(hits):.1%} "
-        f"(words alone {np.mean(words_hits):.1%})"
-    )
+    hits, _ = leave_one_source_out(taxonomy, corpus, threshold)
     document = {
         "about": "Peershelf's topic calibration, built by scripts/build_topic_model.py (see NOTICE.md beside it)",
         "features": list(FEATURES),
