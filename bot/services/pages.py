@@ -20,9 +20,9 @@ from bot.reading.fetcher import Fetcher, FetchFailed, FetchRefused, Page
 from bot.reading.kinds import kind_of
 from bot.reading.links import preferred_canonical
 from bot.reading.metadata import Metadata, merge_oembed, oembed_endpoint, page_metadata
-from bot.reading.topics import TopicMatch
+from bot.reading.topics import Colleagues, TopicMatch
 from bot.services import Services
-from bot.services.tagging import auto_tag, topics_of
+from bot.services.tagging import auto_tag, colleagues, topics_with
 from bot.text import clip
 from storage import claims
 from storage import items as item_store
@@ -150,18 +150,31 @@ class _Understood:
     matches: list[TopicMatch]
 
 
-def _understand(services: Services, read: Read) -> _Understood | None:
-    """What the page says and the topics it gets; outside the write transaction: on SQLite,
-    whatever runs inside it holds the one write lock that Slack's acks wait for."""
+def _understand(read: Read, services: Services, learned: Callable[[str], Colleagues]) -> _Understood | None:
+    """What the page says and the topics it gets (with its workspace's corrections, `learned`);
+    outside the write transaction: on SQLite, whatever runs inside it holds the one write lock
+    that Slack's acks wait for."""
     if read.page is None:
         return None
     meta = page_metadata(read.page)
     if read.oembed:
         merge_oembed(meta, read.oembed)
     preview = read.item.model_copy(update=metadata_values(read.item, read.page, meta))
-    with services.new_session() as session:
-        matches = topics_of(session, services.taxonomy, preview, keywords=meta.keywords)
-    return _Understood(meta, matches)
+    return _Understood(meta, topics_with(services.taxonomy, preview, learned(preview.team_id), keywords=meta.keywords))
+
+
+class _Corrections:
+    """Each workspace's corrections, read once for a batch of pages rather than once a page."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.read: dict[str, Colleagues] = {}
+
+    def __call__(self, team_id: str) -> Colleagues:
+        if team_id not in self.read:
+            with self.services.new_session() as session:
+                self.read[team_id] = colleagues(session, self.services.taxonomy, team_id)
+        return self.read[team_id]
 
 
 def write_reads(services: Services, reads: list[Read]) -> None:
@@ -171,9 +184,10 @@ def write_reads(services: Services, reads: list[Read]) -> None:
     transaction fails, each read is written by itself, and a read that still cannot be written
     gives its item back to the queue at once (its claim released), so nothing waits for a lease."""
     prepared: list[tuple[Read, _Understood | None]] = []
+    learned = _Corrections(services)
     for read in reads:
         try:
-            prepared.append((read, _understand(services, read)))
+            prepared.append((read, _understand(read, services, learned)))
         except Exception as error:
             prepared.append((read_failed(read.item, error), None))
     try:

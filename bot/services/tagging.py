@@ -55,12 +55,15 @@ def topics_of(
     session: Session, taxonomy: Taxonomy, item: Item, *, keywords: list[str] | None = None
 ) -> list[TopicMatch]:
     """The tagger's topics for the item as it is (or is about to be), with its workspace's corrections."""
+    return topics_with(taxonomy, item, colleagues(session, taxonomy, item.team_id), keywords=keywords)
+
+
+def topics_with(
+    taxonomy: Taxonomy, item: Item, learned: Colleagues, *, keywords: list[str] | None = None
+) -> list[TopicMatch]:
+    """The tagger's topics for the item, with corrections already read (`colleagues`)."""
     url = item.url if item.url.startswith(("http://", "https://")) else None
     return taxonomy.tag(
-        title=item.title,
-        description=item.description,
-        keywords=keywords,
-        site=item.site_name,
-        url=url,
-        colleagues=colleagues(session, taxonomy, item.team_id),
-    )
+        title=item.title, description=item.description, keywords=keywords, site=item.site_name, url=url,
+        colleagues=learned,
+    )  # fmt: skip
