@@ -239,8 +239,10 @@ def _reindex(session: Session) -> None:
     # meanwhile are not read, and get no document.
     statement = sa_select(*_INDEXED).where(col(Item.id).in_(sorted(pending))).order_by(col(Item.id))
     touch = Item.__table__.c.updated_at  # type: ignore[attr-defined]
-    for row in read_for_update(session, statement, touch=touch, key_share=True):
-        _write_index(session, row)
+    rows = list(read_for_update(session, statement, touch=touch, key_share=True))
+    tags = tag_names(session=session, item_ids=[row.id for row in rows], viewer=None)  # the shared documents'
+    for row in rows:
+        _write_index(session, row, tags.get(row.id, []))
 
 
 @event.listens_for(Session, "after_transaction_end")
@@ -249,9 +251,8 @@ def _forget_reindex(session: Session, transaction: Any) -> None:
         session.info.pop(_REINDEX, None)
 
 
-def _write_index(session: Session, item: Any) -> None:
+def _write_index(session: Session, item: Any, tags: list[str]) -> None:
     """Write the shared document of `item` (its `_INDEXED` columns, as read inside this write)."""
-    tags = tag_names(session=session, item_ids=[item.id], viewer=None).get(item.id, [])  # the shared document
     search.index_item(
         session,
         team_id=item.team_id,
