@@ -194,6 +194,22 @@ def test_hashtags_with_a_link_tag_it_and_unknown_ones_stay_free(driver: SlackDri
     assert f"`{item.id}`" in reply_text(driver.command("search #kubernetes"))  # #kubernetes is #devops too
 
 
+def test_a_shared_link_is_tagged_from_its_address_until_its_page_is_read(
+    driver: SlackDriver, services: Services
+) -> None:
+    driver.event(
+        message("<https://example.com/blog/kubernetes-operators-explained?utm_source=slack>", ts="1764238200.000150")
+    )
+
+    def auto_tags() -> list[tuple[str, str | None]]:
+        with services.new_session() as session:
+            return [(t.tag, t.evidence) for t in session.exec(select(ItemTag).where(ItemTag.source == "auto"))]
+
+    [(topic, evidence)] = wait_for(auto_tags)
+    assert topic == "devops" and "words kubernete" in (evidence or "")  # the address's words, stemmed
+    assert items(services)[0].title is None  # nothing but the address was read
+
+
 def test_links_shared_in_a_topic_channel_get_its_topic(
     driver: SlackDriver, slack: FakeSlack, services: Services
 ) -> None:
