@@ -18,8 +18,8 @@ from sqlmodel import Session
 
 from bot.reading.kinds import kind_of
 from bot.reading.links import MAX_URL, Link, canonical_url, isbns_in_text, links_in_message
-from bot.reading.topics import Taxonomy, TopicMatch, normalise_tag
-from bot.services.tagging import auto_tag, colleagues
+from bot.reading.topics import Taxonomy, normalise_tag
+from bot.services.tagging import auto_tag
 from bot.slack import blocks
 from bot.text import clip, slack_unescape
 from storage import backfills
@@ -154,7 +154,6 @@ def capture_message(
     isbns = isbns_in_text(message.text)
     if not links and not isbns:
         return []
-    guessed = _topics_from_addresses(session, taxonomy, message, links)
     message = as_it_is_now(session, message)
     base = workspace_url() if callable(workspace_url) else workspace_url
     found = [_link_item(session, message.team_id, link, now, in_the_open=not message.is_private) for link in links]
@@ -165,8 +164,8 @@ def capture_message(
     for item, new_item in found:
         if not message.is_private:
             item_store.make_public(session=session, item=item)
-        if new_item:  # from the URL, until the page is read
-            auto_tag(session, taxonomy, item, now=now, matches=guessed.get(item.url))
+        if new_item:
+            auto_tag(session, taxonomy, item, now=now)  # from the URL, until the page is read
         tag_store.add_tags(
             session=session,
             item=item,
@@ -192,25 +191,6 @@ def capture_message(
         new_share = item_store.add_share(session=session, share=share)
         captured.append(Captured(item, share, new_item, new_share))
     return captured
-
-
-def _topics_from_addresses(
-    session: Session, taxonomy: Taxonomy, message: Message, links: list[Link]
-) -> dict[str, list[TopicMatch]]:
-    """The topics a new item of each link would get from its address alone, by the address its
-    item would keep, worked out before the channel's lock: on SQLite that lock is the file's write
-    lock, which Slack's acks wait for, and tagging is the part of a capture that is not a write.
-    (If the channel turns out private meanwhile, the item keeps another address, and is tagged
-    under the lock as before.)"""
-    learned = colleagues(session, taxonomy, message.team_id)
-    guessed = {}
-    for link in links:
-        url = link.url if not message.is_private and len(link.url) <= MAX_URL else canonical_url(link.url)
-        if url not in guessed:
-            guessed[url] = taxonomy.tag(
-                url=url if url.startswith(("http://", "https://")) else None, colleagues=learned
-            )
-    return guessed
 
 
 def capture_typed_link(
