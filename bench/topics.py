@@ -144,8 +144,9 @@ def main() -> None:
     taggers = {"peershelf": peershelf(taxonomy), "words alone": words_alone(taxonomy)}
     sets: list[tuple[str, list[Item]]] = [(path.name, labelled(path)) for path in args.labelled]
     corpus = load_corpus(args.corpus) if args.corpus else []
+    train, held_out = split(corpus)
     if corpus:
-        sets.insert(0, ("corpus held-out", split(corpus)[1]))
+        sets.insert(0, ("corpus held-out", held_out))
     for name, items in sets:
         print("\n".join(measure(name, items, taggers)))
     if args.loso or args.zero_shot:
@@ -156,7 +157,7 @@ def main() -> None:
             print("\nleave one source out (each source tagged by a calibration fitted on the others):")
             build.leave_one_source_out(taxonomy, corpus, shipped_model().threshold)
         if args.zero_shot:
-            build.minilm_zero_shot(taxonomy, split(corpus)[0], dict(sets))
+            build.minilm_zero_shot(taxonomy, train, dict(sets))
 
 
 if __name__ == "__main__":

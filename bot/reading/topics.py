@@ -91,7 +91,6 @@ class Topic:
     synonyms: tuple[str, ...]
     about: tuple[str, ...] = ()  # short sentences saying what the topic covers, for its meaning
     signals: tuple[tuple[str, float], ...] = ()  # (word or phrase, weight) as written in the taxonomy
-    framing: tuple[str, ...] = ()  # signals that say how an item teaches, not what it is about
 
 
 @dataclass(frozen=True)
@@ -359,11 +358,11 @@ class Taxonomy:
         return 1.0 / (1.0 + np.exp(-(reading.features @ model.weights + model.intercept + shift)))
 
     def decide(self, reading: Reading, colleagues: Colleagues = NOBODY) -> list[TopicMatch]:
+        if off_work(reading.points):
+            return []
         meaning = self._meaning
         shift = colleagues.shift(reading.vector, meaning.slugs)
         probability = self._probabilities(reading, shift)
-        if off_work(reading.points):
-            return []
         matches = []
         for i in chosen(probability, meaning.model.threshold, meaning.model.relative):
             slug = meaning.slugs[i]
@@ -385,8 +384,8 @@ class Taxonomy:
         """Why each topic the item's words point at was not given, in a line each (for inspect)."""
         meaning = self._meaning
         probability = self._probabilities(reading, colleagues.shift(reading.vector, meaning.slugs))
-        given = set(chosen(probability, meaning.model.threshold, meaning.model.relative))
-        given = set() if off_work(reading.points) else given
+        off = off_work(reading.points)
+        given = set() if off else set(chosen(probability, meaning.model.threshold, meaning.model.relative))
         best = float(probability.max()) if len(probability) else 0.0
         group, elsewhere = max(
             ((k.removeprefix("elsewhere:"), v) for k, v in reading.points.items() if k.startswith("elsewhere:")),
@@ -397,7 +396,7 @@ class Taxonomy:
         for i, slug in enumerate(meaning.slugs):
             if i in given or not (reading.points.get(slug) or slug in reading.set_aside):
                 continue
-            if off_work(reading.points):
+            if off:
                 found = reading.evidence.get(f"elsewhere:{group}", {})
                 shown = ", ".join(sorted(found, key=lambda word: -found[word]))
                 reasons[slug] = (
@@ -652,13 +651,7 @@ def parse_taxonomy(document: Any, source: str = "taxonomy") -> Taxonomy:
                 raise TaxonomyError(f"{where}: framing word {word!r} is not one of its signals")
             framed.add((slug, " ".join(_phrase(word, where))))
         topics[slug] = Topic(
-            slug,
-            label,
-            str(body.get("group") or ""),
-            tuple(str(s) for s in synonyms),
-            tuple(about),
-            tuple(signals),
-            tuple(str(word) for word in framing),
+            slug, label, str(body.get("group") or ""), tuple(str(s) for s in synonyms), tuple(about), tuple(signals)
         )
         for domain, weight in _mapping(body.get("domains"), f"{where}: domains").items():
             domains[str(domain).lower().removeprefix("www.")].append((slug, _weight(weight, f"{where}: {domain}")))
